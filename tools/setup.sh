@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# tools/setup.sh — installs the Debian 12 packages circumplex builds and runs with, and only
+# those that are missing (a few dpkg queries when everything is there). Used by run.sh
+# and test.sh; safe to run by hand. Nothing is fetched from anywhere but Debian's archive.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache   # toolchain
+  nlohmann-json3-dev doctest-dev                         # runtime JSON, tests
+  libopencv-dev opencv-data                              # images, video, face cascades (tools)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "circumplex setup: installing missing Debian packages: ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "circumplex setup: need root (or sudo) to apt-get install: ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
