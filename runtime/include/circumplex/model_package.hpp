@@ -1,0 +1,82 @@
+// circumplex/model_package.hpp — a trained face model on disk, loaded and ready to generate.
+//
+// A model package is a folder:
+//   manifest.json   format "circumplex-model", version 1: the VAE's shape (image_size, latent,
+//                   width, decoder_width), the affect directions (valence, arousal[, z]; unit,
+//                   orthonormal), origins and scales (see manifold.hpp), the identity prior
+//                   (per-dimension mean and std of training latents), metrics, provenance
+//                   (data, seed, command, commit, LibTorch version) and the weights' file name
+//                   and FNV-1a hash.
+//   weights.cpxw    the encoder's and decoder's tensors (weights.hpp: data only, never code).
+// load() refuses a missing, corrupt, truncated or mismatched package with circumplex::Error
+// naming the file and what is wrong.
+//
+//   auto pkg = ModelPackage::load("assets/models/default");
+//   Generator gen(pkg, 2);
+//   auto id = pkg.identity_from_seed(7);
+//   gen.decode(pkg.manifold().compose(id, {0.8, 0.5, 0}), rgba);   // 128×128×4 bytes
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "circumplex/manifold.hpp"
+#include "circumplex/vae.hpp"
+
+namespace circumplex {
+
+/// The parsed manifest plus the weights of a model package.
+class ModelPackage {
+ public:
+  /// Reads and validates PKG/manifest.json and PKG/weights.cpxw.
+  static ModelPackage load(const std::string& dir);
+  /// Folder of the package shipped with circumplex (assets/models/default), found next to
+  /// the executable's install, in the source tree, or via $CIRCUMPLEX_MODEL. Empty if none.
+  static std::string default_path();
+
+  const std::string& dir() const { return dir_; }
+  const VaeConfig& config() const { return config_; }
+  const Manifold& manifold() const { return *manifold_; }
+  const std::vector<float>& prior_mean() const { return prior_mean_; }
+  const std::vector<float>& prior_std() const { return prior_std_; }
+  /// A latent drawn from the identity prior with a seeded generator (same seed, same face).
+  std::vector<float> identity_from_seed(std::uint64_t seed) const;
+  /// The manifest's text (metrics, provenance) for reports.
+  const std::string& manifest_json() const { return manifest_; }
+  /// Weights by name, to assign into a BetaVae (see weights.hpp).
+  const std::map<std::string, torch::Tensor>& weights() const { return weights_; }
+
+ private:
+  std::string dir_, manifest_;
+  VaeConfig config_;
+  std::shared_ptr<const Manifold> manifold_;
+  std::vector<float> prior_mean_, prior_std_;
+  std::map<std::string, torch::Tensor> weights_;
+};
+
+/// Runs a package's VAE: latents → RGBA8 frames, images → latents. One thread at a time
+/// per Generator (create one per thread that needs one; they share nothing mutable).
+class Generator {
+ public:
+  /// Builds the network and loads the weights; `threads` LibTorch intra-op threads.
+  Generator(const ModelPackage& package, int threads);
+
+  int image_size() const { return config_.image_size; }
+  std::size_t latent_size() const { return static_cast<std::size_t>(config_.latent); }
+  /// Decodes one latent into `rgba` (resized to S·S·4 bytes, row-major, alpha 255).
+  void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba);
+  /// Decodes several latents at once (faster per image); each output S·S·4 bytes.
+  void decode_batch(const std::vector<std::vector<float>>& latents, std::vector<std::vector<std::uint8_t>>& rgba);
+  /// Encodes an RGBA8 or RGB8 image (`channels` 3 or 4) of any size: it is resized to S×S
+  /// (area interpolation when shrinking) and mapped to the latent mean.
+  std::vector<float> encode(const std::uint8_t* pixels, int width, int height, int channels);
+
+ private:
+  VaeConfig config_;
+  BetaVae vae_{nullptr};
+  int threads_;
+};
+
+}  // namespace circumplex

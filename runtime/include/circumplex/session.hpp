@@ -1,0 +1,130 @@
+// circumplex/session.hpp — the live engine: cursor → affect point → rig outputs and faces.
+//
+// A Session owns the cursor controller, the identity, the model's manifold and a generator
+// running on its own worker thread. Each update(dt) moves the cursor, recomputes the rig
+// outputs (AUs, ARKit-52, VRM) and, when the point or identity changed, asks the worker
+// for a new face. Requests never queue: the latest one wins, and the caller never waits for
+// the generator. Every frame carries a sequence number and the affect point it shows.
+//
+// Threads: construct, control (set_*, play, update, outputs) from one owner thread at a
+// time. latest_frame() may be called from any thread, concurrently with everything else.
+//
+//   Session s(ModelPackage::load(dir), SessionOptions{});
+//   s.set_target({0.8, 0.5, 0});
+//   while (running) { s.update(dt); if (auto f = s.latest_frame(); f && f->sequence != shown) show(*f); }
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "circumplex/atlas.hpp"
+#include "circumplex/cursor.hpp"
+#include "circumplex/expression.hpp"
+#include "circumplex/model_package.hpp"
+#include "circumplex/paths.hpp"
+
+namespace circumplex {
+
+/// One generated face.
+struct Frame {
+  std::vector<std::uint8_t> rgba;  ///< width·height·4 bytes, row-major, top row first
+  int width = 0, height = 0;
+  std::uint64_t sequence = 0;      ///< 1, 2, 3, … in the order frames were finished
+  AffectPoint affect;              ///< the point this face shows
+  double generator_ms = 0.0;       ///< time the worker spent decoding it
+};
+
+struct SessionOptions {
+  int threads = 2;              ///< LibTorch threads of the generator worker
+  double half_life = 0.12;      ///< cursor smoothing, seconds
+  std::uint64_t identity_seed = 1;
+  bool generate_frames = true;  ///< false: rig outputs only, no worker thread
+};
+
+class Session {
+ public:
+  /// Starts the generator worker. The space (2D/3D) is the model manifold's.
+  Session(ModelPackage package, const SessionOptions& options);
+  ~Session();  ///< stops and joins the worker
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // ---- control (owner thread) ----------------------------------------------------------
+  Space space() const { return cursor_.space(); }
+  CursorController& cursor() { return cursor_; }
+  /// Target of the cursor (clamped to the disk/ball); stops a playing path.
+  void set_target(AffectPoint p);
+  /// Target = an atlas emotion's direction at `intensity` (0 … 1); throws for unknown names.
+  void set_emotion(const std::string& name, double intensity);
+  void set_half_life(double seconds) { cursor_.set_half_life(seconds); }
+  /// Identity from the model's prior with a seed.
+  void set_identity_seed(std::uint64_t seed);
+  /// Identity encoded from an image (RGB or RGBA bytes, any size).
+  void set_identity_image(const std::uint8_t* pixels, int width, int height, int channels);
+  std::uint64_t identity_seed() const { return identity_seed_; }
+  /// Plays a path (the cursor target follows it); `loop` repeats it. stop_path() ends it.
+  void play(std::shared_ptr<const Path> path, bool loop);
+  void stop_path() { path_.reset(); }
+  bool playing() const { return static_cast<bool>(path_); }
+
+  /// Advances time by dt seconds: path, cursor, rig outputs, and a frame request if needed.
+  /// Never blocks on the generator. Returns the cursor's position.
+  AffectPoint update(double dt);
+
+  AffectPoint position() const { return cursor_.position(); }
+  const AuVector& action_units() const { return aus_; }
+  const ArkitVector& arkit() const { return arkit_; }
+  const VrmVector& vrm() const { return vrm_; }
+  const Emotion& nearest() const { return *nearest_; }
+  const ModelPackage& package() const { return package_; }
+
+  // ---- frames (any thread) -------------------------------------------------------------
+  /// The newest finished frame, or nullptr before the first. The frame is immutable.
+  std::shared_ptr<const Frame> latest_frame() const;
+  /// Frames requested so far (a request replaces one the worker has not started).
+  std::uint64_t requests() const { return requests_.load(); }
+  /// Blocks until a frame showing the latest request exists or `timeout_s` passes; for
+  /// tools and tests that need a settled frame (never on a real-time path).
+  bool wait_for_latest(double timeout_s) const;
+
+ private:
+  void request_frame();
+  void worker();
+
+  ModelPackage package_;
+  CursorController cursor_;
+  const ExpressionModel& expression_;
+  std::shared_ptr<const Path> path_;
+  bool loop_ = false;
+  double path_time_ = 0.0;
+  std::uint64_t identity_seed_ = 1;
+  std::vector<float> identity_, latent_;
+  AffectPoint requested_affect_{1e9, 1e9, 1e9};
+  bool identity_changed_ = true;
+  AuVector aus_{};
+  ArkitVector arkit_{};
+  VrmVector vrm_{};
+  const Emotion* nearest_ = nullptr;
+
+  // The generator is used by the worker (decode) and by set_identity_image (encode).
+  std::unique_ptr<Generator> generator_;
+  std::mutex generator_mutex_;
+  // Worker state, guarded by mutex_.
+  mutable std::mutex mutex_;
+  mutable std::condition_variable wake_, done_;
+  bool stop_ = false, pending_ = false;
+  std::vector<float> pending_latent_;
+  AffectPoint pending_affect_;
+  std::uint64_t pending_id_ = 0, finished_id_ = 0;
+  std::shared_ptr<const Frame> latest_;
+  std::atomic<std::uint64_t> requests_{0};
+  std::thread thread_;
+};
+
+}  // namespace circumplex

@@ -1,0 +1,213 @@
+#include "circumplex/model_package.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "circumplex/assets.hpp"
+#include "circumplex/error.hpp"
+#include "circumplex/torch_compat.hpp"
+#include "circumplex/weights.hpp"
+
+namespace circumplex {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+[[noreturn]] void bad(const std::string& where, const std::string& what) { throw Error(ErrorKind::BadData, where + ": " + what); }
+
+std::vector<double> numbers(const json& j, const std::string& where, const char* key, std::size_t size) {
+  if (!j.contains(key) || !j[key].is_array()) bad(where, std::string("'") + key + "' must be an array");
+  if (j[key].size() != size) bad(where, std::string("'") + key + "' has " + std::to_string(j[key].size()) + " values, expected " + std::to_string(size));
+  std::vector<double> out;
+  for (const json& x : j[key]) {
+    if (!x.is_number() || !std::isfinite(x.get<double>())) bad(where, std::string("'") + key + "' holds a value that is not a finite number");
+    out.push_back(x.get<double>());
+  }
+  return out;
+}
+
+}  // namespace
+
+ModelPackage ModelPackage::load(const std::string& dir) {
+  ModelPackage pkg;
+  pkg.dir_ = dir;
+  const std::string manifest_path = (fs::path(dir) / "manifest.json").string();
+  if (!fs::is_directory(dir)) throw Error(ErrorKind::Io, dir + ": no such model package folder");
+  pkg.manifest_ = read_text_file(manifest_path);
+  json m;
+  try {
+    m = json::parse(pkg.manifest_);
+  } catch (const json::parse_error& e) {
+    bad(manifest_path, std::string("malformed JSON (truncated?): ") + e.what());
+  }
+  if (!m.is_object() || m.value("format", std::string()) != "circumplex-model") bad(manifest_path, "'format' must be \"circumplex-model\"");
+  if (!m.contains("version") || !m["version"].is_number_integer() || m["version"].get<int>() != 1) {
+    bad(manifest_path, "'version' must be 1 (this build reads version 1 packages)");
+  }
+  try {
+    const json& c = m.at("model");
+    pkg.config_.image_size = c.at("image_size").get<int>();
+    pkg.config_.latent = c.at("latent").get<int>();
+    pkg.config_.width = c.at("width").get<int>();
+    pkg.config_.decoder_width = c.at("decoder_width").get<int>();
+  } catch (const json::exception& e) {
+    bad(manifest_path, std::string("'model' must give image_size, latent, width and decoder_width (") + e.what() + ")");
+  }
+  try {
+    pkg.config_.validate();
+  } catch (const Error& e) {
+    bad(manifest_path, e.what());
+  }
+  const auto d = static_cast<std::size_t>(pkg.config_.latent);
+
+  if (!m.contains("manifold") || !m["manifold"].is_object()) bad(manifest_path, "'manifold' must be an object");
+  const json& mf = m["manifold"];
+  const std::string mwhere = manifest_path + ": manifold";
+  std::vector<std::vector<double>> dirs = {numbers(mf, mwhere, "valence", d), numbers(mf, mwhere, "arousal", d)};
+  std::size_t k = 2;
+  if (mf.contains("z")) {
+    dirs.push_back(numbers(mf, mwhere, "z", d));
+    k = 3;
+  }
+  try {
+    pkg.manifold_ = std::make_shared<Manifold>(dirs, numbers(mf, mwhere, "origins", k), numbers(mf, mwhere, "scales", k));
+  } catch (const Error& e) {
+    bad(mwhere, e.what());
+  }
+  if (!m.contains("identity_prior") || !m["identity_prior"].is_object()) bad(manifest_path, "'identity_prior' must be an object");
+  for (double x : numbers(m["identity_prior"], manifest_path + ": identity_prior", "mean", d)) pkg.prior_mean_.push_back(static_cast<float>(x));
+  for (double x : numbers(m["identity_prior"], manifest_path + ": identity_prior", "std", d)) {
+    if (x <= 0) bad(manifest_path, "identity_prior std values must be > 0");
+    pkg.prior_std_.push_back(static_cast<float>(x));
+  }
+
+  if (!m.contains("weights") || !m["weights"].is_object() || !m["weights"].contains("file") || !m["weights"]["file"].is_string()) {
+    bad(manifest_path, "'weights' must name its file");
+  }
+  const std::string file = m["weights"]["file"].get<std::string>();
+  if (file.find('/') != std::string::npos || file.find("..") != std::string::npos) bad(manifest_path, "weights file must lie inside the package");
+  const std::string weights_path = (fs::path(dir) / file).string();
+  pkg.weights_ = load_tensors(weights_path);  // checks magic, size and hash
+  // The architecture must match the tensors: build one and check every name and shape.
+  BetaVae probe(pkg.config_);
+  TensorMap mine = module_tensors(*probe);
+  for (const auto& [name, t] : mine) {
+    const auto it = pkg.weights_.find(name);
+    if (it == pkg.weights_.end()) bad(weights_path, "missing tensor '" + name + "' (the manifest's model shape does not match)");
+    if (it->second.sizes() != t.sizes()) bad(weights_path, "tensor '" + name + "' does not match the manifest's model shape");
+  }
+  if (mine.size() != pkg.weights_.size()) bad(weights_path, "holds tensors the manifest's model does not have");
+  return pkg;
+}
+
+std::string ModelPackage::default_path() {
+  if (const char* env = std::getenv("CIRCUMPLEX_MODEL"); env && *env) return env;
+  std::vector<fs::path> candidates;
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    exe[n] = '\0';
+    const fs::path bin = fs::path(exe).parent_path();
+    candidates.push_back(bin / "../share/circumplex/models/default");
+    for (fs::path p = bin; !p.empty() && p != p.parent_path(); p = p.parent_path()) candidates.push_back(p / "assets/models/default");
+  }
+#ifdef CIRCUMPLEX_SOURCE_ASSETS
+  candidates.push_back(fs::path(CIRCUMPLEX_SOURCE_ASSETS) / "models/default");
+#endif
+  for (const fs::path& c : candidates) {
+    std::error_code ec;
+    if (fs::exists(c / "manifest.json", ec)) return fs::weakly_canonical(c, ec).string();
+  }
+  return {};
+}
+
+Generator::Generator(const ModelPackage& package, int threads)
+    : config_(package.config()), threads_(threads) {
+  torch_compat::set_threads(threads_);
+  vae_ = BetaVae(config_);
+  assign_module_tensors(*vae_, package.weights(), package.dir() + "/weights");
+  vae_->eval();
+}
+
+void Generator::decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba) {
+  std::vector<std::vector<std::uint8_t>> out(1);
+  decode_batch({latent}, out);
+  rgba.swap(out[0]);
+}
+
+void Generator::decode_batch(const std::vector<std::vector<float>>& latents, std::vector<std::vector<std::uint8_t>>& rgba) {
+  const auto n = static_cast<std::int64_t>(latents.size());
+  if (n == 0) return;
+  torch::Tensor z = torch::empty({n, config_.latent});
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto& l = latents[static_cast<std::size_t>(i)];
+    if (l.size() != latent_size()) throw Error(ErrorKind::InvalidArgument, "latent has " + std::to_string(l.size()) + " values, the model " + std::to_string(latent_size()));
+    for (float x : l) require_finite(x, "latent");
+    std::memcpy(z[i].data_ptr<float>(), l.data(), l.size() * sizeof(float));
+  }
+  torch_compat::InferenceGuard guard;
+  const torch::Tensor img = vae_->decoder->forward(z);  // [N, 3, S, S]
+  const torch::Tensor bytes = img.mul(255.0f).round_().clamp_(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
+  const std::size_t pixels = static_cast<std::size_t>(config_.image_size) * static_cast<std::size_t>(config_.image_size);
+  rgba.resize(latents.size());
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto& out = rgba[static_cast<std::size_t>(i)];
+    out.resize(pixels * 4);
+    const std::uint8_t* src = bytes[i].data_ptr<std::uint8_t>();
+    for (std::size_t p = 0; p < pixels; ++p) {
+      out[4 * p] = src[3 * p];
+      out[4 * p + 1] = src[3 * p + 1];
+      out[4 * p + 2] = src[3 * p + 2];
+      out[4 * p + 3] = 255;
+    }
+  }
+}
+
+std::vector<float> Generator::encode(const std::uint8_t* pixels, int width, int height, int channels) {
+  if (!pixels) throw Error(ErrorKind::InvalidArgument, "image pixels must not be null");
+  if (width < 8 || height < 8 || width > 8192 || height > 8192) throw Error(ErrorKind::InvalidArgument, "image size must be 8..8192 pixels per side");
+  if (channels != 3 && channels != 4) throw Error(ErrorKind::InvalidArgument, "image channels must be 3 (RGB) or 4 (RGBA)");
+  torch_compat::InferenceGuard guard;
+  torch::Tensor img = torch::from_blob(const_cast<std::uint8_t*>(pixels), {1, height, width, channels}, torch::kUInt8)
+                          .narrow(3, 0, 3).permute({0, 3, 1, 2}).to(torch::kFloat32).div(255.0f);
+  if (width != config_.image_size || height != config_.image_size) {
+    // Centre square crop, then resize (area-averaging when shrinking).
+    const int side = std::min(width, height);
+    img = img.narrow(2, (height - side) / 2, side).narrow(3, (width - side) / 2, side);
+    namespace F = torch::nn::functional;
+    const std::vector<std::int64_t> size = {config_.image_size, config_.image_size};
+    if (side > config_.image_size) {
+      img = F::interpolate(img, F::InterpolateFuncOptions().size(size).mode(torch::kArea));
+    } else {
+      img = F::interpolate(img, F::InterpolateFuncOptions().size(size).mode(torch::kBilinear).align_corners(false));
+    }
+  }
+  const torch::Tensor mu = vae_->encoder->forward(img.contiguous()).first.contiguous();
+  return std::vector<float>(mu.data_ptr<float>(), mu.data_ptr<float>() + mu.numel());
+}
+
+std::vector<float> ModelPackage::identity_from_seed(std::uint64_t seed) const {
+  // splitmix64 + Box–Muller: the same face for a seed on every platform (std's normal
+  // distribution differs between standard libraries).
+  std::uint64_t state = seed;
+  auto next = [&state] {
+    std::uint64_t x = (state += 0x9E3779B97F4A7C15ULL);
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return static_cast<double>((x ^ (x >> 31)) >> 11) * 0x1.0p-53;
+  };
+  std::vector<float> z(prior_mean_.size());
+  for (std::size_t i = 0; i < z.size(); ++i) {
+    const double u1 = std::max(next(), 1e-300), u2 = next();
+    const double n = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+    z[i] = prior_mean_[i] + prior_std_[i] * static_cast<float>(n);
+  }
+  return z;
+}
+
+}  // namespace circumplex

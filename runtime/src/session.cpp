@@ -1,0 +1,149 @@
+#include "circumplex/session.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include "circumplex/error.hpp"
+
+namespace circumplex {
+
+Session::Session(ModelPackage package, const SessionOptions& options)
+    : package_(std::move(package)), cursor_(package_.manifold().space(), options.half_life),
+      expression_(ExpressionModel::builtin()) {
+  nearest_ = &Atlas::builtin().nearest({}, space());
+  if (options.generate_frames) {
+    generator_ = std::make_unique<Generator>(package_, options.threads);
+    thread_ = std::thread([this] { worker(); });
+  }
+  set_identity_seed(options.identity_seed);
+  update(0.0);
+}
+
+Session::~Session() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Session::set_target(AffectPoint p) {
+  path_.reset();
+  cursor_.set_target(p);
+}
+
+void Session::set_emotion(const std::string& name, double intensity) {
+  const Atlas& atlas = Atlas::builtin();
+  set_target(atlas.at_intensity(atlas.find(name), intensity, space()));
+}
+
+void Session::set_identity_seed(std::uint64_t seed) {
+  identity_seed_ = seed;
+  identity_ = package_.identity_from_seed(seed);
+  identity_changed_ = true;
+}
+
+void Session::set_identity_image(const std::uint8_t* pixels, int width, int height, int channels) {
+  if (!generator_) throw Error(ErrorKind::InvalidArgument, "this session generates no frames, so it cannot encode an identity image");
+  std::lock_guard<std::mutex> lock(generator_mutex_);
+  identity_ = generator_->encode(pixels, width, height, channels);
+  identity_changed_ = true;
+}
+
+void Session::play(std::shared_ptr<const Path> path, bool loop) {
+  if (!path) throw Error(ErrorKind::InvalidArgument, "path must not be null");
+  path_ = std::move(path);
+  loop_ = loop;
+  path_time_ = 0.0;
+  cursor_.set_target(path_->at(0.0));
+}
+
+AffectPoint Session::update(double dt) {
+  require_range(dt, 0.0, 10.0, "time step dt (seconds)");
+  if (path_) {
+    path_time_ += dt;
+    if (path_time_ > path_->duration()) {
+      if (loop_ || path_->periodic()) {
+        path_time_ = std::fmod(path_time_, path_->duration());
+      } else {
+        cursor_.set_target(path_->at(path_->duration()));
+        path_.reset();
+      }
+    }
+    if (path_) cursor_.set_target(path_->at(path_time_));
+  }
+  const AffectPoint p = cursor_.update(dt);
+  aus_ = expression_.action_units(p, space());
+  arkit_ = expression_.arkit(aus_);
+  vrm_ = expression_.vrm(aus_);
+  nearest_ = &Atlas::builtin().nearest(p, space());
+  if (generator_ && (identity_changed_ || distance(p, requested_affect_) > 1e-4)) request_frame();
+  return p;
+}
+
+void Session::request_frame() {
+  const AffectPoint p = cursor_.position();
+  package_.manifold().compose_into(identity_.data(), p, latent_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pending_latent_.swap(latent_);
+    pending_affect_ = p;
+    pending_ = true;
+    ++pending_id_;
+  }
+  wake_.notify_one();
+  requested_affect_ = p;
+  identity_changed_ = false;
+  ++requests_;
+}
+
+std::shared_ptr<const Frame> Session::latest_frame() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return latest_;
+}
+
+bool Session::wait_for_latest(double timeout_s) const {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return done_.wait_for(lock, std::chrono::duration<double>(timeout_s), [this] { return finished_id_ == pending_id_; });
+}
+
+void Session::worker() {
+  std::vector<float> latent;
+  std::vector<std::uint8_t> rgba;
+  std::uint64_t sequence = 0;
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [this] { return stop_ || pending_; });
+    if (stop_) return;
+    latent.swap(pending_latent_);
+    const AffectPoint affect = pending_affect_;
+    const std::uint64_t id = pending_id_;
+    pending_ = false;
+    // Decode with the lock held only for the generator's own use: requests may still
+    // arrive (they replace pending_), and readers take latest_ under the same mutex briefly.
+    lock.unlock();
+    const auto t0 = std::chrono::steady_clock::now();
+    std::unique_ptr<Frame> frame;
+    try {
+      std::lock_guard<std::mutex> gen_lock(generator_mutex_);
+      generator_->decode(latent, rgba);
+      frame = std::make_unique<Frame>();
+      frame->rgba = rgba;
+      frame->width = frame->height = generator_->image_size();
+      frame->affect = affect;
+      frame->generator_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    } catch (const std::exception&) {
+      frame.reset();  // a failed decode publishes nothing; the next request tries again
+    }
+    lock.lock();
+    if (frame) {
+      frame->sequence = ++sequence;
+      latest_ = std::move(frame);
+    }
+    finished_id_ = id;
+    done_.notify_all();
+  }
+}
+
+}  // namespace circumplex

@@ -1,0 +1,129 @@
+#include "circumplex/vae.hpp"
+
+#include <algorithm>
+
+#include "circumplex/error.hpp"
+
+namespace circumplex {
+namespace nn = torch::nn;
+
+namespace {
+// Convolutions run in channels-last (NHWC) layout: on this CPU oneDNN's 3×3 convolution is
+// ~3.5× faster that way than in NCHW (75 vs 21 GFLOP/s on one core, measured).
+constexpr auto kLayout = at::MemoryFormat::ChannelsLast;
+
+void channels_last(nn::Conv2d& conv) {
+  torch::NoGradGuard no_grad;
+  conv->weight.set_data(conv->weight.contiguous(kLayout));
+}
+}  // namespace
+
+int VaeConfig::stages() const {
+  int n = 0;
+  for (int s = image_size; s > 4; s /= 2) ++n;
+  return n;
+}
+
+void VaeConfig::validate() const {
+  if (image_size < 32 || image_size > 512 || (image_size & (image_size - 1)) != 0) {
+    throw Error(ErrorKind::InvalidArgument, "VAE image_size must be a power of two in 32..512, got " + std::to_string(image_size));
+  }
+  if (latent < 2 || latent > 1024) throw Error(ErrorKind::InvalidArgument, "VAE latent must be in 2..1024, got " + std::to_string(latent));
+  if (width < 4 || width > 256) throw Error(ErrorKind::InvalidArgument, "VAE width must be in 4..256, got " + std::to_string(width));
+  if (decoder_width != 0 && (decoder_width < 4 || decoder_width > 256)) {
+    throw Error(ErrorKind::InvalidArgument, "VAE decoder_width must be 0 or in 4..256, got " + std::to_string(decoder_width));
+  }
+}
+
+int VaeConfig::channels(int stage) const { return width * std::min(1 << stage, 8); }
+
+int VaeConfig::decoder_channels(int stage) const {
+  // Stage 0 is the 4×4 input of the decoder; the last stage works at full resolution.
+  const int last = stages();
+  if (stage >= last) return decoder_width ? decoder_width : width;
+  return channels(last - 1 - stage);
+}
+
+VaeEncoderImpl::VaeEncoderImpl(const VaeConfig& config) : config_(config) {
+  config_.validate();
+  features_ = nn::Sequential();
+  int in = 3;
+  for (int s = 0; s < config_.stages(); ++s) {
+    const int out = config_.channels(s);
+    nn::Conv2d conv(nn::Conv2dOptions(in, out, 3).stride(2).padding(1));
+    channels_last(conv);
+    features_->push_back(conv);
+    features_->push_back(nn::SiLU());
+    in = out;
+  }
+  register_module("features", features_);
+  const int flat = in * 4 * 4;
+  mu_ = register_module("mu", nn::Linear(flat, config_.latent));
+  logvar_ = register_module("logvar", nn::Linear(flat, config_.latent));
+}
+
+std::pair<torch::Tensor, torch::Tensor> VaeEncoderImpl::forward(const torch::Tensor& images) {
+  auto h = features_->forward((images * 2.0 - 1.0).contiguous(kLayout)).contiguous().flatten(1);
+  return {mu_->forward(h), logvar_->forward(h).clamp(-12.0, 8.0)};
+}
+
+VaeDecoderImpl::VaeDecoderImpl(const VaeConfig& config) : config_(config) {
+  config_.validate();
+  project_ = register_module("project", nn::Linear(config_.latent, config_.decoder_channels(0) * 16));
+  stages_ = nn::ModuleList();
+  for (int s = 0; s < config_.stages(); ++s) {
+    const int in = config_.decoder_channels(s), out = config_.decoder_channels(s + 1);
+    nn::Conv2d conv(nn::Conv2dOptions(in, out, 3).padding(1));
+    channels_last(conv);
+    stages_->push_back(conv);
+  }
+  register_module("stages", stages_);
+  to_rgb_ = register_module("to_rgb", nn::Conv2d(nn::Conv2dOptions(config_.decoder_channels(config_.stages()), 3, 3).padding(1)));
+  channels_last(to_rgb_);
+}
+
+torch::Tensor VaeDecoderImpl::forward(const torch::Tensor& latents) {
+  auto h = torch::silu(project_->forward(latents)).view({latents.size(0), config_.decoder_channels(0), 4, 4}).contiguous(kLayout);
+  for (const auto& stage : *stages_) {
+    h = torch::upsample_nearest2d(h, {h.size(2) * 2, h.size(3) * 2});
+    h = torch::silu(stage->as<nn::Conv2d>()->forward(h));
+  }
+  return torch::sigmoid(to_rgb_->forward(h)).contiguous();
+}
+
+std::int64_t VaeDecoderImpl::flops_per_image() const {
+  std::int64_t macs = static_cast<std::int64_t>(config_.latent) * config_.decoder_channels(0) * 16;
+  std::int64_t side = 4;
+  for (int s = 0; s < config_.stages(); ++s) {
+    side *= 2;
+    macs += side * side * 9LL * config_.decoder_channels(s) * config_.decoder_channels(s + 1);
+  }
+  macs += side * side * 9LL * config_.decoder_channels(config_.stages()) * 3;
+  return 2 * macs;
+}
+
+BetaVaeImpl::BetaVaeImpl(const VaeConfig& config) : config_(config) {
+  config_.validate();
+  encoder = register_module("encoder", VaeEncoder(config_));
+  decoder = register_module("decoder", VaeDecoder(config_));
+}
+
+VaeOutput BetaVaeImpl::forward(const torch::Tensor& images) {
+  auto [mu, logvar] = encoder->forward(images);
+  torch::Tensor z = mu;
+  if (is_training()) z = mu + torch::randn_like(mu) * torch::exp(0.5 * logvar);
+  return {decoder->forward(z), mu, logvar};
+}
+
+VaeLoss vae_loss(const VaeOutput& out, const torch::Tensor& images, double beta, const torch::Tensor& sample_weights) {
+  auto recon = (out.reconstruction - images).pow(2).flatten(1).sum(1);
+  auto kl = (-0.5 * (1 + out.logvar - out.mu.pow(2) - out.logvar.exp())).sum(1);
+  auto total = recon + beta * kl;
+  if (sample_weights.defined()) {
+    const auto w = sample_weights / sample_weights.mean();
+    total = total * w;
+  }
+  return {total.mean(), recon.mean(), kl.mean()};
+}
+
+}  // namespace circumplex

@@ -1,0 +1,124 @@
+// The β-VAE modules and the tensor-only weights format.
+#include "torch_doctest.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include "circumplex/error.hpp"
+#include "circumplex/torch_compat.hpp"
+#include "circumplex/vae.hpp"
+#include "circumplex/weights.hpp"
+
+using namespace circumplex;
+namespace fs = std::filesystem;
+
+namespace {
+fs::path out_dir() {
+  const fs::path d = fs::path(CIRCUMPLEX_BINARY_DIR) / "test-output" / "vae";
+  fs::create_directories(d);
+  return d;
+}
+VaeConfig small() {
+  VaeConfig c;
+  c.image_size = 32;
+  c.latent = 8;
+  c.width = 8;
+  return c;
+}
+}  // namespace
+
+TEST_CASE("encoder and decoder shapes follow the configuration") {
+  torch_compat::set_threads(2);
+  VaeConfig c;  // 128², latent 64
+  CHECK(c.stages() == 5);
+  BetaVae vae(c);
+  vae->eval();
+  const auto x = torch::rand({2, 3, 128, 128});
+  const VaeOutput out = vae->forward(x);
+  CHECK(out.reconstruction.sizes() == torch::IntArrayRef({2, 3, 128, 128}));
+  CHECK(out.mu.sizes() == torch::IntArrayRef({2, 64}));
+  CHECK(out.reconstruction.min().item<float>() >= 0.0f);
+  CHECK(out.reconstruction.max().item<float>() <= 1.0f);
+  // In eval mode the latent is the mean: two passes agree.
+  CHECK(torch::equal(vae->forward(x).reconstruction, out.reconstruction));
+}
+
+TEST_CASE("decoder FLOPs are counted from the architecture") {
+  // 32² → 3 stages; encoder 8, 16, 32 channels; the decoder mirrors it: 32 at 4², 16 at 8²,
+  // 8 at 16², 8 at 32², then RGB.
+  VaeConfig c = small();
+  VaeDecoder dec(c);
+  const std::int64_t macs = 8 * 32 * 16 + 8 * 8 * 9 * 32 * 16 + 16 * 16 * 9 * 16 * 8 + 32 * 32 * 9 * 8 * 8 + 32 * 32 * 9 * 8 * 3;
+  CHECK(dec->flops_per_image() == 2 * macs);
+}
+
+TEST_CASE("bad configurations are refused with the field named") {
+  VaeConfig c;
+  c.image_size = 100;
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("image_size"), Error);
+  c = VaeConfig{};
+  c.latent = 0;
+  CHECK_THROWS_WITH_AS(BetaVae{c}, doctest::Contains("latent"), Error);
+}
+
+TEST_CASE("a few Adam steps on a fixed batch reduce the loss") {
+  torch_compat::seed_everything(1);
+  BetaVae vae(small());
+  torch::optim::Adam opt(vae->parameters(), torch::optim::AdamOptions(2e-3));
+  // Structured images (colour ramps), which a VAE can learn; noise it could not.
+  const auto ramp = torch::linspace(0, 1, 32).view({1, 1, 1, 32});
+  const auto colour = torch::rand({8, 3, 1, 1});
+  const auto x = (colour * ramp.expand({8, 3, 32, 32})).contiguous();
+  double first = 0, last = 0;
+  for (int step = 0; step < 30; ++step) {
+    const VaeLoss loss = vae_loss(vae->forward(x), x, 1.0);
+    opt.zero_grad();
+    loss.total.backward();
+    opt.step();
+    (step == 0 ? first : last) = loss.total.item<double>();
+  }
+  CHECK(last < 0.8 * first);
+  // Sample weights scale the per-image terms (normalised to mean 1).
+  vae->eval();
+  const VaeOutput out = vae->forward(x);
+  const auto w = torch::ones({8});
+  CHECK(vae_loss(out, x, 1.0, w).total.item<double>() == doctest::Approx(vae_loss(out, x, 1.0).total.item<double>()));
+}
+
+TEST_CASE("weights round-trip exactly and corrupt files are refused") {
+  BetaVae a(small()), b(small());
+  const std::string path = (out_dir() / "w.cpxw").string();
+  save_tensors(path, module_tensors(*a), R"({"note": "test"})");
+  std::string meta;
+  assign_module_tensors(*b, load_tensors(path, &meta), path);
+  CHECK(meta.find("test") != std::string::npos);
+  for (const auto& [name, t] : module_tensors(*a)) CHECK(torch::equal(t, module_tensors(*b).at(name)));
+
+  const std::string bytes = [&] { std::ifstream in(path, std::ios::binary); return std::string(std::istreambuf_iterator<char>(in), {}); }();
+  auto write = [&](const std::string& name, const std::string& content) {
+    const std::string p = (out_dir() / name).string();
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  };
+  CHECK_THROWS_WITH_AS(load_tensors(write("short.cpxw", bytes.substr(0, 10))), doctest::Contains("too short"), Error);
+  CHECK_THROWS_WITH_AS(load_tensors(write("trunc.cpxw", bytes.substr(0, bytes.size() - 100))), doctest::Contains("truncated"), Error);
+  std::string flipped = bytes;
+  flipped[flipped.size() - 5] ^= 0x40;
+  CHECK_THROWS_WITH_AS(load_tensors(write("flip.cpxw", flipped)), doctest::Contains("hash mismatch"), Error);
+  std::string magic = bytes;
+  magic[0] = 'X';
+  CHECK_THROWS_WITH_AS(load_tensors(write("magic.cpxw", magic)), doctest::Contains("magic"), Error);
+  CHECK_THROWS_WITH_AS(load_tensors((out_dir() / "absent.cpxw").string()), doctest::Contains("absent.cpxw"), Error);
+
+  // Architecture mismatches name the tensor.
+  VaeConfig other = small();
+  other.latent = 9;
+  BetaVae c(other);
+  CHECK_THROWS_WITH_AS(assign_module_tensors(*c, load_tensors(path), path), doctest::Contains("shape"), Error);
+  TensorMap missing = load_tensors(path);
+  missing.erase(missing.begin());
+  CHECK_THROWS_WITH_AS(assign_module_tensors(*b, missing, path), doctest::Contains("missing tensor"), Error);
+  TensorMap extra = load_tensors(path);
+  extra["stray.weight"] = torch::zeros({1});
+  CHECK_THROWS_WITH_AS(assign_module_tensors(*b, extra, path), doctest::Contains("stray.weight"), Error);
+}
