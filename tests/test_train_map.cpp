@@ -1,0 +1,231 @@
+// Training and mapping end to end on a tiny synthetic set: the loss decreases, a resumed run
+// ends with the same weights as an uninterrupted one, map writes a complete, loadable package,
+// and the package loader refuses each kind of corruption.
+#include "torch_doctest.hpp"
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "circumplex/assets.hpp"
+#include "circumplex/error.hpp"
+#include "circumplex/model_package.hpp"
+#include "circumplex/session.hpp"
+#include "circumplex/weights.hpp"
+
+using namespace circumplex;
+namespace fs = std::filesystem;
+
+namespace {
+struct Result {
+  int code;
+  std::string out;
+};
+Result cli(const std::string& args) {
+  const std::string cmd = std::string(CIRCUMPLEX_EXE) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+const fs::path& root() {
+  static const fs::path dir = [] {
+    // One folder per process: CTest runs each case as its own process, possibly in parallel.
+    const fs::path d = fs::path(CIRCUMPLEX_BINARY_DIR) / "test-output" / ("train_map-" + std::to_string(getpid()));
+    fs::remove_all(d);
+    fs::create_directories(d);
+    // 320 faces of 32 identities at 32×32: enough to train a few steps in seconds.
+    const Result r = cli("synth --count 320 --identities 32 --size 32 --seed 11 --out " + (d / "data").string());
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    return d;
+  }();
+  return dir;
+}
+
+std::string train_args(const std::string& out) {
+  return "train --data " + (root() / "data").string() + " --out " + out +
+         " --epochs 3 --batch 16 --latent 8 --width 8 --threads 1 --seed 5 --lr 3e-3";
+}
+
+std::vector<double> loss_column(const fs::path& csv) {
+  std::ifstream in(csv);
+  std::string line;
+  std::getline(in, line);
+  std::vector<double> out;
+  while (std::getline(in, line)) out.push_back(std::stod(line.substr(line.find(',') + 1)));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("train reduces the loss and writes curves - sheets - checkpoint and weights") {
+  const fs::path run = root() / "run";
+  const Result r = cli(train_args(run.string()));
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  for (const char* f : {"config.json", "checkpoint.cpxw", "model.cpxw", "loss.csv", "loss.png", "recon/epoch_001.png", "recon/epoch_003.png"}) {
+    CAPTURE(f);
+    CHECK(fs::exists(run / f));
+  }
+  const auto losses = loss_column(run / "loss.csv");
+  REQUIRE(losses.size() == 3);
+  CHECK(losses[2] < losses[0]);
+}
+
+TEST_CASE("a resumed run ends with the same weights as an uninterrupted one") {
+  const fs::path whole = root() / "run";  // written by the test above (doctest runs in order)
+  if (!fs::exists(whole / "model.cpxw")) REQUIRE(cli(train_args(whole.string())).code == 0);
+  const fs::path split = root() / "split";
+  // Stop mid-epoch (20 batches per epoch: step 27 is inside epoch 2), then resume.
+  const Result first = cli(train_args(split.string()) + " --stop-after-steps 27");
+  REQUIRE_MESSAGE(first.code == 0, first.out);
+  CHECK_FALSE(fs::exists(split / "model.cpxw"));
+  CHECK(first.out.find("--resume") != std::string::npos);
+  const Result second = cli(train_args(split.string()) + " --resume");
+  REQUIRE_MESSAGE(second.code == 0, second.out);
+  const TensorMap a = load_tensors((whole / "model.cpxw").string()), b = load_tensors((split / "model.cpxw").string());
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, t] : a) {
+    CAPTURE(name);
+    CHECK(torch::equal(t, b.at(name)));
+  }
+  CHECK(loss_column(whole / "loss.csv") == loss_column(split / "loss.csv"));
+  // Resuming needs the run's seed and batch size.
+  const Result other_batch = cli("train --data " + (root() / "data").string() + " --out " + split.string() +
+                                 " --epochs 3 --batch 8 --latent 8 --width 8 --threads 1 --seed 5 --resume");
+  CHECK(other_batch.code == 1);
+  CHECK(other_batch.out.find("--batch") != std::string::npos);
+}
+
+TEST_CASE("train refuses bad arguments and missing data with clear messages") {
+  CHECK(cli("train --data x").code == 2);
+  const Result missing = cli("train --data /nonexistent/data --out " + (root() / "x").string());
+  CHECK(missing.code == 1);
+  CHECK(missing.out.find("/nonexistent/data/labels.csv") != std::string::npos);
+  CHECK(cli(train_args((root() / "y").string()) + " --batch 0").code == 2);
+  CHECK(cli(train_args((root() / "z").string()) + " --resume").code == 1);  // no checkpoint
+}
+
+TEST_CASE("map writes a complete report and a package the runtime loads") {
+  const fs::path run = root() / "run";
+  if (!fs::exists(run / "model.cpxw")) REQUIRE(cli(train_args(run.string())).code == 0);
+  const fs::path pkg = root() / "pkg";
+  const Result r = cli("map --run " + run.string() + " --data " + (root() / "data").string() + " --out " + pkg.string() + " --threads 1");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  for (const char* f : {"manifest.json", "weights.cpxw", "latents.csv", "latents_train.csv", "report.json", "report.md", "map_scatter.png", "map_mi.png"}) {
+    CAPTURE(f);
+    CHECK(fs::exists(pkg / f));
+  }
+  const auto report = nlohmann::json::parse(read_text_file((pkg / "report.json").string()));
+  for (const char* key : {"r2", "mig", "quadrant_accuracy", "cos_before", "cos_after", "mig_per_factor", "ridge_lambda"}) {
+    CAPTURE(key);
+    CHECK(report.contains(key));
+  }
+  CHECK(report["max_abs_cos_after"].get<double>() <= 1e-6);
+  // latents.csv: file, valence, arousal, z, z0..z7.
+  std::ifstream in(pkg / "latents.csv");
+  std::string header;
+  std::getline(in, header);
+  CHECK(header == "file,valence,arousal,z,z0,z1,z2,z3,z4,z5,z6,z7");
+
+  const ModelPackage p = ModelPackage::load(pkg.string());
+  CHECK(p.config().latent == 8);
+  Generator gen(p, 1);
+  std::vector<std::uint8_t> rgba;
+  gen.decode(p.manifold().compose(p.identity_from_seed(3), {0.5, 0.5, 0}), rgba);
+  CHECK(rgba.size() == 32u * 32u * 4u);
+  CHECK(p.identity_from_seed(3) == p.identity_from_seed(3));
+  CHECK(p.identity_from_seed(3) != p.identity_from_seed(4));
+  const std::vector<float> z = gen.encode(rgba.data(), 32, 32, 4);
+  CHECK(z.size() == 8u);
+}
+
+TEST_CASE("the package loader refuses each kind of corruption and names it") {
+  const fs::path pkg = root() / "pkg";
+  if (!fs::exists(pkg / "manifest.json")) {
+    if (!fs::exists(root() / "run" / "model.cpxw")) REQUIRE(cli(train_args((root() / "run").string())).code == 0);
+    REQUIRE(cli("map --run " + (root() / "run").string() + " --data " + (root() / "data").string() + " --out " + pkg.string() + " --threads 1").code == 0);
+  }
+  const std::string manifest = read_text_file((pkg / "manifest.json").string());
+  auto variant = [&](const std::string& name, const std::function<void(const fs::path&)>& spoil) {
+    const fs::path dir = root() / ("bad_" + name);
+    fs::remove_all(dir);
+    fs::copy(pkg, dir, fs::copy_options::recursive);
+    spoil(dir);
+    return dir.string();
+  };
+  auto edit = [&](const std::function<void(nlohmann::json&)>& f) {
+    return [&, f](const fs::path& dir) {
+      auto j = nlohmann::json::parse(manifest);
+      f(j);
+      std::ofstream(dir / "manifest.json") << j.dump();
+    };
+  };
+  auto refused = [](const std::string& dir, const char* expect) {
+    CAPTURE(dir);
+    CHECK_THROWS_WITH_AS(ModelPackage::load(dir), doctest::Contains(expect), Error);
+  };
+  refused((root() / "absent").string(), "no such model package");
+  refused(variant("nomanifest", [](const fs::path& d) { fs::remove(d / "manifest.json"); }), "manifest.json");
+  refused(variant("truncmanifest", [&](const fs::path& d) { std::ofstream(d / "manifest.json") << manifest.substr(0, manifest.size() / 2); }), "malformed JSON");
+  refused(variant("format", edit([](auto& j) { j["format"] = "other"; })), "format");
+  refused(variant("version", edit([](auto& j) { j["version"] = 7; })), "version");
+  refused(variant("latent", edit([](auto& j) { j["model"]["latent"] = 9; })), "has 8 values, expected 9");
+  refused(variant("width", edit([](auto& j) { j["model"]["width"] = 16; })), "does not match the manifest's model shape");
+  refused(variant("notunit", edit([](auto& j) { j["manifold"]["valence"][0] = 5.0; })), "unit vector");
+  refused(variant("scale", edit([](auto& j) { j["manifold"]["scales"][0] = -1.0; })), "scale");
+  refused(variant("nan", edit([](auto& j) { j["identity_prior"]["mean"][0] = "NaN"; })), "finite number");
+  refused(variant("escape", edit([](auto& j) { j["weights"]["file"] = "../../etc/passwd"; })), "inside the package");
+  refused(variant("noweights", [](const fs::path& d) { fs::remove(d / "weights.cpxw"); }), "weights.cpxw");
+  refused(variant("truncweights", [](const fs::path& d) { fs::resize_file(d / "weights.cpxw", fs::file_size(d / "weights.cpxw") - 64); }), "truncated");
+  refused(variant("flipweights", [](const fs::path& d) {
+    std::fstream f(d / "weights.cpxw", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-9, std::ios::end);
+    f.put('\x7f');
+  }), "hash mismatch");
+}
+
+TEST_CASE("a session generates frames asynchronously - the latest request wins") {
+  const fs::path pkg = CIRCUMPLEX_TINY_MODEL;
+  SessionOptions opt;
+  opt.threads = 1;
+  opt.half_life = 0.0;  // the cursor jumps: each update is a new point
+  Session s(ModelPackage::load(pkg.string()), opt);
+  REQUIRE(s.wait_for_latest(30.0));
+  const auto first = s.latest_frame();
+  REQUIRE(first != nullptr);
+  CHECK(first->width == 32);
+  CHECK(first->rgba.size() == 32u * 32u * 4u);
+  // Many requests in a row: update() returns at once; the worker skips stale ones.
+  for (int i = 0; i < 50; ++i) {
+    s.set_target({0.8 * std::cos(i * 0.3), 0.8 * std::sin(i * 0.3), 0});
+    s.update(1.0 / 60);
+  }
+  REQUIRE(s.wait_for_latest(30.0));
+  const auto last = s.latest_frame();
+  CHECK(last->sequence > first->sequence);
+  CHECK(last->sequence <= s.requests());
+  CHECK(distance(last->affect, s.position()) < 1e-9);  // the newest frame shows the newest point
+  // Outputs follow the cursor; the nearest emotion is named.
+  s.set_emotion("happy", 1.0);
+  s.update(0.1);
+  CHECK(s.nearest().name == "happy");
+  CHECK(s.arkit()[23] > 0.5f);  // mouthSmileLeft
+  CHECK_THROWS_AS(s.set_emotion("glee", 1.0), Error);
+  // A path drives the target; a non-looping one ends at its end point.
+  s.play(emotion_axis(Atlas::builtin(), "sad", 0.9, 0.5, Space::Plane), false);
+  for (int i = 0; i < 40; ++i) s.update(1.0 / 60);
+  CHECK_FALSE(s.playing());
+  CHECK(radius(s.position(), Space::Plane) == doctest::Approx(0.9).epsilon(1e-6));
+  // Identity changes make a new face even at the same point.
+  const std::uint64_t before = s.requests();
+  s.set_identity_seed(99);
+  s.update(0.0);
+  CHECK(s.requests() == before + 1);
+}

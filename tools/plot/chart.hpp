@@ -1,0 +1,25 @@
+// tools/plot/chart.hpp — line charts (loss curves, metric curves) as images.
+#pragma once
+
+#include <opencv2/core.hpp>
+#include <string>
+#include <vector>
+
+namespace circumplex::plot {
+
+/// One line of a chart.
+struct Series {
+  std::string name;
+  std::vector<double> x, y;
+  cv::Scalar colour;  ///< BGR
+};
+
+/// Draws the series on shared axes with ticks, labels and a legend. `log_y` plots log10(y)
+/// (non-positive values are skipped). Returns a `width`×`height` BGR image.
+cv::Mat line_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
+                   const std::vector<Series>& series, bool log_y = false, int width = 900, int height = 520);
+
+/// Tiles equally sized BGR images into a grid with `columns` columns and `gap` pixels between.
+cv::Mat tile(const std::vector<cv::Mat>& images, int columns, int gap = 4, cv::Scalar background = {255, 255, 255});
+
+}  // namespace circumplex::plot

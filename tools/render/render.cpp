@@ -1,0 +1,166 @@
+#include "render.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "circumplex/atlas.hpp"
+#include "circumplex/error.hpp"
+#include "common/files.hpp"
+#include "common/progress.hpp"
+#include "plot/chart.hpp"
+#include "plot/plot.hpp"
+
+namespace circumplex::tools {
+namespace fs = std::filesystem;
+
+namespace {
+const cv::Scalar kInk(40, 40, 40), kMuted(110, 110, 110), kPaper(252, 250, 248);
+
+cv::Mat scaled(const cv::Mat& face, int cell) {
+  if (face.cols == cell) return face;
+  cv::Mat out;
+  cv::resize(face, out, {cell, cell}, 0, 0, cell > face.cols ? cv::INTER_CUBIC : cv::INTER_AREA);
+  return out;
+}
+}  // namespace
+
+RenderContext::RenderContext(const std::string& package_dir, int threads)
+    : package(ModelPackage::load(package_dir)), generator(package, threads) {
+  identity = package.identity_from_seed(1);
+}
+
+void RenderContext::identity_from_seed(std::uint64_t seed) { identity = package.identity_from_seed(seed); }
+
+void RenderContext::identity_from_image(const std::string& path) {
+  const cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
+  if (bgr.empty()) throw Error(ErrorKind::Io, path + ": cannot read the image (missing, or not an image format OpenCV reads)");
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  identity = generator.encode(rgb.data, rgb.cols, rgb.rows, 3);
+}
+
+std::vector<cv::Mat> RenderContext::faces(const std::vector<AffectPoint>& points) {
+  std::vector<cv::Mat> out;
+  const int s = generator.image_size();
+  for (std::size_t lo = 0; lo < points.size(); lo += 16) {
+    std::vector<std::vector<float>> latents;
+    for (std::size_t i = lo; i < std::min(points.size(), lo + 16); ++i) latents.push_back(package.manifold().compose(identity, points[i]));
+    std::vector<std::vector<std::uint8_t>> rgba;
+    generator.decode_batch(latents, rgba);
+    for (auto& px : rgba) {
+      cv::Mat bgr;
+      cv::cvtColor(cv::Mat(s, s, CV_8UC4, px.data()), bgr, cv::COLOR_RGBA2BGR);
+      out.push_back(bgr);
+    }
+  }
+  return out;
+}
+
+cv::Mat render_grid(RenderContext& ctx, int steps, int cell) {
+  if (steps < 2 || steps > 25) throw Error(ErrorKind::InvalidArgument, "grid steps must be 2..25");
+  std::vector<AffectPoint> points;
+  for (int row = 0; row < steps; ++row) {
+    for (int col = 0; col < steps; ++col) {
+      const double v = -1.0 + 2.0 * col / (steps - 1), a = 1.0 - 2.0 * row / (steps - 1);  // top row = high arousal
+      points.push_back({v, a, 0.0});
+    }
+  }
+  const std::vector<cv::Mat> faces = ctx.faces(points);
+  const int gap = 6, left = 90, top = 70, bottom = 80, label_h = 18;
+  const int W = left + steps * (cell + gap) + 20, H = top + steps * (cell + label_h + gap) + bottom;
+  cv::Mat img(H, W, CV_8UC3, kPaper);
+  plot::draw_text(img, "circumplex: 7x7 affect grid (one identity)", {left, 14}, 0.7, kInk, 2);
+  plot::draw_text(img, "points outside the unit disk are shown at its rim", {left, 44}, 0.45, kMuted);
+  const Atlas& atlas = Atlas::builtin();
+  for (int i = 0; i < steps * steps; ++i) {
+    const int row = i / steps, col = i % steps;
+    const cv::Rect r(left + col * (cell + gap), top + row * (cell + label_h + gap), cell, cell);
+    scaled(faces[static_cast<std::size_t>(i)], cell).copyTo(img(r));
+    const AffectPoint p = clamp_to_unit(points[static_cast<std::size_t>(i)], Space::Plane);
+    const std::string name = atlas.nearest(p, Space::Plane, false).name;
+    plot::draw_text(img, name, {r.x + 2, r.y + cell + 2}, 0.38, kInk);
+  }
+  // Axes: valence under the grid, arousal on the left.
+  const int gx0 = left, gx1 = left + steps * (cell + gap) - gap, gy = H - 40;
+  plot::draw_arrow(img, {static_cast<double>(gx0), static_cast<double>(gy)}, {static_cast<double>(gx1), static_cast<double>(gy)}, kInk, 2);
+  plot::draw_text(img, "valence -1", {gx0, gy + 8}, 0.45, kMuted);
+  plot::draw_text(img, "Valence", {(gx0 + gx1) / 2 - 30, gy + 8}, 0.55, kInk, 2);
+  plot::draw_text(img, "+1", {gx1 - 24, gy + 8}, 0.45, kMuted);
+  const int ax = 40, ay0 = top + steps * (cell + label_h + gap), ay1 = top;
+  plot::draw_arrow(img, {static_cast<double>(ax), static_cast<double>(ay0)}, {static_cast<double>(ax), static_cast<double>(ay1)}, kInk, 2);
+  plot::draw_text(img, "Arousal", {ax - 30, ay1 - 24}, 0.55, kInk, 2);
+  plot::draw_text(img, "+1", {ax + 8, ay1}, 0.45, kMuted);
+  plot::draw_text(img, "-1", {ax + 8, ay0 - 20}, 0.45, kMuted);
+  return img;
+}
+
+cv::Mat render_strip(RenderContext& ctx, const Path& path, int steps, int cell, const std::string& title) {
+  if (steps < 2 || steps > 64) throw Error(ErrorKind::InvalidArgument, "strip steps must be 2..64");
+  std::vector<AffectPoint> points;
+  for (int i = 0; i < steps; ++i) points.push_back(path.at(path.duration() * i / (steps - 1)));
+  const std::vector<cv::Mat> faces = ctx.faces(points);
+  const int gap = 6, top = 54, label_h = 40;
+  cv::Mat img(top + cell + label_h + 10, 20 + steps * (cell + gap), CV_8UC3, kPaper);
+  plot::draw_text(img, title, {12, 12}, 0.65, kInk, 2);
+  const Atlas& atlas = Atlas::builtin();
+  for (int i = 0; i < steps; ++i) {
+    const cv::Rect r(12 + i * (cell + gap), top, cell, cell);
+    scaled(faces[static_cast<std::size_t>(i)], cell).copyTo(img(r));
+    const AffectPoint p = points[static_cast<std::size_t>(i)];
+    char text[64];
+    std::snprintf(text, sizeof text, "%+.2f %+.2f", p.v, p.a);
+    plot::draw_text(img, text, {r.x, r.y + cell + 3}, 0.38, kMuted);
+    plot::draw_text(img, atlas.nearest(p, ctx.space(), false).name, {r.x, r.y + cell + 20}, 0.4, kInk);
+  }
+  return img;
+}
+
+WalkFiles render_walk(RenderContext& ctx, const Path& path, double fps, int cell, const std::string& dir) {
+  const fs::path root(dir);
+  fs::create_directories(root / "frames");
+  const std::vector<double> times = frame_times(path, fps);
+  WalkFiles files;
+  files.frames_dir = (root / "frames").string();
+  files.path_csv = (root / "path.csv").string();
+  files.video = (root / "walk.mp4").string();
+  files.contact_sheet = (root / "contact_sheet.png").string();
+
+  const std::string temp_video = (root / ".walk.partial.mp4").string();
+  cv::VideoWriter video;
+  for (const char* codec : {"avc1", "mp4v"}) {
+    if (video.open(temp_video, cv::VideoWriter::fourcc(codec[0], codec[1], codec[2], codec[3]), fps, {cell, cell})) break;
+  }
+  if (!video.isOpened()) throw Error(ErrorKind::Io, files.video + ": OpenCV cannot write MP4 here (no avc1/mp4v encoder)");
+
+  Progress bar("walk", times.size(), "frame");
+  std::vector<cv::Mat> sheet;
+  const std::size_t sheet_every = std::max<std::size_t>(1, times.size() / 24);
+  for (std::size_t lo = 0; lo < times.size(); lo += 16) {
+    std::vector<AffectPoint> points;
+    for (std::size_t i = lo; i < std::min(times.size(), lo + 16); ++i) points.push_back(path.at(times[i]));
+    const std::vector<cv::Mat> faces = ctx.faces(points);
+    for (std::size_t k = 0; k < faces.size(); ++k) {
+      const std::size_t i = lo + k;
+      const cv::Mat frame = scaled(faces[k], cell);
+      video.write(frame);
+      char name[32];
+      std::snprintf(name, sizeof name, "frame_%05zu.png", i);
+      plot::write_image_atomic((root / "frames" / name).string(), frame);
+      if (i % sheet_every == 0 && sheet.size() < 24) sheet.push_back(faces[k]);
+      bar.advance();
+    }
+  }
+  video.release();
+  bar.finish();
+  fs::rename(temp_video, files.video);
+  write_file_atomic(files.path_csv, path_to_csv(path, fps));
+  plot::write_image_atomic(files.contact_sheet, plot::tile(sheet, 8));
+  files.frames = times.size();
+  return files;
+}
+
+}  // namespace circumplex::tools

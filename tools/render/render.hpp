@@ -1,0 +1,54 @@
+// tools/render/render.hpp — pictures and videos of a model package: `circumplex render`.
+//
+//   grid     the VAE study's 7×7 grid: valence left → right, arousal bottom → top, neutral in
+//            the centre; axes and the nearest emotion of each cell labelled
+//   axis     neutral → an emotion along its axis, as a strip of faces
+//   between  one emotion → another (straight, or along the sphere), as a strip
+//   walk     a C2A2 circle walk (θ, φ, r, seconds, fps): MP4 + PNG frames + CSV of the path
+//            + a contact sheet
+// Every face comes from the same identity (a seed of the identity prior, or an image
+// encoded through the model), so only the expression changes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "circumplex/model_package.hpp"
+#include "circumplex/paths.hpp"
+
+namespace circumplex::tools {
+
+/// A model, its generator and one identity: what every render needs.
+struct RenderContext {
+  RenderContext(const std::string& package_dir, int threads);
+  ModelPackage package;
+  Generator generator;
+  std::vector<float> identity;
+  Space space() const { return package.manifold().space(); }
+
+  /// Sets the identity from a prior seed.
+  void identity_from_seed(std::uint64_t seed);
+  /// Sets the identity by encoding an image file; throws Error naming the file.
+  void identity_from_image(const std::string& path);
+  /// Faces (BGR, S×S) for affect points, decoded in batches.
+  std::vector<cv::Mat> faces(const std::vector<AffectPoint>& points);
+};
+
+/// The labelled grid image (`steps` × `steps` faces, each scaled to `cell` pixels).
+cv::Mat render_grid(RenderContext& ctx, int steps, int cell);
+/// A labelled strip of faces along `path` at `steps` evenly spaced times.
+cv::Mat render_strip(RenderContext& ctx, const Path& path, int steps, int cell, const std::string& title);
+
+/// Files a walk recording wrote.
+struct WalkFiles {
+  std::string video, frames_dir, path_csv, contact_sheet;
+  std::size_t frames = 0;
+};
+/// Renders `path` frame by frame at `fps` into `dir` (video.mp4, frames/, path.csv,
+/// contact_sheet.png). Never drops a frame; progress bar. `cell` is the frame size.
+WalkFiles render_walk(RenderContext& ctx, const Path& path, double fps, int cell, const std::string& dir);
+
+}  // namespace circumplex::tools

@@ -1,0 +1,52 @@
+// tools/train/dataset.hpp — labelled face images for training and mapping.
+//
+// A data folder written by `circumplex synth` or `circumplex prep` holds labels.csv (columns
+// starting file,split,valence,arousal,z,category) and the images it names; `synth` also
+// writes one packed shard per split (<split>.cpxshard), which loads much faster. ImageSet
+// loads one split into memory as uint8 RGB and hands out float batches.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "circumplex/affect.hpp"
+
+namespace circumplex::tools {
+
+/// One image's labels.
+struct ImageLabel {
+  std::string file;      ///< path relative to the data folder
+  AffectPoint affect;    ///< valence, arousal, z
+  std::string category;  ///< nearest basic emotion / AffectNet category
+};
+
+/// One split of a data folder, in memory.
+class ImageSet {
+ public:
+  /// Loads `split` ("train", "val", "test" or "all") from `dir`: the shard when present,
+  /// else labels.csv + images. At most `limit` images (0: all). Images must be square and
+  /// all of one size. Throws circumplex::Error naming the file (and row) that is wrong.
+  static ImageSet load(const std::string& dir, const std::string& split, std::int64_t limit = 0);
+
+  std::int64_t size() const { return static_cast<std::int64_t>(labels_.size()); }
+  int image_size() const { return image_size_; }
+  const std::vector<ImageLabel>& labels() const { return labels_; }
+  /// Where the images came from ("train.cpxshard" or "labels.csv").
+  const std::string& source() const { return source_; }
+
+  /// Float RGB batch [N, 3, S, S] in [0, 1] of the given indices.
+  torch::Tensor batch(const std::vector<std::int64_t>& indices) const;
+  /// uint8 pixels [N, S, S, 3] (RGB) of every image.
+  const torch::Tensor& pixels() const { return pixels_; }
+
+ private:
+  torch::Tensor pixels_;  // [N, S, S, 3] uint8
+  std::vector<ImageLabel> labels_;
+  int image_size_ = 0;
+  std::string source_;
+};
+
+}  // namespace circumplex::tools

@@ -1,0 +1,312 @@
+#include "mapper.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <opencv2/imgproc.hpp>
+
+#include "circumplex/assets.hpp"
+#include "circumplex/error.hpp"
+#include "circumplex/stats.hpp"
+#include "circumplex/torch_compat.hpp"
+#include "circumplex/vae.hpp"
+#include "circumplex/weights.hpp"
+#include "common/csv.hpp"
+#include "common/files.hpp"
+#include "common/progress.hpp"
+#include "dataset.hpp"
+#include "plot/chart.hpp"
+#include "plot/plot.hpp"
+
+namespace circumplex::tools {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using stats::Matrix;
+
+namespace {
+
+constexpr double kStudyR2Valence = 0.80, kStudyR2Arousal = 0.60;  // the VAE study's targets
+constexpr double kOurR2Valence = 0.95, kOurR2Arousal = 0.90, kOurQuadrant = 0.95;  // circumplex's default-model targets
+
+Matrix encode(BetaVae& vae, const ImageSet& set, const std::string& label) {
+  const std::int64_t n = set.size(), d = vae->config().latent;
+  Matrix z(static_cast<std::size_t>(n), static_cast<std::size_t>(d));
+  Progress bar("encode " + label, static_cast<std::uint64_t>(n), "img");
+  torch_compat::InferenceGuard guard;
+  for (std::int64_t lo = 0; lo < n; lo += 64) {
+    std::vector<std::int64_t> idx;
+    for (std::int64_t i = lo; i < std::min(n, lo + 64); ++i) idx.push_back(i);
+    const torch::Tensor mu = vae->encoder->forward(set.batch(idx)).first.to(torch::kFloat64).contiguous();
+    const double* p = mu.data_ptr<double>();
+    for (std::size_t i = 0; i < idx.size(); ++i) {
+      std::copy(p + i * static_cast<std::size_t>(d), p + (i + 1) * static_cast<std::size_t>(d), z.row(static_cast<std::size_t>(idx[i])));
+    }
+    bar.advance(idx.size());
+  }
+  return z;
+}
+
+std::string latents_csv(const ImageSet& set, const Matrix& z) {
+  std::vector<std::string> header = {"file", "valence", "arousal", "z"};
+  for (std::size_t j = 0; j < z.cols(); ++j) header.push_back("z" + std::to_string(j));
+  std::string out = csv_join(header) + "\n";
+  char num[32];
+  for (std::size_t i = 0; i < z.rows(); ++i) {
+    const ImageLabel& l = set.labels()[i];
+    out += csv_escape(l.file);
+    for (double x : {l.affect.v, l.affect.a, l.affect.z}) {
+      std::snprintf(num, sizeof num, ",%.6g", x);
+      out += num;
+    }
+    for (std::size_t j = 0; j < z.cols(); ++j) {
+      std::snprintf(num, sizeof num, ",%.7g", z(i, j));
+      out += num;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+// Scatter of predicted against true affect per axis, side by side.
+cv::Mat scatter_panels(const std::vector<std::string>& names, const std::vector<std::vector<double>>& truth,
+                       const std::vector<std::vector<double>>& pred, const std::vector<double>& r2) {
+  std::vector<cv::Mat> panels;
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const int S = 420, m = 50;
+    cv::Mat img(S, S, CV_8UC3, cv::Scalar(255, 255, 255));
+    auto px = [&](double x, double y) { return cv::Point(cvRound(m + (x + 1.2) / 2.4 * (S - 2 * m)), cvRound(S - m - (y + 1.2) / 2.4 * (S - 2 * m))); };
+    cv::rectangle(img, px(-1.2, -1.2), px(1.2, 1.2), cv::Scalar(40, 40, 40), 1);
+    cv::line(img, px(-1.2, -1.2), px(1.2, 1.2), cv::Scalar(180, 180, 180), 1, cv::LINE_AA);
+    for (std::size_t i = 0; i < truth[k].size(); ++i) {
+      cv::circle(img, px(truth[k][i], std::clamp(pred[k][i], -1.2, 1.2)), 2, cv::Scalar(190, 110, 40), cv::FILLED, cv::LINE_AA);
+    }
+    char title[96];
+    std::snprintf(title, sizeof title, "%s: held-out R2 = %.3f", names[k].c_str(), r2[k]);
+    plot::draw_text(img, title, {m, 12}, 0.5, cv::Scalar(40, 40, 40), 1);
+    plot::draw_text(img, "true", {S / 2 - 14, S - 30}, 0.45, cv::Scalar(90, 90, 90));
+    plot::draw_text(img, "predicted", {4, S / 2}, 0.45, cv::Scalar(90, 90, 90));
+    panels.push_back(img);
+  }
+  cv::Mat out;
+  cv::hconcat(panels, out);
+  return out;
+}
+
+}  // namespace
+
+MapResult map_manifold(const MapOptions& opt) {
+  torch_compat::set_threads(opt.threads);
+  const fs::path run(opt.run);
+  json config;
+  try {
+    config = json::parse(read_text_file((run / "config.json").string()));
+  } catch (const json::parse_error& e) {
+    throw Error(ErrorKind::BadData, (run / "config.json").string() + ": malformed JSON: " + e.what());
+  }
+  VaeConfig vc;
+  try {
+    const json& c = config.at("model");
+    vc.image_size = c.at("image_size").get<int>();
+    vc.latent = c.at("latent").get<int>();
+    vc.width = c.at("width").get<int>();
+    vc.decoder_width = c.at("decoder_width").get<int>();
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::BadData, (run / "config.json").string() + ": no usable 'model' (" + e.what() + ")");
+  }
+  const std::string weights_path = (run / "model.cpxw").string();
+  if (!fs::exists(weights_path)) throw Error(ErrorKind::Io, weights_path + ": not found (has the run finished? `circumplex train --resume` completes it)");
+  BetaVae vae(vc);
+  assign_module_tensors(*vae, load_tensors(weights_path), weights_path);
+  vae->eval();
+
+  const ImageSet train = ImageSet::load(opt.data, "train", opt.fit_limit);
+  const ImageSet test = [&] {
+    try {
+      return ImageSet::load(opt.data, "test", opt.held_out_limit);
+    } catch (const Error&) {
+      return ImageSet::load(opt.data, "val", opt.held_out_limit);
+    }
+  }();
+  if (train.image_size() != vc.image_size) throw Error(ErrorKind::InvalidArgument, opt.data + ": images do not match the model's size");
+  const Matrix ztr = encode(vae, train, "train"), zte = encode(vae, test, "held-out");
+
+  auto column = [](const ImageSet& s, int axis) {
+    std::vector<double> y;
+    for (const ImageLabel& l : s.labels()) y.push_back(axis == 0 ? l.affect.v : axis == 1 ? l.affect.a : l.affect.z);
+    return y;
+  };
+  double zmin = 1e9, zmax = -1e9;
+  for (double z : column(train, 2)) { zmin = std::min(zmin, z); zmax = std::max(zmax, z); }
+  const bool three_d = zmax - zmin > 1e-6;
+  const std::size_t axes = three_d ? 3 : 2;
+  const std::vector<std::string> names = {"valence", "arousal", "z"};
+
+  std::fprintf(stderr, "fitting ridge regression (%zu axes, %zu latents, lambda by 5-fold CV)...\n", axes, ztr.cols());
+  std::vector<stats::RidgeFit> fits;
+  std::vector<std::vector<double>> coefficients, truth, pred;
+  std::vector<double> r2;
+  for (std::size_t k = 0; k < axes; ++k) {
+    stats::RidgeOptions ro;
+    ro.seed = opt.seed;
+    fits.push_back(stats::ridge_cv(ztr, column(train, static_cast<int>(k)), ro));
+    coefficients.push_back(fits.back().weights);
+    truth.push_back(column(test, static_cast<int>(k)));
+    pred.push_back(stats::predict(fits.back(), zte));
+    r2.push_back(stats::r2_score(truth.back(), pred.back()));
+  }
+  const stats::Directions dirs = stats::map_directions(coefficients);
+
+  // Origins and scales along the orthonormal directions: affect_k ≈ (u_k·z − origin_k) / scale_k.
+  std::vector<double> origins, scales, r2_orth;
+  for (std::size_t k = 0; k < axes; ++k) {
+    const std::vector<double>& u = dirs.orthonormal[k];
+    auto project = [&](const Matrix& z) {
+      Matrix p(z.rows(), 1);
+      for (std::size_t i = 0; i < z.rows(); ++i) p(i, 0) = std::inner_product(u.begin(), u.end(), z.row(i), 0.0);
+      return p;
+    };
+    const stats::RidgeFit line = stats::ridge_fit(project(ztr), column(train, static_cast<int>(k)), 0.0);
+    const double beta = line.weights[0], alpha = line.intercept;
+    if (!(beta > 0)) throw Error(ErrorKind::Internal, "the " + names[k] + " direction carries no " + names[k] + " (slope " + std::to_string(beta) + ")");
+    scales.push_back(1.0 / beta);
+    origins.push_back(-alpha / beta);
+    r2_orth.push_back(stats::r2_score(truth[k], stats::predict(line, project(zte))));
+  }
+
+  // Quadrant accuracy: logistic regression on z, trained on train, scored on held-out.
+  Matrix all(ztr.rows() + zte.rows(), ztr.cols());
+  std::copy(ztr.data().begin(), ztr.data().end(), all.row(0));
+  std::copy(zte.data().begin(), zte.data().end(), all.row(ztr.rows()));
+  std::vector<double> v_all = column(train, 0), a_all = column(train, 1);
+  for (double x : column(test, 0)) v_all.push_back(x);
+  for (double x : column(test, 1)) a_all.push_back(x);
+  stats::Split split;
+  for (std::size_t i = 0; i < ztr.rows(); ++i) split.train.push_back(i);
+  for (std::size_t i = 0; i < zte.rows(); ++i) split.held_out.push_back(ztr.rows() + i);
+  const stats::QuadrantResult quad = stats::quadrant_accuracy(all, v_all, a_all, split);
+
+  // MIG on the held-out split (equal-width bins, 20 per latent and per factor).
+  Matrix factors(zte.rows(), axes);
+  for (std::size_t i = 0; i < zte.rows(); ++i) {
+    for (std::size_t k = 0; k < axes; ++k) factors(i, k) = truth[k][i];
+  }
+  const stats::MigResult mig = stats::mutual_information_gap(zte, factors, std::vector<stats::FactorKind>(axes, stats::FactorKind::Continuous));
+
+  MapResult result;
+  result.three_d = three_d;
+  result.r2_valence = r2[0];
+  result.r2_arousal = r2[1];
+  result.r2_z = three_d ? r2[2] : 0.0;
+  result.quadrant_accuracy = quad.held_out.accuracy;
+  result.mig = mig.mig;
+  for (std::size_t i = 0; i < axes; ++i) {
+    for (std::size_t j = 0; j < axes; ++j) {
+      if (i != j) result.max_abs_cos_after = std::max(result.max_abs_cos_after, std::fabs(dirs.cos_after(i, j)));
+    }
+  }
+
+  // Identity prior: per-dimension mean and std of the training latents.
+  std::vector<double> mean(ztr.cols(), 0.0), sd(ztr.cols(), 0.0);
+  for (std::size_t i = 0; i < ztr.rows(); ++i) for (std::size_t j = 0; j < ztr.cols(); ++j) mean[j] += ztr(i, j) / static_cast<double>(ztr.rows());
+  for (std::size_t i = 0; i < ztr.rows(); ++i) for (std::size_t j = 0; j < ztr.cols(); ++j) sd[j] += std::pow(ztr(i, j) - mean[j], 2) / static_cast<double>(ztr.rows());
+  for (double& s : sd) s = std::max(std::sqrt(s), 1e-6);
+
+  // Report.
+  json metrics;
+  for (std::size_t k = 0; k < axes; ++k) {
+    metrics["r2"][names[k]] = r2[k];
+    metrics["r2_orthonormal_direction"][names[k]] = r2_orth[k];
+    metrics["ridge_lambda"][names[k]] = fits[k].lambda;
+    json top = json::array();
+    for (const auto& t : mig.factors[k].top) top.push_back({{"dim", t.dim}, {"mi_nats", t.mi}});
+    metrics["mig_per_factor"][names[k]] = {{"gap", mig.factors[k].gap}, {"entropy_nats", mig.factors[k].entropy}, {"top_dims", top}};
+  }
+  metrics["mig"] = mig.mig;
+  metrics["mig_discretisation"] = "20 equal-width bins per latent dimension and per factor, plug-in MI in nats, held-out split";
+  metrics["quadrant_accuracy"] = quad.held_out.accuracy;
+  metrics["quadrant_confusion"] = quad.held_out.confusion;
+  auto matrix_json = [&](const Matrix& m) {
+    json rows = json::array();
+    for (std::size_t i = 0; i < m.rows(); ++i) rows.push_back(std::vector<double>(m.row(i), m.row(i) + m.cols()));
+    return rows;
+  };
+  metrics["cos_before"] = matrix_json(dirs.cos_before);
+  metrics["cos_after"] = matrix_json(dirs.cos_after);
+  metrics["max_abs_cos_after"] = result.max_abs_cos_after;
+  metrics["train_images"] = train.size();
+  metrics["held_out_images"] = test.size();
+  metrics["targets"] = {{"vae_study", {{"r2_valence", kStudyR2Valence}, {"r2_arousal", kStudyR2Arousal}}},
+                        {"circumplex_default", {{"r2_valence", kOurR2Valence}, {"r2_arousal", kOurR2Arousal}, {"quadrant_accuracy", kOurQuadrant}, {"max_abs_cos_after", 1e-6}}}};
+
+  const fs::path pkg(opt.out);
+  fs::create_directories(pkg);
+  json manifest;
+  manifest["format"] = "circumplex-model";
+  manifest["version"] = 1;
+  manifest["model"] = config.at("model");
+  json mf;
+  for (std::size_t k = 0; k < axes; ++k) mf[names[k]] = dirs.orthonormal[k];
+  mf["origins"] = origins;
+  mf["scales"] = scales;
+  mf["space"] = three_d ? "3d" : "2d";
+  manifest["manifold"] = mf;
+  manifest["identity_prior"] = {{"mean", mean}, {"std", sd}};
+  manifest["metrics"] = metrics;
+  manifest["provenance"] = {{"data", opt.data}, {"run", opt.run}, {"train_command", config.value("command", "")},
+                            {"train_seed", config.value("seed", 0)}, {"map_command", opt.command_line},
+                            {"map_seed", opt.seed}, {"commit", opt.commit}, {"libtorch", torch_compat::version()}};
+  manifest["weights"] = {{"file", "weights.cpxw"}};
+
+  write_file_atomic((pkg / "latents.csv").string(), latents_csv(test, zte));
+  write_file_atomic((pkg / "latents_train.csv").string(), latents_csv(train, ztr));
+  write_file_atomic((pkg / "report.json").string(), metrics.dump(2) + "\n");
+
+  std::string md = "# Manifold report\n\nModel run `" + opt.run + "`, data `" + opt.data + "`: " + std::to_string(train.size()) +
+                   " training and " + std::to_string(test.size()) + " held-out images, latent dimension " + std::to_string(vc.latent) + ".\n\n";
+  md += "| metric (held-out) | circumplex | circumplex target | VAE study target |\n|---|---|---|---|\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "| R² valence | %.4f | ≥ %.2f | > %.2f |\n", r2[0], kOurR2Valence, kStudyR2Valence); md += line;
+  std::snprintf(line, sizeof line, "| R² arousal | %.4f | ≥ %.2f | > %.2f |\n", r2[1], kOurR2Arousal, kStudyR2Arousal); md += line;
+  if (three_d) { std::snprintf(line, sizeof line, "| R² z | %.4f | | |\n", r2[2]); md += line; }
+  std::snprintf(line, sizeof line, "| quadrant accuracy | %.4f | ≥ %.2f | |\n", quad.held_out.accuracy, kOurQuadrant); md += line;
+  std::snprintf(line, sizeof line, "| MIG (mean) | %.4f | | |\n", mig.mig); md += line;
+  std::snprintf(line, sizeof line, "| max \\|cos\\| after Gram–Schmidt | %.2e | ≤ 1e-6 | |\n\n", result.max_abs_cos_after); md += line;
+  md += "Cosines between the Ridge directions before Gram–Schmidt:\n\n";
+  for (std::size_t i = 0; i < axes; ++i) for (std::size_t j = i + 1; j < axes; ++j) {
+    std::snprintf(line, sizeof line, "- %s · %s: before %.4f, after %.2e\n", names[i].c_str(), names[j].c_str(), dirs.cos_before(i, j), dirs.cos_after(i, j));
+    md += line;
+  }
+  md += "\nMIG per factor (20 equal-width bins per latent and factor; plug-in MI in nats):\n\n";
+  for (std::size_t k = 0; k < axes; ++k) {
+    std::snprintf(line, sizeof line, "- %s: gap %.4f, top dimensions", names[k].c_str(), mig.factors[k].gap);
+    md += line;
+    for (const auto& t : mig.factors[k].top) { std::snprintf(line, sizeof line, " z%zu (%.3f)", t.dim, t.mi); md += line; }
+    md += "\n";
+  }
+  md += "\nRidge λ chosen by 5-fold cross-validation:";
+  for (std::size_t k = 0; k < axes; ++k) { std::snprintf(line, sizeof line, " %s %.3g;", names[k].c_str(), fits[k].lambda); md += line; }
+  md += "\n\nPlots: `map_scatter.png` (predicted vs true affect), `map_mi.png` (MI of each latent dimension with each factor).\n";
+  write_file_atomic((pkg / "report.md").string(), md);
+
+  plot::write_image_atomic((pkg / "map_scatter.png").string(),
+                           scatter_panels(std::vector<std::string>(names.begin(), names.begin() + static_cast<long>(axes)), truth, pred, r2));
+  std::vector<plot::Series> mi_series;
+  const cv::Scalar colours[3] = {{40, 40, 200}, {200, 90, 30}, {60, 160, 60}};
+  for (std::size_t k = 0; k < axes; ++k) {
+    plot::Series s{names[k], {}, {}, colours[k]};
+    for (std::size_t j = 0; j < mig.mi.rows(); ++j) { s.x.push_back(static_cast<double>(j)); s.y.push_back(mig.mi(j, k)); }
+    mi_series.push_back(s);
+  }
+  plot::write_image_atomic((pkg / "map_mi.png").string(),
+                           plot::line_chart("mutual information of each latent dimension with each factor", "latent dimension", "MI (nats)", mi_series));
+
+  // Weights last, then the manifest: a package without a manifest is visibly unfinished.
+  save_tensors((pkg / "weights.cpxw").string(), module_tensors(*vae), json{{"model", config.at("model")}}.dump());
+  write_file_atomic((pkg / "manifest.json").string(), manifest.dump(1) + "\n");
+  return result;
+}
+
+}  // namespace circumplex::tools

@@ -1,0 +1,54 @@
+// tools/train/trainer.hpp — trains the β-VAE: `circumplex train`.
+//
+// A run folder RUN holds, as training goes:
+//   config.json          the model configuration and the options of the run
+//   checkpoint.cpxw      weights + optimiser state + position (epoch, batch); written
+//                        atomically at each epoch's end, every few minutes, and on Ctrl-C
+//   model.cpxw           the final weights (written when the last epoch ends)
+//   loss.csv, loss.png   loss terms per epoch (train and held-out)
+//   recon/epoch_NNN.png  held-out images (top) and their reconstructions (bottom)
+// Deterministic for a seed and thread count: the data order comes from (seed, epoch) and the
+// sampling noise of each step from (seed, step), so a resumed run ends with the same weights
+// as an uninterrupted one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "circumplex/vae.hpp"
+
+namespace circumplex::tools {
+
+struct TrainOptions {
+  std::string data;              ///< folder written by synth or prep
+  std::string out;               ///< run folder
+  VaeConfig model;               ///< architecture; image_size comes from the data (on --resume all of it from the run)
+  int epochs = 30;
+  int batch = 32;
+  double beta = 1.0;
+  double lr = 1e-3;
+  std::string class_weights;     ///< JSON file {category: weight} (prep --class-weights), optional
+  int threads = 2;
+  std::uint64_t seed = 1;
+  bool resume = false;
+  std::int64_t limit = 0;        ///< use at most this many training images (0: all)
+  double checkpoint_minutes = 10.0;
+  std::int64_t stop_after_steps = 0;  ///< stop (with a checkpoint) after this many steps; tests
+  std::string command_line;      ///< recorded in config.json
+};
+
+struct TrainResult {
+  int epochs_done = 0;
+  std::int64_t steps = 0;
+  bool finished = false;          ///< all epochs done and model.cpxw written
+  double last_loss = 0.0;         ///< mean training loss of the last epoch
+  double images_per_second = 0.0; ///< training throughput of this invocation
+};
+
+/// Runs (or resumes) training. Throws circumplex::Error on bad data or options.
+TrainResult train_vae(const TrainOptions& options);
+
+/// Set from a signal handler: training saves a checkpoint at the next step and returns.
+void request_training_stop();
+
+}  // namespace circumplex::tools
