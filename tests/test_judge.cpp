@@ -1,0 +1,335 @@
+// The judge and the evaluation: drift and monotonicity on constructed inputs, a tiny judge
+// run end to end (loss falls, package complete, resume exact), the judge loader's refusals,
+// `circumplex evaluate` on the tiny model, and usage errors.
+#include "torch_doctest.hpp"
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include "circumplex/assets.hpp"
+#include "circumplex/error.hpp"
+#include "circumplex/judge.hpp"
+#include "circumplex/weights.hpp"
+#include "judge/judge_metrics.hpp"
+
+using namespace circumplex;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+struct Result {
+  int code;
+  std::string out;
+};
+Result cli(const std::string& args) {
+  const std::string cmd = std::string(CIRCUMPLEX_EXE) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// CTest runs each case in its own process, several at once: each process works in a folder
+// named by the first case it runs (set with in_folder), so concurrent cases never share one.
+std::string& folder_name() {
+  static std::string name = "all";
+  return name;
+}
+void in_folder(const std::string& name) { folder_name() = name; }
+
+const fs::path& root() {
+  static const fs::path dir = [] {
+    const fs::path d = fs::path(CIRCUMPLEX_BINARY_DIR) / "test-output" / "judge" / folder_name();
+    fs::remove_all(d);
+    fs::create_directories(d);
+    // The judge's own faces: another seed than the tiny model's data (seed 21).
+    const Result r = cli("synth --count 320 --identities 40 --size 32 --seed 99 --jobs 1 --out " + (d / "data").string());
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    return d;
+  }();
+  return dir;
+}
+
+std::string judge_args(const fs::path& out) {
+  return "judge --data " + (root() / "data").string() + " --out " + out.string() + " --epochs 4 --batch 32 --width 8 --threads 1 --seed 3";
+}
+
+// The tiny judge, trained once (the first test that needs it trains it).
+const fs::path& tiny_judge() {
+  static const fs::path dir = [] {
+    const fs::path d = root() / "judge";
+    const Result r = cli(judge_args(d));
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    return d;
+  }();
+  return dir;
+}
+
+std::vector<double> column(const fs::path& csv, std::size_t index) {
+  std::ifstream in(csv);
+  std::string line;
+  std::getline(in, line);
+  std::vector<double> out;
+  while (std::getline(in, line)) {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < index; ++i) start = line.find(',', start) + 1;
+    out.push_back(std::stod(line.substr(start)));
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("identity drift is 0 for identical readings and the within over between ratio otherwise") {
+  // Two identities, three faces each, two factors; every face of an identity reads the same.
+  const std::vector<std::vector<std::vector<double>>> same = {{{1, 5}, {1, 5}, {1, 5}}, {{3, 2}, {3, 2}, {3, 2}}};
+  const tools::DriftResult zero = tools::identity_drift(same);
+  CHECK(zero.drift == 0.0);
+  CHECK(zero.used.size() == 2);
+  // Factor 0: within-identity std 1 for both (values m ± 1), identity means 0 and 4 → between std 2: drift 0.5.
+  // Factor 1: the same for every face of both identities → between 0: left out.
+  const std::vector<std::vector<std::vector<double>>> spread = {{{-1, 7}, {1, 7}}, {{3, 7}, {5, 7}}};
+  const tools::DriftResult half = tools::identity_drift(spread);
+  CHECK(half.drift == doctest::Approx(0.5));
+  CHECK(half.used == std::vector<std::size_t>{0});
+  CHECK(std::isnan(half.per_factor[1]));
+  // Expression moving the reading twice as much as the person does → 2.
+  const std::vector<std::vector<std::vector<double>>> all = {{{0}, {2}}, {{1}, {3}}};
+  CHECK(tools::identity_drift(all).drift == doctest::Approx(2.0));
+  CHECK_THROWS_AS(tools::identity_drift({{{1.0}}}), Error);                        // one identity
+  CHECK_THROWS_AS(tools::identity_drift({{{1.0}}, {}}), Error);                    // an identity without faces
+  CHECK_THROWS_AS(tools::identity_drift({{{1.0}}, {{1.0, 2.0}}}), Error);          // ragged factors
+  CHECK_THROWS_AS(tools::identity_drift({{{1.0}}, {{1.0}}}), Error);               // nothing differs
+  CHECK_THROWS_AS(tools::identity_drift({{{NAN}}, {{1.0}}}), Error);
+}
+
+TEST_CASE("monotonicity and Spearman correlation on constructed sweeps") {
+  CHECK(tools::monotone_fraction({0.0, 0.1, 0.3, 0.7, 0.9}) == 1.0);
+  CHECK(tools::sweep_spearman({0.0, 0.1, 0.3, 0.7, 0.9}) == doctest::Approx(1.0));
+  CHECK(tools::monotone_fraction({0.0, 0.0, 0.0}) == 1.0);  // flat steps do not decrease
+  CHECK(tools::sweep_spearman({0.2, 0.2, 0.2}) == 0.0);
+  CHECK(tools::monotone_fraction({0.9, 0.7, 0.3, 0.1}) == 0.0);
+  CHECK(tools::sweep_spearman({0.9, 0.7, 0.3, 0.1}) == doctest::Approx(-1.0));
+  CHECK(tools::monotone_fraction({0.0, 0.5, 0.4, 0.8, 1.0}) == doctest::Approx(0.75));
+  CHECK(tools::sweep_spearman({0.0, 0.5, 0.4, 0.8, 1.0}) == doctest::Approx(0.9));  // 1 − 6·2/(5·24)
+  CHECK(tools::ranks({3.0, 1.0, 3.0, 2.0}) == std::vector<double>{3.5, 1.0, 3.5, 2.0});
+  CHECK_THROWS_AS(tools::monotone_fraction({1.0}), Error);
+  CHECK_THROWS_AS(tools::spearman({1.0, 2.0}, {1.0}), Error);
+  CHECK(tools::psnr_db(0.01) == doctest::Approx(20.0));
+  CHECK(tools::psnr_db(0.0) == 99.0);
+}
+
+TEST_CASE("a tiny judge run lowers its loss and writes a complete package") {
+  in_folder("tiny");
+  const fs::path dir = tiny_judge();
+  for (const char* f : {"manifest.json", "weights.cpxw", "report.json", "report.md", "loss.csv", "loss.png", "judge_scatter.png", "train.json"}) {
+    CAPTURE(f);
+    CHECK(fs::exists(dir / f));
+  }
+  CHECK_FALSE(fs::exists(dir / "checkpoint.cpxw"));  // removed once the package is written
+  const auto loss = column(dir / "loss.csv", 1);
+  REQUIRE(loss.size() == 4);
+  CHECK(loss.back() < loss.front());
+  const json m = json::parse(read_text_file((dir / "manifest.json").string()));
+  CHECK(m["format"] == "circumplex-judge");
+  CHECK(m["version"] == 1);
+  CHECK(m["model"]["input_size"] == 32);
+  CHECK(m["model"]["work_size"] == 32);
+  for (const char* key : {"r2_valence", "r2_arousal", "r2_au_mean", "r2_identity_mean", "mae_va", "r2_au", "r2_identity"}) {
+    CAPTURE(key);
+    CHECK(m["metrics"].contains(key));
+  }
+  CHECK(m["metrics"]["r2_au"].size() == 17);
+  CHECK(m["provenance"]["identity_seeds_sample"].size() > 0);
+  const JudgePackage pkg = JudgePackage::load(dir.string());
+  CHECK(pkg.index("valence") == 0);
+  CHECK(pkg.index("AU12") >= 3);
+  CHECK(pkg.index("skin_tone") > pkg.index("AU43"));
+  CHECK(pkg.outputs()[2].constant);  // 2D data: z is always 0
+  CHECK(pkg.group("au").size() == 17);
+  Judge judge(pkg, 1);
+  const torch::Tensor y = judge.predict(torch::rand({3, 3, 32, 32}));
+  CHECK(y.size(0) == 3);
+  CHECK(y.size(1) == pkg.config().outputs());
+  CHECK(y[0][2].item<double>() == doctest::Approx(pkg.outputs()[2].mean));
+  CHECK(judge.predict(torch::rand({2, 3, 64, 64})).size(0) == 2);  // other sizes are resized
+}
+
+TEST_CASE("a resumed judge run ends with the same weights as an uninterrupted one") {
+  in_folder("resume");
+  const fs::path whole = tiny_judge(), split = root() / "split";
+  // 256 training images / 32 = 8 steps per epoch: step 11 is inside epoch 2.
+  const Result first = cli(judge_args(split) + " --stop-after-steps 11");
+  REQUIRE_MESSAGE(first.code == 0, first.out);
+  CHECK(fs::exists(split / "checkpoint.cpxw"));
+  CHECK_FALSE(fs::exists(split / "manifest.json"));
+  CHECK(first.out.find("--resume") != std::string::npos);
+  const Result again = cli(judge_args(split));  // not without --resume
+  CHECK(again.code == 1);
+  CHECK(again.out.find("--resume") != std::string::npos);
+  const Result other = cli("judge --data " + (root() / "data").string() + " --out " + split.string() +
+                           " --epochs 4 --batch 16 --width 8 --threads 1 --seed 3 --resume");
+  CHECK(other.code == 1);
+  CHECK(other.out.find("--batch") != std::string::npos);
+  const Result second = cli(judge_args(split) + " --resume");
+  REQUIRE_MESSAGE(second.code == 0, second.out);
+  const TensorMap a = load_tensors((whole / "weights.cpxw").string()), b = load_tensors((split / "weights.cpxw").string());
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, t] : a) {
+    CAPTURE(name);
+    CHECK(torch::equal(t, b.at(name)));
+  }
+  CHECK(column(whole / "loss.csv", 1) == column(split / "loss.csv", 1));
+}
+
+TEST_CASE("the judge loader refuses missing - truncated - corrupt and mismatched packages") {
+  in_folder("loader");
+  const fs::path good = tiny_judge();
+  const std::string manifest = read_text_file((good / "manifest.json").string());
+  auto variant = [&](const std::string& name, const std::function<void(const fs::path&)>& spoil) {
+    const fs::path dir = root() / ("bad_" + name);
+    fs::remove_all(dir);
+    fs::copy(good, dir, fs::copy_options::recursive);
+    spoil(dir);
+    return dir.string();
+  };
+  auto edit = [&](const std::function<void(json&)>& f) {
+    return [&, f](const fs::path& dir) {
+      json j = json::parse(manifest);
+      f(j);
+      std::ofstream(dir / "manifest.json") << j.dump();
+    };
+  };
+  auto refused = [](const std::string& dir, const char* expect) {
+    CAPTURE(dir);
+    CHECK_THROWS_WITH_AS(JudgePackage::load(dir), doctest::Contains(expect), Error);
+  };
+  refused((root() / "absent").string(), "no such judge package");
+  refused(variant("nomanifest", [](const fs::path& d) { fs::remove(d / "manifest.json"); }), "manifest.json: not found");
+  refused(variant("truncmanifest", [&](const fs::path& d) { std::ofstream(d / "manifest.json") << manifest.substr(0, manifest.size() / 2); }), "malformed JSON");
+  refused(variant("format", edit([](json& j) { j["format"] = "circumplex-model"; })), "circumplex-judge");
+  refused(variant("version", edit([](json& j) { j["version"] = 2; })), "version");
+  refused(variant("noshape", edit([](json& j) { j["model"].erase("hidden"); })), "'model' must give");
+  refused(variant("width", edit([](json& j) { j["model"]["width"] = 16; })), "does not match the manifest's model shape");
+  refused(variant("factors", edit([](json& j) { j["model"]["factors"] = j["model"]["factors"].get<int>() + 1; })), "outputs");
+  refused(variant("order", edit([](json& j) { std::swap(j["outputs"][0], j["outputs"][1]); })), "valence, arousal, z");
+  refused(variant("group", edit([](json& j) { j["outputs"][5]["group"] = "identity"; })), "group 'au'");
+  refused(variant("std", edit([](json& j) { j["outputs"][4]["std"] = 0.0; })), "'std' must be > 0");
+  refused(variant("nan", edit([](json& j) { j["outputs"][4]["mean"] = "NaN"; })), "finite number");
+  refused(variant("escape", edit([](json& j) { j["weights"]["file"] = "../judge/weights.cpxw"; })), "inside the package");
+  refused(variant("noweights", [](const fs::path& d) { fs::remove(d / "weights.cpxw"); }), "weights.cpxw: not found");
+  refused(variant("truncweights", [](const fs::path& d) { fs::resize_file(d / "weights.cpxw", fs::file_size(d / "weights.cpxw") - 64); }), "truncated");
+  refused(variant("flipweights", [](const fs::path& d) {
+    std::fstream f(d / "weights.cpxw", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-9, std::ios::end);
+    f.put('\x7f');
+  }), "hash mismatch");
+  refused(variant("otherweights", [](const fs::path& d) {
+    std::string meta;
+    TensorMap t = load_tensors((d / "weights.cpxw").string(), &meta);
+    t.begin()->second = t.begin()->second + 0.5f;  // a valid file with other values: another judge's weights
+    save_tensors((d / "weights.cpxw").string(), t, meta);
+  }), "fingerprint");
+  refused(CIRCUMPLEX_TINY_MODEL, "circumplex-judge");  // a model package is not a judge
+  CHECK_NOTHROW(JudgePackage::load(good.string()));
+}
+
+TEST_CASE("evaluate on the tiny model and the tiny judge writes every number and the pictures") {
+  in_folder("evaluate");
+  const fs::path out = root() / "eval";
+  fs::remove_all(out);
+  const fs::path vae_data = fs::path(CIRCUMPLEX_TINY_MODEL).parent_path() / "data";
+  const Result r = cli("evaluate --model " + std::string(CIRCUMPLEX_TINY_MODEL) + " --judge " + tiny_judge().string() +
+                       " --seed 5 --identities 3 --fresh 48 --steps 4 --threads 1 --json " + (out / "eval.json").string() +
+                       " --data " + vae_data.string());
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  for (const char* f : {"eval.json", "eval.md", "eval_grid.png", "eval_sweeps.png"}) {
+    CAPTURE(f);
+    CHECK(fs::exists(out / f));
+  }
+  CHECK_FALSE(fs::exists(out / "eval_fresh_seed5"));  // the fresh set is removed afterwards
+  for (const char* row : {"R2 valence", "quadrant accuracy", "max |cos|", "PSNR", "judge MAE", "identity drift", ">= 0.95", "<= 0.05"}) {
+    CAPTURE(row);
+    CHECK(r.out.find(row) != std::string::npos);
+  }
+  const json j = json::parse(read_text_file((out / "eval.json").string()));
+  auto number = [&](const json& x) { return x.is_number() && std::isfinite(x.get<double>()); };
+  CHECK(number(j["grid"]["mae_valence"]));
+  CHECK(number(j["grid"]["mae_arousal"]));
+  CHECK(number(j["grid"]["mae_va"]));
+  CHECK(j["grid"]["faces"] == 3 * 49);
+  CHECK(j["grid"]["points"].size() == 49);
+  CHECK(number(j["identity_drift"]["value"]));
+  CHECK(j["identity_drift"]["value"].get<double>() >= 0.0);
+  CHECK(number(j["monotonicity"]["fraction"]));
+  CHECK(number(j["monotonicity"]["spearman"]));
+  CHECK(j["monotonicity"]["per_emotion"].contains("happy"));
+  CHECK(number(j["reconstruction"]["psnr_db"]));
+  CHECK(number(j["reconstruction"]["data"]["psnr_db"]));
+  CHECK(number(j["fresh_set"]["r2_valence"]));
+  CHECK(number(j["fresh_set"]["r2_arousal"]));
+  CHECK(number(j["fresh_set"]["quadrant_accuracy"]));
+  CHECK(j["fresh_set"]["images"] == 48);
+  CHECK(number(j["directions"]["max_abs_cos_after"]));
+  CHECK(j["directions"]["max_abs_cos_after"].get<double>() <= 1e-6);
+  REQUIRE(j["checks"].size() == 7);
+  for (const json& c : j["checks"]) {
+    CAPTURE(c.dump());
+    CHECK(number(c["value"]));
+    CHECK(c["pass"].is_boolean());
+  }
+  CHECK(j["all_pass"].is_boolean());
+  CHECK(j["reconstruction"]["data"]["shared_people_with_fresh_set"] == 0);
+  // The same evaluation twice gives the same numbers.
+  const Result again = cli("evaluate --model " + std::string(CIRCUMPLEX_TINY_MODEL) + " --judge " + tiny_judge().string() +
+                           " --seed 5 --identities 3 --fresh 48 --steps 4 --threads 1 --json " + (out / "again.json").string() +
+                           " --data " + vae_data.string());
+  REQUIRE_MESSAGE(again.code == 0, again.out);
+  const json k = json::parse(read_text_file((out / "again.json").string()));
+  CHECK(k["checks"] == j["checks"]);
+}
+
+TEST_CASE("judge and evaluate refuse bad arguments and inputs with clear messages") {
+  in_folder("usage");
+  const std::string data = (root() / "data").string(), out = (root() / "usage").string();
+  CHECK(cli("judge").code == 2);
+  CHECK(cli("judge --data " + data).code == 2);
+  CHECK(cli("judge --data " + data + " --out " + out + " --batch 1").code == 2);
+  CHECK(cli("judge --data " + data + " --out " + out + " --work-size 48").code == 2);
+  CHECK(cli("judge --data " + data + " --out " + out + " --epochs zero").code == 2);
+  CHECK(cli("judge --data " + data + " --out " + out + " --bogus").code == 2);
+  const Result missing = cli("judge --data /nonexistent/data --out " + out);
+  CHECK(missing.code == 1);
+  CHECK(missing.out.find("/nonexistent/data/labels.csv") != std::string::npos);
+  // A folder without AU columns (like prep's) is refused by name.
+  const fs::path prep_like = root() / "prep_like";
+  fs::create_directories(prep_like);
+  std::ofstream(prep_like / "labels.csv") << "file,split,valence,arousal,z,category\na.png,train,0,0,0,neutral\n";
+  const Result no_aus = cli("judge --data " + prep_like.string() + " --out " + out);
+  CHECK(no_aus.code == 1);
+  CHECK(no_aus.out.find("AU1") != std::string::npos);
+  CHECK(cli("judge --data " + data + " --out " + (root() / "nothing").string() + " --resume").code == 1);
+
+  const std::string model = CIRCUMPLEX_TINY_MODEL;
+  CHECK(cli("evaluate").code == 2);
+  CHECK(cli("evaluate --model " + model + " --judge j").code == 2);  // --seed missing
+  CHECK(cli("evaluate --model " + model + " --judge j --seed -3").code == 2);
+  CHECK(cli("evaluate --model " + model + " --judge j --seed 1 --identities 1").code == 2);
+  CHECK(cli("evaluate --model " + model + " --judge j --seed 1 --steps 2").code == 2);
+  CHECK(cli("evaluate --model " + model + " --judge j --seed 1 --whatever").code == 2);
+  const Result no_model = cli("evaluate --model /nonexistent/pkg --judge j --seed 1 --json " + (root() / "e" / "x.json").string());
+  CHECK(no_model.code == 1);
+  CHECK(no_model.out.find("/nonexistent/pkg") != std::string::npos);
+  const Result no_judge = cli("evaluate --model " + model + " --judge /nonexistent/judge --seed 1 --fresh 16 --json " + (root() / "e" / "x.json").string());
+  CHECK(no_judge.code == 1);
+  CHECK(no_judge.out.find("/nonexistent/judge") != std::string::npos);
+  CHECK_FALSE(fs::exists(root() / "e" / "x_fresh_seed1"));
+}
