@@ -1,0 +1,860 @@
+// The viewer's lifecycle and frame loop: model, window, Vulkan, ImGui, input, upload, present.
+#include <imgui_impl_glfw.h>
+#include <imgui_impl_vulkan.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <optional>
+
+#include "circumplex/error.hpp"
+#include "viewer_impl.hpp"
+
+namespace circumplex::renderer {
+namespace {
+
+// GLFW's joystick callback has no user pointer: the one live viewer with a window.
+Viewer::Impl* g_window_viewer = nullptr;
+std::string g_glfw_error;
+
+void on_glfw_error(int code, const char* text) { g_glfw_error = std::to_string(code) + ": " + (text ? text : ""); }
+
+void on_imgui_vk_result(VkResult r) {
+  if (r != VK_SUCCESS) std::fprintf(stderr, "circumplex view: ImGui Vulkan backend: %s\n", vk_result_name(r));
+}
+
+// The basic emotions behind keys 0–7 (AffectNet's expression codes).
+constexpr const char* kDigitEmotions[8] = {"neutral", "happy", "sad", "surprised", "fearful", "disgusted", "angry", "contempt"};
+
+std::string timestamp() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
+
+void image_barrier(VkCommandBuffer cmd, VkImage image, VkImageLayout from, VkImageLayout to, VkPipelineStageFlags src_stage,
+                   VkAccessFlags src_access, VkPipelineStageFlags dst_stage, VkAccessFlags dst_access) {
+  VkImageMemoryBarrier b{};
+  b.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER;
+  b.srcAccessMask = src_access;
+  b.dstAccessMask = dst_access;
+  b.oldLayout = from;
+  b.newLayout = to;
+  b.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+  b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+  b.image = image;
+  b.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
+  vkCmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 0, nullptr, 0, nullptr, 1, &b);
+}
+
+}  // namespace
+
+double percentile(std::vector<double> values, double q) {
+  if (values.empty()) return 0.0;
+  std::sort(values.begin(), values.end());
+  const double pos = std::clamp(q, 0.0, 1.0) * static_cast<double>(values.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(pos));
+  const std::size_t hi = std::min(lo + 1, values.size() - 1);
+  return values[lo] + (values[hi] - values[lo]) * (pos - static_cast<double>(lo));
+}
+
+// ---- lifecycle ---------------------------------------------------------------------------
+
+Viewer::Impl::Impl(const ViewerOptions& options, ViewerHooks h) : opt(options), hooks(std::move(h)) {
+  if (opt.headless && opt.frames <= 0) opt.frames = 3;
+  if (opt.headless && opt.fixed_dt <= 0) opt.fixed_dt = 1.0 / 60.0;
+  if (opt.width < 64 || opt.height < 64 || opt.width > 16384 || opt.height > 16384) {
+    throw Error(ErrorKind::InvalidArgument, "view size must be between 64x64 and 16384x16384 pixels");
+  }
+  std::snprintf(ui.record_dir, sizeof ui.record_dir, "%s", opt.record_dir.c_str());
+  ui.seed_input = static_cast<long long>(opt.identity_seed);
+  try {
+    if (!opt.headless) init_glfw();  // no display: fail before the model loads
+    load_model();
+    if (!opt.headless) init_window();
+    init_vulkan();
+    init_imgui();
+  } catch (...) {
+    shutdown();
+    throw;
+  }
+}
+
+Viewer::Impl::~Impl() { shutdown(); }
+
+void Viewer::Impl::load_model() {
+  const std::string fallback = ModelPackage::default_path();
+  std::optional<ModelPackage> package;
+  if (!opt.model.empty()) {
+    try {
+      package.emplace(ModelPackage::load(opt.model));
+      model_dir = opt.model;
+    } catch (const Error& e) {
+      if (fallback.empty()) {
+        throw Error(ErrorKind::Io, std::string("cannot load the model package: ") + e.what() +
+                                       "; no default model is installed to fall back to (assets/models/default, or set "
+                                       "$CIRCUMPLEX_MODEL); pass --model PKG with a package `circumplex map` wrote");
+      }
+      model_notice = std::string("Could not load the model package: ") + e.what() + ". Showing the default model (" + fallback + ") instead.";
+      std::fprintf(stderr, "circumplex view: warning: %s\n", model_notice.c_str());
+    }
+  } else if (fallback.empty()) {
+    throw Error(ErrorKind::Io, "no model package given and no default model is installed (assets/models/default, or set "
+                               "$CIRCUMPLEX_MODEL); pass --model PKG with a package `circumplex map` wrote");
+  }
+  if (!package) {
+    try {
+      package.emplace(ModelPackage::load(fallback));
+      model_dir = fallback;
+    } catch (const Error& e) {
+      throw Error(ErrorKind::Io, std::string("cannot load the default model package either: ") + e.what());
+    }
+  }
+  SessionOptions so;
+  so.threads = std::max(1, opt.threads);
+  so.half_life = opt.half_life;
+  so.identity_seed = opt.identity_seed;
+  so.generate_frames = opt.generator_delay_ms <= 0.0;
+  session = std::make_unique<Session>(std::move(*package), so);
+  if (opt.generator_delay_ms > 0.0) delayed = std::make_unique<DelayedGenerator>(session->package(), so.threads, opt.generator_delay_ms);
+
+  const Space space = session->space();
+  if (opt.affect) {
+    session->cursor().jump_to(clamp_to_unit(project(*opt.affect, space), space));
+  } else if (!opt.emotion.empty()) {
+    const Atlas& atlas = Atlas::builtin();
+    session->cursor().jump_to(atlas.at_intensity(atlas.find(opt.emotion), std::clamp(opt.intensity, 0.0, 1.0), space));
+  }
+  if (!opt.script.empty()) session->play(std::make_shared<ScriptedPath>(ScriptedPath::load_csv(opt.script)), false);
+  session->update(0.0);
+  if (!opt.quiet) {
+    const VaeConfig& c = session->package().config();
+    std::printf("circumplex view: model %s (%s, %d px faces, latent %d)\n", model_dir.c_str(), space_name(space), c.image_size, c.latent);
+  }
+}
+
+void Viewer::Impl::init_glfw() {
+  glfwSetErrorCallback(on_glfw_error);
+  g_glfw_error.clear();
+  if (!glfwInit()) {
+    const char* display = std::getenv("DISPLAY");
+    const char* wayland = std::getenv("WAYLAND_DISPLAY");
+    const bool none = (!display || !*display) && (!wayland || !*wayland);
+    throw Error(ErrorKind::Io, std::string("cannot open a window: ") +
+                                   (none ? "no display ($DISPLAY is unset)" : "the window system refused (GLFW error " + g_glfw_error + ")") +
+                                   "; run with --headless to render offscreen");
+  }
+  glfw_ready = true;
+  if (!glfwVulkanSupported()) {
+    throw VulkanUnavailable("no Vulkan driver is usable with the window system (GLFW found no Vulkan loader or ICD); "
+                            "install mesa-vulkan-drivers, or run with --headless");
+  }
+}
+
+void Viewer::Impl::init_window() {
+  glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
+  window = glfwCreateWindow(opt.width, opt.height, "circumplex view", nullptr, nullptr);
+  if (!window) throw Error(ErrorKind::Io, "cannot create the window (GLFW error " + g_glfw_error + "); run with --headless to render offscreen");
+  glfwSetWindowUserPointer(window, this);
+  glfwSetWindowSizeLimits(window, 480, 320, GLFW_DONT_CARE, GLFW_DONT_CARE);
+  glfwSetFramebufferSizeCallback(window, [](GLFWwindow* w, int, int) {
+    static_cast<Impl*>(glfwGetWindowUserPointer(w))->framebuffer_resized = true;
+  });
+  glfwSetDropCallback(window, [](GLFWwindow* w, int count, const char** paths) {
+    if (count > 0) static_cast<Impl*>(glfwGetWindowUserPointer(w))->set_identity_image_file(paths[0]);
+  });
+  g_window_viewer = this;
+  glfwSetJoystickCallback([](int jid, int event) {
+    Impl* self = g_window_viewer;
+    if (!self) return;
+    if (event == GLFW_CONNECTED && glfwJoystickIsGamepad(jid)) {
+      if (self->gamepad < 0) {
+        self->gamepad = jid;
+        self->gamepad_name = glfwGetGamepadName(jid) ? glfwGetGamepadName(jid) : "gamepad";
+        self->pad_buttons.fill(0);
+        self->toast("Gamepad connected: " + self->gamepad_name);
+      }
+    } else if (event == GLFW_DISCONNECTED && jid == self->gamepad) {
+      self->toast("Gamepad disconnected: " + self->gamepad_name);
+      self->gamepad = -1;
+      self->gamepad_name.clear();
+      for (int j = GLFW_JOYSTICK_1; j <= GLFW_JOYSTICK_LAST; ++j) {
+        if (glfwJoystickIsGamepad(j)) {
+          self->gamepad = j;
+          self->gamepad_name = glfwGetGamepadName(j) ? glfwGetGamepadName(j) : "gamepad";
+          break;
+        }
+      }
+    }
+  });
+  for (int j = GLFW_JOYSTICK_1; j <= GLFW_JOYSTICK_LAST; ++j) {
+    if (glfwJoystickIsGamepad(j)) {
+      gamepad = j;
+      gamepad_name = glfwGetGamepadName(j) ? glfwGetGamepadName(j) : "gamepad";
+      break;
+    }
+  }
+}
+
+void Viewer::Impl::init_vulkan() {
+  InstanceOptions io;
+  io.validation = opt.validation;
+  if (window) {
+    std::uint32_t n = 0;
+    const char** names = glfwGetRequiredInstanceExtensions(&n);
+    io.instance_extensions.assign(names, names + n);
+  }
+  vk.init_instance(io);
+  if (window) vk_check(glfwCreateWindowSurface(vk.instance(), window, nullptr, &surface), "glfwCreateWindowSurface");
+  vk.init_device(surface, opt.gpu);
+  if (!opt.quiet) {
+    std::printf("circumplex view: Vulkan device %d: %s (%s)%s\n", vk.device_info().index, vk.device_info().name.c_str(),
+                device_type_name(vk.device_info().type), vk.validating() ? ", validation on" : "");
+  }
+  VkDevice device = vk.device();
+  if (window) {
+    swapchain.init(vk, surface);
+    render_pass = create_render_pass(device, swapchain.format(), VK_IMAGE_LAYOUT_PRESENT_SRC_KHR);
+    int w = 0, h = 0;
+    glfwGetFramebufferSize(window, &w, &h);
+    swapchain.recreate({static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(h)}, render_pass);
+    extent = swapchain.extent();
+  } else {
+    extent = {static_cast<std::uint32_t>(opt.width), static_cast<std::uint32_t>(opt.height)};
+    render_pass = create_render_pass(device, VK_FORMAT_R8G8B8A8_UNORM, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
+    offscreen.init(vk, extent, VK_FORMAT_R8G8B8A8_UNORM, render_pass, kFramesInFlight);
+  }
+  for (FrameData& f : frames) {
+    VkCommandPoolCreateInfo pool{};
+    pool.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
+    pool.queueFamilyIndex = vk.queue_family();
+    vk_check(vkCreateCommandPool(device, &pool, nullptr, &f.pool), "vkCreateCommandPool");
+    VkCommandBufferAllocateInfo alloc{};
+    alloc.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+    alloc.commandPool = f.pool;
+    alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    alloc.commandBufferCount = 1;
+    vk_check(vkAllocateCommandBuffers(device, &alloc, &f.cmd), "vkAllocateCommandBuffers");
+    VkFenceCreateInfo fence{};
+    fence.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
+    fence.flags = VK_FENCE_CREATE_SIGNALED_BIT;
+    vk_check(vkCreateFence(device, &fence, nullptr, &f.fence), "vkCreateFence");
+    VkSemaphoreCreateInfo sem{};
+    sem.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO;
+    vk_check(vkCreateSemaphore(device, &sem, nullptr, &f.acquired), "vkCreateSemaphore");
+  }
+  face.init(vk, render_pass);
+  VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 8};
+  VkDescriptorPoolCreateInfo pool{};
+  pool.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
+  pool.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
+  pool.maxSets = 8;
+  pool.poolSizeCount = 1;
+  pool.pPoolSizes = &size;
+  vk_check(vkCreateDescriptorPool(device, &pool, nullptr, &imgui_pool), "vkCreateDescriptorPool (ImGui)");
+}
+
+void Viewer::Impl::init_imgui() {
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  imgui_ready = true;
+  ImGuiIO& io = ImGui::GetIO();
+  io.IniFilename = nullptr;  // a fixed layout: nothing to remember between runs
+  io.LogFilename = nullptr;
+  load_fonts();
+  apply_style();
+  if (window) {
+    ImGui_ImplGlfw_InitForVulkan(window, true);
+    // Keys go through on_key: ImGui 1.86 reads key state once per frame, so a press and
+    // release that arrive in the same poll (a quick tap at a low frame rate, xdotool) would
+    // be lost. on_key queues shortcuts and holds such releases until after NewFrame.
+    glfwSetKeyCallback(window, [](GLFWwindow* w, int key, int scancode, int action, int mods) {
+      Impl* self = static_cast<Impl*>(glfwGetWindowUserPointer(w));
+      if (action == GLFW_PRESS) {
+        self->key_events.emplace_back(key, mods);
+        self->keys_pressed_this_poll.push_back(key);
+      } else if (action == GLFW_RELEASE &&
+                 std::find(self->keys_pressed_this_poll.begin(), self->keys_pressed_this_poll.end(), key) != self->keys_pressed_this_poll.end()) {
+        self->deferred_releases.push_back({key, scancode, mods});
+        return;
+      }
+      ImGui_ImplGlfw_KeyCallback(w, key, scancode, action, mods);
+    });
+  } else {
+    io.BackendPlatformName = "circumplex_headless";
+    io.DisplaySize = ImVec2(static_cast<float>(extent.width), static_cast<float>(extent.height));
+  }
+  ImGui_ImplVulkan_InitInfo info{};
+  info.Instance = vk.instance();
+  info.PhysicalDevice = vk.physical_device();
+  info.Device = vk.device();
+  info.QueueFamily = vk.queue_family();
+  info.Queue = vk.queue();
+  info.DescriptorPool = imgui_pool;
+  info.Subpass = 0;
+  info.MinImageCount = 2;
+  // ImGui rotates its vertex buffers over ImageCount frames: at least the frames in flight.
+  info.ImageCount = std::max<std::uint32_t>(kFramesInFlight, window ? swapchain.image_count() : 0);
+  info.MSAASamples = VK_SAMPLE_COUNT_1_BIT;
+  info.CheckVkResultFn = on_imgui_vk_result;
+  ImGui_ImplVulkan_Init(&info, render_pass);
+  imgui_vulkan_ready = true;
+  vk.immediate_submit([](VkCommandBuffer cmd) { ImGui_ImplVulkan_CreateFontsTexture(cmd); });
+  ImGui_ImplVulkan_DestroyFontUploadObjects();
+}
+
+void Viewer::Impl::shutdown() {
+  if (record_thread.joinable()) {
+    if (recording && !opt.quiet) std::printf("circumplex view: waiting for the recording to finish…\n");
+    record_thread.join();
+  }
+  if (vk.device()) {
+    vkDeviceWaitIdle(vk.device());
+    for (FrameData& f : frames) {
+      if (f.readback_pending) finish_readback(f);
+    }
+  }
+  if (imgui_vulkan_ready) ImGui_ImplVulkan_Shutdown();
+  imgui_vulkan_ready = false;
+  if (imgui_ready) {
+    if (window) ImGui_ImplGlfw_Shutdown();
+    ImGui::DestroyContext();
+  }
+  imgui_ready = false;
+  if (vk.device()) {
+    VkDevice device = vk.device();
+    for (FrameData& f : frames) {
+      f.deletion.flush();
+      vk.destroy(f.staging);
+      vk.destroy(f.readback);
+      if (f.fence) vkDestroyFence(device, f.fence, nullptr);
+      if (f.acquired) vkDestroySemaphore(device, f.acquired, nullptr);
+      if (f.pool) vkDestroyCommandPool(device, f.pool, nullptr);
+      f = FrameData{};
+    }
+    face.shutdown();
+    if (imgui_pool) vkDestroyDescriptorPool(device, imgui_pool, nullptr);
+    imgui_pool = VK_NULL_HANDLE;
+    swapchain.shutdown();
+    offscreen.shutdown();
+    if (render_pass) vkDestroyRenderPass(device, render_pass, nullptr);
+    render_pass = VK_NULL_HANDLE;
+  }
+  if (surface) vkDestroySurfaceKHR(vk.instance(), surface, nullptr);
+  surface = VK_NULL_HANDLE;
+  vk.shutdown();
+  if (window) glfwDestroyWindow(window);
+  window = nullptr;
+  if (g_window_viewer == this) {
+    glfwSetJoystickCallback(nullptr);
+    g_window_viewer = nullptr;
+  }
+  if (glfw_ready) glfwTerminate();
+  glfw_ready = false;
+  delayed.reset();
+  session.reset();
+}
+
+// ---- helpers -----------------------------------------------------------------------------
+
+void Viewer::Impl::toast(const std::string& text, bool error) {
+  ui.toasts.push_back({text, now + (error ? 8.0 : 4.0), error});
+  if (ui.toasts.size() > 4) ui.toasts.erase(ui.toasts.begin());
+  if (error) std::fprintf(stderr, "circumplex view: %s\n", text.c_str());
+  else if (!opt.quiet) std::printf("circumplex view: %s\n", text.c_str());
+  std::fflush(stdout);
+}
+
+std::shared_ptr<const Frame> Viewer::Impl::latest_face() const {
+  return delayed ? delayed->latest() : session->latest_frame();
+}
+
+void Viewer::Impl::request_delayed_face() {
+  const AffectPoint p = session->position();
+  if (!delayed_dirty && delayed_seed == session->identity_seed() && distance(p, delayed_requested) <= 1e-4) return;
+  const ModelPackage& pkg = session->package();
+  delayed->request(pkg.manifold().compose(pkg.identity_from_seed(session->identity_seed()), p), p);
+  delayed_requested = p;
+  delayed_seed = session->identity_seed();
+  delayed_dirty = false;
+  requests.emplace_back(frame_number, p);
+}
+
+void Viewer::Impl::set_identity_image_file(const std::string& path) {
+  if (!hooks.load_image) return toast("Loading images is not available in this host", true);
+  if (delayed) return toast("Image identities are off while --generator-delay is set", true);
+  try {
+    const Rgba img = hooks.load_image(path);
+    session->set_identity_image(img.pixels.data(), img.width, img.height, 4);
+    ui.identity_image = path;
+    std::snprintf(ui.image_path, sizeof ui.image_path, "%s", path.c_str());
+    toast("Identity encoded from " + path);
+  } catch (const std::exception& e) {
+    toast(std::string("Cannot use that image: ") + e.what(), true);
+  }
+}
+
+void Viewer::Impl::take_screenshot() {
+  if (!hooks.write_png) return toast("Screenshots are not available in this host", true);
+  if (window && !swapchain.can_capture()) return toast("This window's swapchain cannot be read back (no TRANSFER_SRC)", true);
+  pending_screenshot = opt.screenshot.empty() ? "out/view-" + timestamp() + ".png" : opt.screenshot;
+}
+
+void Viewer::Impl::start_recording(RecordRequest request) {
+  if (recording) return toast("A recording is already being rendered", true);
+  if (!hooks.record) return toast("Recording is not available in this host", true);
+  if (record_thread.joinable()) record_thread.join();
+  request.model_dir = model_dir;
+  request.identity_seed = session->identity_seed();
+  request.identity_image = ui.identity_image;
+  recording = true;
+  toast(request.live_path ? "Rendering the live path, frame by frame…" : "Rendering the circle walk, frame by frame…");
+  record_thread = std::thread([this, request] {
+    std::string text;
+    bool error = false;
+    try {
+      text = hooks.record(request);
+    } catch (const std::exception& e) {
+      text = std::string("Recording failed: ") + e.what();
+      error = true;
+    }
+    std::lock_guard<std::mutex> lock(record_mutex);
+    record_result = text;
+    record_result_error = error;
+    record_result_new = true;
+    recording = false;
+  });
+}
+
+void Viewer::Impl::recreate_swapchain() {
+  int w = 0, h = 0;
+  glfwGetFramebufferSize(window, &w, &h);
+  framebuffer_resized = false;
+  if (w <= 0 || h <= 0) return;  // minimised: try again when the window is back
+  swapchain.recreate({static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(h)}, render_pass);
+  extent = swapchain.extent();
+}
+
+void Viewer::Impl::poll_gamepad(double dt) {
+  if (gamepad < 0) return;
+  GLFWgamepadstate st;
+  if (!glfwGetGamepadState(gamepad, &st)) return;
+  const Space space = session->space();
+  AffectPoint target = session->cursor().target();
+  bool changed = false;
+  // Left stick: the target follows the stick (GLFW's y points down); released: back to neutral.
+  const AffectPoint stick = stick_to_affect(st.axes[GLFW_GAMEPAD_AXIS_LEFT_X], -st.axes[GLFW_GAMEPAD_AXIS_LEFT_Y]);
+  const bool active = radius(stick, Space::Plane) > 0.0;
+  if (active || gamepad_stick_active) {
+    target.v = stick.v;
+    target.a = stick.a;
+    changed = true;
+  }
+  gamepad_stick_active = active;
+  // Triggers (rest at −1): right raises z, left lowers it, at up to 1.2 units per second.
+  if (space == Space::Ball) {
+    const double lt = (st.axes[GLFW_GAMEPAD_AXIS_LEFT_TRIGGER] + 1.0) * 0.5, rt = (st.axes[GLFW_GAMEPAD_AXIS_RIGHT_TRIGGER] + 1.0) * 0.5;
+    if (std::abs(rt - lt) > 0.05) {
+      target.z = std::clamp(target.z + (rt - lt) * 1.2 * dt, -1.0, 1.0);
+      changed = true;
+    }
+  }
+  if (changed) session->set_target(clamp_to_unit(target, space));
+  auto pressed = [&](int b) { return st.buttons[b] == GLFW_PRESS && pad_buttons[static_cast<std::size_t>(b)] != GLFW_PRESS; };
+  const std::pair<int, const char*> snaps[] = {
+      {GLFW_GAMEPAD_BUTTON_A, "happy"},         {GLFW_GAMEPAD_BUTTON_B, "angry"},           {GLFW_GAMEPAD_BUTTON_X, "sad"},
+      {GLFW_GAMEPAD_BUTTON_Y, "surprised"},     {GLFW_GAMEPAD_BUTTON_LEFT_BUMPER, "fearful"}, {GLFW_GAMEPAD_BUTTON_RIGHT_BUMPER, "disgusted"},
+      {GLFW_GAMEPAD_BUTTON_DPAD_UP, "contempt"}, {GLFW_GAMEPAD_BUTTON_DPAD_DOWN, "neutral"}};
+  for (const auto& [button, name] : snaps) {
+    if (pressed(button)) snap_to(name);
+  }
+  if (pressed(GLFW_GAMEPAD_BUTTON_START)) toggle_live_capture();
+  for (int b = 0; b <= GLFW_GAMEPAD_BUTTON_LAST; ++b) pad_buttons[static_cast<std::size_t>(b)] = st.buttons[b];
+}
+
+void Viewer::Impl::snap_to(const std::string& name) {
+  const double current = radius(session->cursor().target(), session->space());
+  session->set_emotion(name, current > 0.05 ? current : std::clamp(opt.intensity, 0.05, 1.0));
+}
+
+void Viewer::Impl::toggle_live_capture() {
+  if (!ui.capturing) {
+    if (recording) return toast("A recording is already being rendered", true);
+    ui.capturing = true;
+    ui.capture_start = now;
+    ui.capture_keys.clear();
+    toast("Capturing the live cursor path (Start/the button again renders it)");
+    return;
+  }
+  ui.capturing = false;
+  if (ui.capture_keys.size() < 2) return toast("The captured path is too short to render", true);
+  RecordRequest r;
+  r.live_path = true;
+  r.keys = ui.capture_keys;
+  r.fps = ui.walk_fps;
+  r.out_dir = std::string(ui.record_dir) + "/live-" + timestamp();
+  start_recording(r);
+}
+
+void Viewer::Impl::handle_shortcuts() {
+  const bool typing = ImGui::GetIO().WantTextInput;
+  for (const auto& [key, mods] : key_events) {
+    if (key == GLFW_KEY_Q && (mods & GLFW_MOD_CONTROL)) quit = true;
+    else if (key == GLFW_KEY_F12) take_screenshot();
+    else if (!typing && !mods && key >= GLFW_KEY_0 && key <= GLFW_KEY_7) snap_to(kDigitEmotions[key - GLFW_KEY_0]);
+    else if (!typing && !mods && key >= GLFW_KEY_KP_0 && key <= GLFW_KEY_KP_7) snap_to(kDigitEmotions[key - GLFW_KEY_KP_0]);
+  }
+  key_events.clear();
+}
+
+// ---- the frame ---------------------------------------------------------------------------
+
+bool Viewer::Impl::frame(bool capture, const std::string& capture_path) {
+  const auto start = std::chrono::steady_clock::now();
+  double dt = opt.fixed_dt;
+  if (have_last_frame) {
+    const double ms = std::chrono::duration<double, std::milli>(start - last_frame_start).count();
+    if (frame_number >= 3) frame_ms.push_back(ms);  // the first frames include one-off setup
+    recent_frame_ms.push_back(static_cast<float>(ms));
+    if (recent_frame_ms.size() > 120) recent_frame_ms.pop_front();
+    if (dt <= 0) dt = ms / 1000.0;
+  } else if (dt <= 0) {
+    dt = 1.0 / 60.0;
+  }
+  dt = std::clamp(dt, 0.0, 0.25);
+  last_frame_start = start;
+  have_last_frame = true;
+
+  if (window) {
+    keys_pressed_this_poll.clear();
+    glfwPollEvents();
+    if (glfwWindowShouldClose(window) || quit) return false;
+    int w = 0, h = 0;
+    glfwGetFramebufferSize(window, &w, &h);
+    if (w == 0 || h == 0) {  // minimised: keep the cursor moving, draw nothing, sleep a little
+      now += dt;
+      session->update(dt);
+      glfwWaitEventsTimeout(0.05);
+      return true;
+    }
+    if (framebuffer_resized || !swapchain.valid() || static_cast<std::uint32_t>(w) != extent.width ||
+        static_cast<std::uint32_t>(h) != extent.height) {
+      recreate_swapchain();
+      if (!swapchain.valid()) return true;
+    }
+    poll_gamepad(dt);
+  }
+  now += dt;
+
+  // Cursor, rig outputs and (when it moved) a face request; never waits for the generator.
+  const AffectPoint position = session->update(dt);
+  if (delayed) request_delayed_face();
+  if (session->requests() != session_requests) {
+    session_requests = session->requests();
+    requests.emplace_back(frame_number, position);
+  }
+  while (requests.size() > 600) requests.pop_front();
+  ui.trail.emplace_back(now, position);
+  while (!ui.trail.empty() && now - ui.trail.front().first > 1.5) ui.trail.pop_front();
+  if (ui.capturing) {
+    const double t = now - ui.capture_start;
+    if (ui.capture_keys.empty() || t > ui.capture_keys.back().t + 1e-6) ui.capture_keys.push_back({t, clamp_to_unit(position, Space::Ball)});
+  }
+  if (auto latest = latest_face(); latest && (!shown || latest->sequence != shown->sequence)) to_upload = latest;
+  {
+    std::lock_guard<std::mutex> lock(record_mutex);
+    if (record_result_new) {
+      record_result_new = false;
+      toast(record_result, record_result_error);
+    }
+  }
+
+  // UI
+  ImGuiIO& io = ImGui::GetIO();
+  ImGui_ImplVulkan_NewFrame();
+  if (window) {
+    ImGui_ImplGlfw_NewFrame();
+  } else {
+    io.DisplaySize = ImVec2(static_cast<float>(extent.width), static_cast<float>(extent.height));
+    io.DeltaTime = static_cast<float>(std::max(dt, 1e-4));
+    io.MousePos = ImVec2(mouse_x, mouse_y);
+    io.MouseDown[0] = mouse_down;
+    io.MouseWheel = wheel;
+    wheel = 0;
+  }
+  ImGui::NewFrame();
+  for (const auto& k : deferred_releases) ImGui_ImplGlfw_KeyCallback(window, k[0], k[1], GLFW_RELEASE, k[2]);
+  deferred_releases.clear();
+  handle_shortcuts();
+  build_ui();
+  ImGui::Render();
+
+  // GPU: this slot's previous frame must be done before its command buffer, staging
+  // buffer and deletion queue are touched again.
+  FrameData& f = frames[frame_number % kFramesInFlight];
+  VkDevice device = vk.device();
+  vk_check(vkWaitForFences(device, 1, &f.fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+  if (f.readback_pending) finish_readback(f);
+  f.deletion.flush();
+
+  std::uint32_t index = static_cast<std::uint32_t>(frame_number % kFramesInFlight);
+  if (window && !swapchain.acquire(f.acquired, index)) {
+    recreate_swapchain();
+    return true;
+  }
+  vk_check(vkResetFences(device, 1, &f.fence), "vkResetFences");
+  vk_check(vkResetCommandPool(device, f.pool, 0), "vkResetCommandPool");
+  VkCommandBufferBeginInfo begin{};
+  begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  vk_check(vkBeginCommandBuffer(f.cmd, &begin), "vkBeginCommandBuffer");
+
+  // A new face: staging copy + upload commands, only when one arrived.
+  if (to_upload) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Frame& fr = *to_upload;
+    const VkDeviceSize bytes = static_cast<VkDeviceSize>(fr.width) * static_cast<VkDeviceSize>(fr.height) * 4;
+    if (f.staging.size < bytes) {
+      vk.destroy(f.staging);  // this slot's fence has signalled: nothing reads it any more
+      f.staging = vk.create_buffer(bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, true);
+    }
+    face.upload(f.cmd, f.staging, fr.rgba.data(), fr.width, fr.height, f.deletion);
+    last_upload_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    upload_ms.push_back(last_upload_ms);
+    last_generator_ms = fr.generator_ms;
+    generator_ms.push_back(fr.generator_ms);
+    for (auto it = requests.rbegin(); it != requests.rend(); ++it) {
+      if (distance(it->second, fr.affect) < 1e-9) {
+        last_latency = static_cast<int>(frame_number - it->first);
+        latency.push_back(last_latency);
+        break;
+      }
+    }
+    shown = std::move(to_upload);
+    to_upload.reset();
+  }
+
+  const TargetImage& target = window ? swapchain.image(index) : offscreen.image(index);
+  VkClearValue clear{};
+  clear.color = {{0.055f, 0.063f, 0.078f, 1.0f}};
+  VkRenderPassBeginInfo pass{};
+  pass.sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO;
+  pass.renderPass = render_pass;
+  pass.framebuffer = target.framebuffer;
+  pass.renderArea = {{0, 0}, extent};
+  pass.clearValueCount = 1;
+  pass.pClearValues = &clear;
+  vkCmdBeginRenderPass(f.cmd, &pass, VK_SUBPASS_CONTENTS_INLINE);
+  recording_cmd = f.cmd;  // the face callback records into it
+  ImGui_ImplVulkan_RenderDrawData(ImGui::GetDrawData(), f.cmd);
+  recording_cmd = VK_NULL_HANDLE;
+  vkCmdEndRenderPass(f.cmd);
+
+  std::string shot_path = capture_path;
+  if (!capture && !pending_screenshot.empty()) {
+    capture = true;
+    shot_path = pending_screenshot;
+  }
+  pending_screenshot.clear();
+  if (capture) {
+    const VkDeviceSize bytes = VkDeviceSize{extent.width} * extent.height * 4;
+    if (f.readback.size < bytes) {
+      vk.destroy(f.readback);
+      f.readback = vk.create_buffer(bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, true);
+    }
+    if (window) {
+      image_barrier(f.cmd, target.image, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
+                    VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT, VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                    VK_ACCESS_TRANSFER_READ_BIT);
+    }
+    VkBufferImageCopy region{};
+    region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
+    region.imageExtent = {extent.width, extent.height, 1};
+    vkCmdCopyImageToBuffer(f.cmd, target.image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, f.readback.buffer, 1, &region);
+    if (window) {
+      image_barrier(f.cmd, target.image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
+                    VK_PIPELINE_STAGE_TRANSFER_BIT, 0, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 0);
+    }
+    VkBufferMemoryBarrier host{};
+    host.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER;
+    host.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    host.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+    host.srcQueueFamilyIndex = host.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+    host.buffer = f.readback.buffer;
+    host.size = VK_WHOLE_SIZE;
+    vkCmdPipelineBarrier(f.cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 0, nullptr, 1, &host, 0, nullptr);
+    f.readback_pending = true;
+    f.readback_path = shot_path;
+    f.readback_extent = extent;
+    f.readback_bgra = (window ? swapchain.format() : VK_FORMAT_R8G8B8A8_UNORM) == VK_FORMAT_B8G8R8A8_UNORM;
+  }
+  vk_check(vkEndCommandBuffer(f.cmd), "vkEndCommandBuffer");
+
+  VkSubmitInfo submit{};
+  submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+  const VkPipelineStageFlags wait_stage = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
+  VkSemaphore finished = VK_NULL_HANDLE;
+  if (window) {
+    finished = swapchain.render_finished(index);
+    submit.waitSemaphoreCount = 1;
+    submit.pWaitSemaphores = &f.acquired;
+    submit.pWaitDstStageMask = &wait_stage;
+    submit.signalSemaphoreCount = 1;
+    submit.pSignalSemaphores = &finished;
+  }
+  submit.commandBufferCount = 1;
+  submit.pCommandBuffers = &f.cmd;
+  vk_check(vkQueueSubmit(vk.queue(), 1, &submit, f.fence), "vkQueueSubmit");
+  if (window && (!swapchain.present(index) || framebuffer_resized)) recreate_swapchain();
+  ++frame_number;
+
+  if (window && !announced_ready && !opt.quiet) {
+    announced_ready = true;
+    std::printf("circumplex view: ready: pad centre %.0f,%.0f radius %.0f px; face %.0f,%.0f %.0fx%.0f px\n", layout.pad_cx, layout.pad_cy,
+                layout.pad_radius, layout.face_x, layout.face_y, layout.face_w, layout.face_h);
+    std::fflush(stdout);
+  }
+  return !quit;
+}
+
+void Viewer::Impl::finish_readback(FrameData& f) {
+  f.readback_pending = false;
+  Rgba img;
+  img.width = static_cast<int>(f.readback_extent.width);
+  img.height = static_cast<int>(f.readback_extent.height);
+  const std::size_t bytes = static_cast<std::size_t>(img.width) * static_cast<std::size_t>(img.height) * 4;
+  const auto* src = static_cast<const std::uint8_t*>(f.readback.mapped);
+  img.pixels.assign(src, src + bytes);
+  for (std::size_t i = 0; i < bytes; i += 4) {
+    if (f.readback_bgra) std::swap(img.pixels[i], img.pixels[i + 2]);
+    img.pixels[i + 3] = 255;
+  }
+  if (f.readback_path.empty()) {
+    last_capture = std::move(img);
+    return;
+  }
+  try {
+    hooks.write_png(f.readback_path, img);
+    toast("Screenshot saved: " + f.readback_path);
+  } catch (const std::exception& e) {
+    toast(std::string("Screenshot failed: ") + e.what(), true);
+  }
+}
+
+// ---- Viewer ------------------------------------------------------------------------------
+
+Viewer::Viewer(const ViewerOptions& options, ViewerHooks hooks) : impl_(std::make_unique<Impl>(options, std::move(hooks))) {}
+
+Viewer::~Viewer() = default;
+
+bool Viewer::frame() { return impl_->frame(false, ""); }
+
+void Viewer::mouse(float x, float y, bool left_down) {
+  impl_->mouse_x = x;
+  impl_->mouse_y = y;
+  impl_->mouse_down = left_down;
+}
+
+void Viewer::scroll(float steps) { impl_->wheel += steps; }
+
+void Viewer::key(int glfw_key, int glfw_mods) { impl_->key_events.emplace_back(glfw_key, glfw_mods); }
+
+bool Viewer::settle(double timeout_s) {
+  return impl_->delayed ? impl_->delayed->wait_for_latest(timeout_s) : impl_->session->wait_for_latest(timeout_s);
+}
+
+Rgba Viewer::capture() {
+  Impl& m = *impl_;
+  m.last_capture = Rgba{};
+  if (!m.frame(true, "")) return {};
+  FrameData& f = m.frames[(m.frame_number + kFramesInFlight - 1) % kFramesInFlight];
+  if (!f.readback_pending) return {};
+  vk_check(vkWaitForFences(m.vk.device(), 1, &f.fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+  m.finish_readback(f);
+  return std::move(m.last_capture);
+}
+
+int Viewer::run() {
+  Impl& m = *impl_;
+  const ViewerOptions& opt = m.opt;
+  if (opt.headless) {
+    for (int i = 0; i < opt.frames; ++i) {
+      const bool last = i + 1 == opt.frames;
+      if (last && !settle(60.0)) std::fprintf(stderr, "circumplex view: warning: the generator did not finish the last face in 60 s\n");
+      if (last && !opt.screenshot.empty()) {
+        if (!m.hooks.write_png) throw Error(ErrorKind::Internal, "no PNG writer to save the screenshot with");
+        const Rgba shot = capture();
+        m.hooks.write_png(opt.screenshot, shot);
+        if (!opt.quiet) std::printf("circumplex view: wrote %s (%dx%d)\n", opt.screenshot.c_str(), shot.width, shot.height);
+      } else {
+        frame();
+      }
+    }
+  } else {
+    int n = 0;
+    while (true) {
+      if (opt.frames > 0 && n + 1 == opt.frames && !opt.screenshot.empty()) m.pending_screenshot = opt.screenshot;
+      if (!frame()) break;
+      if (opt.frames > 0 && ++n >= opt.frames) break;
+    }
+    if (m.vk.device()) {
+      vkDeviceWaitIdle(m.vk.device());
+      for (FrameData& f : m.frames) {
+        if (f.readback_pending) m.finish_readback(f);
+      }
+    }
+  }
+  const ViewerStats s = stats();
+  if (!opt.quiet) {
+    const AffectPoint p = cursor();
+    char timing[96] = "frame ms n/a (too few frames)";
+    if (s.frame_ms_mean > 0) {
+      std::snprintf(timing, sizeof timing, "frame ms p50 %.1f p99 %.1f (%.0f fps)", s.frame_ms_p50, s.frame_ms_p99, 1000.0 / s.frame_ms_mean);
+    }
+    std::printf("circumplex view: %zu frames; %s; generator %.1f ms/face; upload %.2f ms/face; %zu faces, latency %.1f frames (max %d)\n",
+                s.frames, timing, s.generator_ms_mean, s.upload_ms_mean, s.faces_shown, s.latency_frames_mean, s.latency_frames_max);
+    std::printf("circumplex view: final cursor v=%.3f a=%.3f z=%.3f nearest=%s\n", p.v, p.a, p.z, nearest().c_str());
+  }
+  const int errors = validation_errors();
+  if (errors > 0) {
+    std::fprintf(stderr, "circumplex view: %d Vulkan validation error%s (see above)\n", errors, errors == 1 ? "" : "s");
+    return 1;
+  }
+  return 0;
+}
+
+ViewerLayout Viewer::layout() const { return impl_->layout; }
+
+ViewerStats Viewer::stats() const {
+  const Impl& m = *impl_;
+  ViewerStats s;
+  s.frames = m.frame_number;
+  s.frame_ms_p50 = percentile(m.frame_ms, 0.5);
+  s.frame_ms_p99 = percentile(m.frame_ms, 0.99);
+  for (double x : m.frame_ms) s.frame_ms_mean += x / static_cast<double>(m.frame_ms.size());
+  for (double x : m.generator_ms) s.generator_ms_mean += x / static_cast<double>(m.generator_ms.size());
+  for (double x : m.upload_ms) s.upload_ms_mean += x / static_cast<double>(m.upload_ms.size());
+  s.faces_shown = m.upload_ms.size();
+  for (double x : m.latency) {
+    s.latency_frames_mean += x / static_cast<double>(m.latency.size());
+    s.latency_frames_max = std::max(s.latency_frames_max, static_cast<int>(x));
+  }
+  return s;
+}
+
+int Viewer::validation_errors() const { return impl_->vk.validation_errors(); }
+AffectPoint Viewer::cursor() const { return impl_->session->position(); }
+AffectPoint Viewer::target() const { return impl_->session->cursor().target(); }
+std::string Viewer::nearest() const { return impl_->session->nearest().name; }
+std::uint64_t Viewer::face_sequence() const { return impl_->shown ? impl_->shown->sequence : 0; }
+const std::string& Viewer::model_notice() const { return impl_->model_notice; }
+std::string Viewer::device_name() const {
+  return impl_->vk.device_info().name + " (" + device_type_name(impl_->vk.device_info().type) + ")";
+}
+
+}  // namespace circumplex::renderer

@@ -1,0 +1,297 @@
+// The viewer (renderer/, `circumplex view`): headless renders and their pixels, input on the
+// pad, frame timing with a slow generator, and bad input (model package, Vulkan driver).
+// Every viewer here runs on lavapipe with the validation layer on; any validation error fails.
+#include <doctest/doctest.h>
+
+#define GLFW_INCLUDE_NONE  // key codes only
+#include <GLFW/glfw3.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <string>
+#include <sys/wait.h>
+
+#include "circumplex/error.hpp"
+#include "circumplex/renderer/viewer.hpp"
+
+namespace fs = std::filesystem;
+using circumplex::AffectPoint;
+using namespace circumplex::renderer;
+
+namespace {
+
+fs::path temp_dir(const char* name) {
+  const fs::path dir = fs::path(CIRCUMPLEX_BINARY_DIR) / "test-output" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+ViewerOptions headless(int width = 640, int height = 360) {
+  ViewerOptions opt;
+  opt.headless = true;
+  opt.width = width;
+  opt.height = height;
+  opt.model = CIRCUMPLEX_TINY_MODEL;
+  opt.validation = true;
+  opt.quiet = true;
+  return opt;
+}
+
+struct Shot {
+  Rgba image;
+  ViewerLayout layout;
+};
+
+// A settled headless frame with the cursor at `p`.
+Shot shot_at(AffectPoint p) {
+  ViewerOptions opt = headless();
+  opt.affect = p;
+  Viewer viewer(opt);
+  viewer.frame();
+  REQUIRE(viewer.settle(60.0));
+  viewer.frame();  // uploads the settled face
+  Shot s{viewer.capture(), viewer.layout()};
+  CHECK(viewer.face_sequence() > 0);
+  CHECK(viewer.validation_errors() == 0);
+  return s;
+}
+
+const std::uint8_t* pixel(const Rgba& img, float x, float y) {
+  const int xi = static_cast<int>(std::lround(x)), yi = static_cast<int>(std::lround(y));
+  REQUIRE(xi >= 0);
+  REQUIRE(yi >= 0);
+  REQUIRE(xi < img.width);
+  REQUIRE(yi < img.height);
+  return &img.pixels[(static_cast<std::size_t>(yi) * static_cast<std::size_t>(img.width) + static_cast<std::size_t>(xi)) * 4];
+}
+
+// The cursor's fill colour (cyan, 70 226 255) within a tolerance.
+bool is_cursor(const std::uint8_t* px) { return px[0] < 130 && px[1] > 180 && px[2] > 200; }
+
+// Mean absolute difference of two images over a rectangle, per channel (0 … 255).
+double mean_diff(const Rgba& a, const Rgba& b, float x0, float y0, float w, float h) {
+  double sum = 0;
+  std::size_t n = 0;
+  for (int y = static_cast<int>(y0); y < static_cast<int>(y0 + h); ++y) {
+    for (int x = static_cast<int>(x0); x < static_cast<int>(x0 + w); ++x) {
+      const std::size_t i = (static_cast<std::size_t>(y) * static_cast<std::size_t>(a.width) + static_cast<std::size_t>(x)) * 4;
+      for (int c = 0; c < 3; ++c) sum += std::abs(static_cast<int>(a.pixels[i + c]) - static_cast<int>(b.pixels[i + c]));
+      n += 3;
+    }
+  }
+  return n ? sum / static_cast<double>(n) : 0.0;
+}
+
+// Standard deviation of the luminance-ish sum over a rectangle.
+double spread(const Rgba& a, float x0, float y0, float w, float h) {
+  double s = 0, s2 = 0;
+  std::size_t n = 0;
+  for (int y = static_cast<int>(y0); y < static_cast<int>(y0 + h); ++y) {
+    for (int x = static_cast<int>(x0); x < static_cast<int>(x0 + w); ++x) {
+      const std::size_t i = (static_cast<std::size_t>(y) * static_cast<std::size_t>(a.width) + static_cast<std::size_t>(x)) * 4;
+      const double v = a.pixels[i] + a.pixels[i + 1] + a.pixels[i + 2];
+      s += v;
+      s2 += v * v;
+      ++n;
+    }
+  }
+  const double mean = s / static_cast<double>(n);
+  return std::sqrt(std::max(0.0, s2 / static_cast<double>(n) - mean * mean));
+}
+
+struct Result {
+  int code;
+  std::string out;
+};
+
+// Runs the CLI with `args` (shell-quoted), stdout and stderr together.
+Result cli(const std::string& args, const std::string& env = "") {
+  const std::string cmd = env + " " + std::string(CIRCUMPLEX_EXE) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+bool default_model_installed() {
+  return fs::exists(fs::path(CIRCUMPLEX_SOURCE_DIR) / "assets/models/default/manifest.json");
+}
+
+}  // namespace
+
+TEST_CASE("percentile interpolates between ranks") {
+  CHECK(percentile({}, 0.5) == 0.0);
+  CHECK(percentile({3, 1, 2}, 0.5) == doctest::Approx(2.0));
+  CHECK(percentile({0, 10}, 0.99) == doctest::Approx(9.9));
+  CHECK(percentile({5}, 0.99) == doctest::Approx(5.0));
+}
+
+TEST_CASE("headless renders have the requested size and show the face and the pad cursor where the affect says") {
+  const AffectPoint p1{0.62, 0.30, 0.0}, p2{-0.30, -0.62, 0.0};
+  const Shot a = shot_at(p1), b = shot_at(p2);
+  for (const Shot* s : {&a, &b}) {
+    CHECK(s->image.width == 640);
+    CHECK(s->image.height == 360);
+    REQUIRE(s->image.pixels.size() == 640u * 360u * 4u);
+    CHECK(spread(s->image, 0, 0, 640, 360) > 20.0);  // not blank
+    // The face panel holds a picture, not the flat placeholder.
+    CHECK(s->layout.face_w > 100);
+    CHECK(spread(s->image, s->layout.face_x, s->layout.face_y + s->layout.face_h * 0.5f, s->layout.face_w * 0.5f, s->layout.face_h * 0.5f) > 3.0);
+    CHECK(s->layout.pad_radius > 60);
+  }
+  // The two faces differ (the lower-left quarter: away from the performance overlay).
+  const ViewerLayout& l = a.layout;
+  const double face_diff = mean_diff(a.image, b.image, l.face_x + 4, l.face_y + l.face_h * 0.5f, l.face_w * 0.5f, l.face_h * 0.5f - 4);
+  MESSAGE("face mean abs difference between the two affect points: " << face_diff);
+  CHECK(face_diff > 0.5);
+  // The cursor sits where each affect point maps on the pad, and not where the other one does.
+  float x1, y1, x2, y2;
+  a.layout.pad_pixel(p1, x1, y1);
+  b.layout.pad_pixel(p2, x2, y2);
+  CHECK(is_cursor(pixel(a.image, x1, y1)));
+  CHECK(is_cursor(pixel(b.image, x2, y2)));
+  CHECK_FALSE(is_cursor(pixel(a.image, x2, y2)));
+  CHECK_FALSE(is_cursor(pixel(b.image, x1, y1)));
+  // The pad's centre is the neutral dot, not the cursor.
+  CHECK_FALSE(is_cursor(pixel(a.image, l.pad_cx, l.pad_cy)));
+}
+
+TEST_CASE("dragging on the headless pad moves the target and the cursor follows") {
+  ViewerOptions opt = headless();
+  Viewer viewer(opt);
+  viewer.frame();
+  const ViewerLayout l = viewer.layout();
+  float x = 0, y = 0;
+  l.pad_pixel({0.5, 0.4, 0.0}, x, y);
+  viewer.mouse(l.pad_cx, l.pad_cy, false);
+  viewer.frame();
+  viewer.mouse(l.pad_cx, l.pad_cy, true);
+  viewer.frame();
+  for (int i = 1; i <= 5; ++i) {  // drag in steps
+    viewer.mouse(l.pad_cx + (x - l.pad_cx) * static_cast<float>(i) / 5.0f, l.pad_cy + (y - l.pad_cy) * static_cast<float>(i) / 5.0f, true);
+    viewer.frame();
+  }
+  viewer.mouse(x, y, false);
+  viewer.frame();
+  CHECK(viewer.target().v == doctest::Approx(0.5).epsilon(0.03));
+  CHECK(viewer.target().a == doctest::Approx(0.4).epsilon(0.03));
+  for (int i = 0; i < 45; ++i) viewer.frame();  // 0.75 s at 60 Hz: the spring has arrived
+  CHECK(viewer.cursor().v == doctest::Approx(0.5).epsilon(0.05));
+  CHECK(viewer.cursor().a == doctest::Approx(0.4).epsilon(0.05));
+  // The wheel over the pad changes intensity, keys snap to emotions.
+  const double r0 = std::hypot(viewer.target().v, viewer.target().a);
+  viewer.mouse(x, y, false);
+  viewer.scroll(2.0f);
+  viewer.frame();
+  CHECK(std::hypot(viewer.target().v, viewer.target().a) == doctest::Approx(r0 + 0.1).epsilon(0.02));
+  viewer.key(GLFW_KEY_2);
+  for (int i = 0; i < 60; ++i) viewer.frame();
+  CHECK(viewer.nearest() == "sad");
+  viewer.key(GLFW_KEY_0);
+  for (int i = 0; i < 60; ++i) viewer.frame();
+  CHECK(viewer.nearest() == "neutral");
+  CHECK(viewer.validation_errors() == 0);
+}
+
+TEST_CASE("the UI frame time does not grow with the generator time") {
+  // A script keeps the cursor moving, so every frame asks for a new face.
+  const fs::path dir = temp_dir("view-timing");
+  {
+    std::ofstream csv(dir / "circle.csv");
+    csv << "t,v,a\n";
+    for (int i = 0; i <= 40; ++i) {
+      const double t = i * 0.05, th = t * 3.0;
+      csv << t << ',' << 0.7 * std::cos(th) << ',' << 0.7 * std::sin(th) << '\n';
+    }
+  }
+  auto run = [&](double delay_ms) {
+    ViewerOptions opt = headless(480, 270);
+    opt.script = (dir / "circle.csv").string();
+    opt.generator_delay_ms = delay_ms;
+    opt.fixed_dt = 1.0 / 60.0;
+    Viewer viewer(opt);
+    for (int i = 0; i < 40; ++i) viewer.frame();
+    CHECK(viewer.validation_errors() == 0);
+    return viewer.stats();
+  };
+  const ViewerStats fast = run(0.0), slow = run(400.0);
+  MESSAGE("no delay: frame p50 " << fast.frame_ms_p50 << " ms, " << fast.faces_shown << " faces; 400 ms delay: frame p50 " << slow.frame_ms_p50
+                                 << " ms, " << slow.faces_shown << " faces, generator " << slow.generator_ms_mean << " ms/face");
+  // The delay was real: the slow generator made far fewer faces, each taking ≥ 400 ms…
+  CHECK(slow.generator_ms_mean >= 400.0);
+  CHECK(slow.faces_shown < fast.faces_shown);
+  // …yet UI frames kept their pace: nowhere near the generator's time.
+  CHECK(slow.frame_ms_p50 < 200.0);
+  CHECK(slow.frame_ms_p50 < fast.frame_ms_p50 * 1.5 + 20.0);
+}
+
+TEST_CASE("a missing or corrupt model package falls back to the default model with a notice") {
+  const fs::path dir = temp_dir("view-bad-model");
+  fs::create_directories(dir / "corrupt");
+  std::ofstream(dir / "corrupt" / "manifest.json") << "{\"format\": \"circumplex-model\", \"version\": 1, \"model\": {";
+  // With a default model (here: $CIRCUMPLEX_MODEL names the tiny package), the viewer falls back.
+  setenv("CIRCUMPLEX_MODEL", CIRCUMPLEX_TINY_MODEL, 1);
+  for (const fs::path& bad : {dir / "missing", dir / "corrupt"}) {
+    CAPTURE(bad);
+    ViewerOptions opt = headless(480, 270);
+    opt.model = bad.string();
+    Viewer viewer(opt);
+    viewer.frame();
+    CHECK(viewer.model_notice().find(bad.string()) != std::string::npos);
+    CHECK(viewer.model_notice().find("default model") != std::string::npos);
+    CHECK(viewer.validation_errors() == 0);
+  }
+  const Result r = cli("view --headless --frames 1 --size 480x270 --model " + (dir / "corrupt").string(), "CIRCUMPLEX_MODEL=" CIRCUMPLEX_TINY_MODEL);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("warning: Could not load the model package") != std::string::npos);
+  CHECK(r.out.find("manifest.json") != std::string::npos);
+  unsetenv("CIRCUMPLEX_MODEL");
+  // Without one: a clear error and exit 1.
+  if (!default_model_installed()) {
+    ViewerOptions opt = headless(480, 270);
+    opt.model = (dir / "missing").string();
+    CHECK_THROWS_WITH_AS(Viewer{opt}, doctest::Contains("no default model is installed"), circumplex::Error);
+    const Result none = cli("view --headless --frames 1 --model " + (dir / "missing").string());
+    CHECK(none.code == 1);
+    CHECK(none.out.find("no such model package folder") != std::string::npos);
+    CHECK(none.out.find("no default model is installed") != std::string::npos);
+  }
+}
+
+TEST_CASE("no Vulkan driver gives a clear message and exit 1") {
+  const Result r = cli("view --headless --frames 1 --model " CIRCUMPLEX_TINY_MODEL, "VK_ICD_FILENAMES=/nonexistent/icd.json VK_DRIVER_FILES=/nonexistent/icd.json");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("no Vulkan driver found") != std::string::npos);
+  CHECK(r.out.find("mesa-vulkan-drivers") != std::string::npos);
+  // A device index that does not exist is named with the list of devices.
+  const Result gpu = cli("view --headless --frames 1 --gpu 9 --model " CIRCUMPLEX_TINY_MODEL);
+  CHECK(gpu.code == 1);
+  CHECK(gpu.out.find("--gpu 9") != std::string::npos);
+}
+
+TEST_CASE("the view verb writes a headless screenshot of the requested size") {
+  const fs::path dir = temp_dir("view-cli");
+  const fs::path png = dir / "view.png";
+  const Result r = cli("view --headless --validation --affect 0.8,0.5 --size 640x360 --frames 2 --screenshot " + png.string() +
+                       " --model " CIRCUMPLEX_TINY_MODEL);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("wrote") != std::string::npos);
+  const cv::Mat img = cv::imread(png.string());
+  REQUIRE_FALSE(img.empty());
+  CHECK(img.cols == 640);
+  CHECK(img.rows == 360);
+  CHECK(cli("view --size 12x9 --headless").code == 2);
+  CHECK(cli("view --affect 0.5,0.5 --emotion happy --headless").code == 2);
+  const Result help = cli("view --help");
+  CHECK(help.code == 0);
+  CHECK(help.out.find("--headless") != std::string::npos);
+}
