@@ -1,0 +1,456 @@
+/*
+ * circumplex.h — the C ABI of circumplex, for game engines and other hosts.
+ *
+ * circumplex puts a face's emotional expression on a cursor on Russell's circumplex:
+ * valence (unpleasant -1 → pleasant +1) across, arousal (calm -1 → excited +1) up, and C2A2's
+ * third axis z (fear and sadness lifted off the plane). You steer a cursor; each update gives
+ * back the rig outputs for where it is — 17 FACS action units, the 52 ARKit blendshape weights,
+ * the 18 VRM 1.0 expression presets — and a worker thread generates a face image (RGBA8) for
+ * it that you can copy or borrow. Outputs can also go out over OSC (VRChat, TouchDesigner, Max).
+ *
+ * The library is libcircumplex.so. Plain C99; every symbol starts with cpx_ (or CPX_ for
+ * macros and enumerators); the .so exports nothing else. It depends on LibTorch, OpenCV and
+ * liblo as shared libraries.
+ *
+ * -------------------------------------------------------------------------------------------
+ * A complete host (error handling shortened):
+ *
+ *   #include <stdio.h>
+ *   #include "circumplex.h"
+ *
+ *   int main(void) {
+ *     cpx_create_info info = CPX_CREATE_INFO_INIT;     // defaults; set struct_size for you
+ *     info.model_path = "assets/models/default";       // NULL: the shipped default model
+ *     cpx_context* ctx = NULL;
+ *     if (cpx_create(&info, &ctx) != CPX_OK) {          // failed create: ctx stays NULL,
+ *       fprintf(stderr, "%s\n", cpx_last_error(NULL));  // the message is thread-local
+ *       return 1;
+ *     }
+ *     cpx_play_circle_walk(ctx, 0.0f, 0.0f, 0.8f, 4.0f); // C2A2 circle walk, 4 s per turn
+ *     float arkit[CPX_ARKIT_COUNT];
+ *     uint64_t shown = 0;
+ *     for (int i = 0; i < 240; ++i) {                   // your frame loop, here 60 Hz
+ *       cpx_affect p;
+ *       cpx_update(ctx, 1.0f / 60.0f, &p);              // game thread: move the cursor
+ *       cpx_get_outputs(ctx, CPX_OUTPUT_ARKIT, arkit, CPX_ARKIT_COUNT);  // any thread
+ *       int32_t is_new = 0;
+ *       cpx_poll_frame(ctx, shown, &is_new, &shown);    // render thread: a new face?
+ *       // if (is_new) cpx_copy_frame(ctx, pixels, sizeof pixels, NULL) and upload it
+ *       printf("v=%+.2f a=%+.2f jawOpen=%.3f\n", p.v, p.a, arkit[17]);
+ *     }
+ *     cpx_destroy(ctx);                                 // joins the worker; NULL is fine
+ *     return 0;
+ *   }
+ *
+ * -------------------------------------------------------------------------------------------
+ * RESULT CODES. Every function that can fail returns a cpx_result; CPX_OK is 0 and every
+ * error is > 0. On failure, out-parameters are left untouched unless a function says
+ * otherwise, and a message for people is kept:
+ *   - cpx_last_error(ctx) — the message of the most recent failed call that the *calling
+ *     thread* made on ctx (each thread has its own, so a render-thread error never
+ *     overwrites the game thread's). Owned by ctx; valid until the same thread's next failed
+ *     call on ctx, or cpx_destroy(ctx).
+ *   - cpx_last_error(NULL) — the calling thread's message for failures that had no live
+ *     context (a failed cpx_create, a NULL or dead handle, a table lookup). Thread-local;
+ *     valid until the same thread's next such failure.
+ * Successful calls do not clear the message: look at the result code first. The message is
+ * "" when there was no failure; it is never NULL.
+ *
+ * NO EXCEPTIONS, NO ABORTS. No C++ exception, abort or assert crosses this boundary: every
+ * entry point catches everything and returns a code (CPX_ERROR_INTERNAL at worst). Every
+ * pointer argument is checked (NULL → CPX_ERROR_NULL_POINTER unless documented optional),
+ * every number is checked (NaN, ±Inf and out-of-range → CPX_ERROR_INVALID_ARGUMENT), every
+ * handle is checked (NULL → CPX_ERROR_INVALID_HANDLE). A destroyed handle cannot be detected
+ * reliably: never use one.
+ *
+ * OWNERSHIP. cpx_create gives you a context; you own it and free it with cpx_destroy.
+ * Strings you pass in are copied when the call needs them later; you keep ownership.
+ * Strings the library returns (names, messages) are owned by the library: names are static
+ * (valid as long as the library is loaded), messages as stated above. Never free them.
+ * Borrowed frame pixels belong to the context until cpx_release_frame or cpx_destroy.
+ *
+ * THREADS. A context may be used from several threads at once, in three roles:
+ *   - CONTROL calls (set targets, play paths, cpx_update, identity, recording, OSC set-up)
+ *     are serialised by a mutex inside the context: any thread may make them, and two made
+ *     at once simply run one after the other. In practice one thread (the game thread)
+ *     makes them. None of them waits for the face generator, except
+ *     cpx_set_identity_image, which says so (cpx_export_path_video blocks its caller for the
+ *     whole render, but holds no lock meanwhile).
+ *   - READERS of the rig outputs (cpx_get_outputs, cpx_get_state, cpx_nearest_emotion) may be
+ *     called from any thread at any time, also during cpx_update: they read a snapshot that
+ *     cpx_update publishes (a sequence lock), take no lock, never block the updater and
+ *     never allocate. E.g. an audio or network thread.
+ *   - FRAME calls (cpx_poll_frame, cpx_copy_frame, cpx_borrow_frame, cpx_release_frame) may
+ *     be called from any thread (e.g. the render thread); they never block cpx_update.
+ * cpx_create may be called from any thread. cpx_destroy must be the last call on a context:
+ * the host makes sure no other thread is still using it. Calls that take no context (version,
+ * names, cpx_last_error(NULL)) may be made from any thread. Contexts share nothing: several
+ * can live side by side.
+ *
+ * REAL TIME. cpx_update and the readers do not allocate memory (in a context that makes
+ * frames: once the generator has taken its first few requests, which size its three latent
+ * buffers) and never wait for a face to be decoded: a request is handed over under a lock
+ * that the generator holds only to swap buffers. The tests check this with a counting
+ * allocator. Frame copies are a memcpy (plus one resize per new face when frame_size differs
+ * from the model's size).
+ *
+ * VERSIONS. CPX_VERSION_* is the version of this header; cpx_version() that of the loaded
+ * library. CPX_API_VERSION counts ABI revisions: a library with a higher API version still
+ * accepts hosts built against a lower one. Structs that cross the boundary start with
+ * struct_size = sizeof(the struct as the host knows it), so later versions can append fields:
+ * the library reads (or writes) only the first struct_size bytes and uses defaults for
+ * fields the host does not know; fields the library does not know are ignored.
+ */
+#ifndef CIRCUMPLEX_H
+#define CIRCUMPLEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- versions ------------------------------------------------------------------------- */
+
+#define CPX_VERSION_MAJOR 0
+#define CPX_VERSION_MINOR 1
+#define CPX_VERSION_PATCH 0
+/** ABI revision of this header; raised whenever functions or struct fields are added. */
+#define CPX_API_VERSION 1
+#define CPX_MAKE_VERSION(major, minor, patch) \
+  (((uint32_t)(major) << 16) | ((uint32_t)(minor) << 8) | (uint32_t)(patch))
+#define CPX_VERSION CPX_MAKE_VERSION(CPX_VERSION_MAJOR, CPX_VERSION_MINOR, CPX_VERSION_PATCH)
+
+#if defined(_WIN32)
+#  if defined(CPX_BUILDING_LIBRARY)
+#    define CPX_API __declspec(dllexport)
+#  else
+#    define CPX_API __declspec(dllimport)
+#  endif
+#  define CPX_CALL __cdecl
+#else
+#  define CPX_API __attribute__((visibility("default")))
+#  define CPX_CALL
+#endif
+
+/** An engine instance: cursor, rig outputs, face generator, recorders, OSC sink. Opaque:
+    made by cpx_create, freed by cpx_destroy. */
+typedef struct cpx_context cpx_context;
+
+/* ---- result codes --------------------------------------------------------------------- */
+
+typedef enum cpx_result {
+  CPX_OK = 0,
+  CPX_ERROR_INVALID_HANDLE = 1,    /**< the context is NULL (e.g. after a failed create) */
+  CPX_ERROR_NULL_POINTER = 2,      /**< a required pointer argument is NULL */
+  CPX_ERROR_INVALID_ARGUMENT = 3,  /**< NaN/Inf, out of range, bad struct_size, bad enum */
+  CPX_ERROR_UNKNOWN_NAME = 4,      /**< unknown emotion or output name (message: closest names) */
+  CPX_ERROR_BUFFER_TOO_SMALL = 5,  /**< a caller buffer cannot hold the result */
+  CPX_ERROR_NO_FRAME = 6,          /**< no face generated yet: poll again next frame */
+  CPX_ERROR_NOT_SUPPORTED = 7,     /**< e.g. frames asked of a CPX_CREATE_RIG_ONLY context */
+  CPX_ERROR_MODEL = 8,             /**< model package missing, unreadable or corrupt */
+  CPX_ERROR_BAD_DATA = 9,          /**< a file had the wrong shape (CSV row, …) */
+  CPX_ERROR_IO = 10,               /**< a file could not be read or written; a socket failed */
+  CPX_ERROR_INVALID_STATE = 11,    /**< not now: e.g. record_end without record_begin */
+  CPX_ERROR_LIMIT = 12,            /**< a fixed limit is reached (e.g. too many borrows) */
+  CPX_ERROR_TIMEOUT = 13,          /**< a bounded wait ran out */
+  CPX_ERROR_OUT_OF_MEMORY = 14,
+  CPX_ERROR_INTERNAL = 15,         /**< a bug in circumplex; the message says what */
+  CPX_RESULT_MAX_ENUM = 0x7fffffff /**< keeps the enum 32-bit */
+} cpx_result;
+
+/* ---- fixed tables ---------------------------------------------------------------------- */
+
+/** Rig output sets. Names: cpx_output_name(). */
+typedef enum cpx_output_kind {
+  CPX_OUTPUT_AU = 0,     /**< 17 FACS action units "AU1" … "AU43", intensities 0 … 1 */
+  CPX_OUTPUT_ARKIT = 1,  /**< 52 ARKit blendshapes in Apple's order ("eyeBlinkLeft" …), 0 … 1 */
+  CPX_OUTPUT_VRM = 2,    /**< 18 VRM 1.0 expression presets ("happy" … "neutral"), 0 … 1 */
+  CPX_OUTPUT_AFFECT = 3, /**< 3 values: "valence", "arousal", "z" of the cursor, -1 … 1 */
+  CPX_OUTPUT_KIND_MAX_ENUM = 0x7fffffff
+} cpx_output_kind;
+
+#define CPX_AU_COUNT 17
+#define CPX_ARKIT_COUNT 52
+#define CPX_VRM_COUNT 18
+#define CPX_AFFECT_COUNT 3
+/** Largest output count of any kind: a float[CPX_MAX_OUTPUTS] holds any of them. */
+#define CPX_MAX_OUTPUTS 52
+/** Bit of an output kind in a mask (cpx_osc_info.outputs). */
+#define CPX_OUTPUT_BIT(kind) (1u << (unsigned)(kind))
+
+/** A point of the affect space: valence, arousal, z, each -1 … 1; |p| is the intensity. */
+typedef struct cpx_affect {
+  float v, a, z;
+} cpx_affect;
+
+/* ---- library --------------------------------------------------------------------------- */
+
+/** CPX_MAKE_VERSION of the loaded library. Any thread. */
+CPX_API uint32_t CPX_CALL cpx_version(void);
+/** "0.1.0": static string. Any thread. */
+CPX_API const char* CPX_CALL cpx_version_string(void);
+/** The CPX_API_VERSION the library implements; a host needs cpx_api_version() >= its own.
+    Any thread. */
+CPX_API uint32_t CPX_CALL cpx_api_version(void);
+/** "CPX_ERROR_UNKNOWN_NAME" for a code; "CPX_RESULT_UNKNOWN" for others. Static; any thread. */
+CPX_API const char* CPX_CALL cpx_result_name(cpx_result result);
+/** The calling thread's last failure message on ctx, or (ctx NULL) without a context. See
+    RESULT CODES above for lifetimes. Never NULL. Any thread. */
+CPX_API const char* CPX_CALL cpx_last_error(const cpx_context* ctx);
+
+/** Number of outputs of a kind (17, 52, 18, 3). Any thread. */
+CPX_API cpx_result CPX_CALL cpx_output_count(cpx_output_kind kind, int32_t* out_count);
+/** Name of output `index` of a kind: a static string. Any thread. */
+CPX_API cpx_result CPX_CALL cpx_output_name(cpx_output_kind kind, int32_t index, const char** out_name);
+/** Index of a named output (exact, case-sensitive; AUs also as "12" or "au12"), or
+    CPX_ERROR_UNKNOWN_NAME. Use it to map your rig's blendshapes once. Any thread. */
+CPX_API cpx_result CPX_CALL cpx_output_index(cpx_output_kind kind, const char* name, int32_t* out_index);
+/** Number of named emotions in the atlas (basic, contempt and C2A2's compounds). Any thread. */
+CPX_API cpx_result CPX_CALL cpx_emotion_count(int32_t* out_count);
+/** Canonical name of atlas emotion `index` ("happy", "happily-sad", …): static. Any thread. */
+CPX_API cpx_result CPX_CALL cpx_emotion_name(int32_t index, const char** out_name);
+
+/* ---- contexts -------------------------------------------------------------------------- */
+
+/** Flags of cpx_create_info.flags. */
+#define CPX_CREATE_RIG_ONLY 0x1u /**< rig outputs only: no generator thread, no frames */
+
+typedef struct cpx_create_info {
+  uint32_t struct_size;   /**< sizeof(cpx_create_info) */
+  uint32_t flags;         /**< CPX_CREATE_* bits; unknown bits are an error */
+  const char* model_path; /**< model package folder; NULL: the shipped default (see below) */
+  int32_t frame_size;     /**< frame side in pixels, 16 … 2048; 0: the model's own size */
+  int32_t threads;        /**< generator (LibTorch) threads, 1 … 64; 0: 2. LibTorch's thread
+                               count is process-wide: the last context created sets it */
+  float half_life;        /**< cursor smoothing in seconds, 0 … 60 (0: no smoothing) */
+  uint32_t reserved;      /**< must be 0 */
+  uint64_t identity_seed; /**< the face's identity (any value; the same seed, the same face) */
+} cpx_create_info;
+
+/** Defaults, with struct_size set: `cpx_create_info info = CPX_CREATE_INFO_INIT;` */
+#define CPX_CREATE_INFO_INIT {(uint32_t)sizeof(cpx_create_info), 0u, NULL, 0, 0, 0.12f, 0u, 1u}
+
+/** Fills *info with the defaults of CPX_CREATE_INFO_INIT (for bindings without macros).
+    Any thread. */
+CPX_API cpx_result CPX_CALL cpx_create_info_init(cpx_create_info* info);
+
+/**
+ * Creates a context. `info` may be NULL (all defaults). On success *out_ctx is the new
+ * context; on failure it is set to NULL and cpx_last_error(NULL) says why.
+ * Model: info->model_path, or, when NULL, the shipped default package: $CIRCUMPLEX_MODEL,
+ * share/circumplex/models/default beside the executable's bin/, or assets/models/default
+ * in the source tree. No default package → CPX_ERROR_MODEL. Loading takes a while (reads
+ * the weights; starts the generator thread): create outside your frame loop.
+ * Any thread.
+ */
+CPX_API cpx_result CPX_CALL cpx_create(const cpx_create_info* info, cpx_context** out_ctx);
+
+/** Stops the generator and the OSC sender, releases borrowed frames and frees ctx. NULL is
+    a no-op. Must be the last call on ctx: no other thread may be using it. */
+CPX_API void CPX_CALL cpx_destroy(cpx_context* ctx);
+
+typedef struct cpx_context_info {
+  uint32_t struct_size;     /**< set by the caller: sizeof(cpx_context_info) */
+  int32_t dimensions;       /**< 2 (valence, arousal; z stays 0) or 3 (+ z): the model's space */
+  int32_t frame_width;      /**< frames handed out (0 in a rig-only context) */
+  int32_t frame_height;
+  int32_t model_image_size; /**< side of the faces the model generates */
+  int32_t rig_only;         /**< 1 when created with CPX_CREATE_RIG_ONLY */
+  const char* model_path;   /**< folder the model was loaded from; owned by ctx until destroy */
+} cpx_context_info;
+
+/** Facts about a context, fixed at create. Any thread. */
+CPX_API cpx_result CPX_CALL cpx_get_info(cpx_context* ctx, cpx_context_info* out_info);
+
+/* ---- control (serialised; typically the game thread) ------------------------------------ */
+
+/** Where the cursor should go: each coordinate finite; the point is clamped onto the unit
+    disk (2D, z ignored) or ball (3D). Stops a playing path. Control. */
+CPX_API cpx_result CPX_CALL cpx_set_target(cpx_context* ctx, float v, float a, float z);
+/** Target = an atlas emotion's direction at `intensity` (0 … 1). Names: any case, aliases
+    ("joy"), compounds with '-', '_' or ' ' ("happily sad"). Unknown → CPX_ERROR_UNKNOWN_NAME
+    with the closest names in the message. Stops a playing path. Control. */
+CPX_API cpx_result CPX_CALL cpx_set_emotion(cpx_context* ctx, const char* name, float intensity);
+/** Cursor smoothing: seconds to cover half the remaining distance (0 … 60). Control. */
+CPX_API cpx_result CPX_CALL cpx_set_half_life(cpx_context* ctx, float seconds);
+
+/**
+ * Advances time by dt seconds (0 … 10): the playing path moves the target, the cursor
+ * follows it (critically damped spring, exact at any frame rate), the rig outputs are
+ * recomputed and published to readers, the OSC sink is signalled, and the generator is asked
+ * for a face when the point moved. Writes the cursor's new position to *out_point
+ * (optional: NULL is fine). Never allocates, never waits for the generator. Control.
+ */
+CPX_API cpx_result CPX_CALL cpx_update(cpx_context* ctx, float dt, cpx_affect* out_point);
+
+/** The face's identity from a seed of the model's identity prior. Control. */
+CPX_API cpx_result CPX_CALL cpx_set_identity_seed(cpx_context* ctx, uint64_t seed);
+/** The face's identity encoded from an image: RGB (channels 3) or RGBA (4) bytes, top row
+    first, `stride_bytes` per row (0: width·channels), 8 … 8192 pixels per side; the centre
+    square is used. The pixels are read during the call only. Runs the encoder on the calling
+    thread and waits for a decode in progress: milliseconds, keep it off the frame loop.
+    CPX_ERROR_NOT_SUPPORTED in a rig-only context. Control. */
+CPX_API cpx_result CPX_CALL cpx_set_identity_image(cpx_context* ctx, const uint8_t* pixels, int32_t width,
+                                                   int32_t height, int32_t channels, int32_t stride_bytes);
+
+/* ---- paths (control) -------------------------------------------------------------------- */
+
+/** Plays C2A2's circle walk (theta, phi in radians, finite; radius 0 < r ≤ 1; period
+    seconds > 0, ≤ 3600): the circle of radius r in the plane with normal
+    (sin θ cos φ, sin θ sin φ, cos θ); θ = 0 is the valence–arousal circle, starting at
+    (r, 0, 0), counter-clockwise. Repeats until stopped or a target is set. Control. */
+CPX_API cpx_result CPX_CALL cpx_play_circle_walk(cpx_context* ctx, float theta, float phi, float radius, float period);
+/** Plays neutral → `emotion` at `intensity` (0 … 1) along its axis over `duration` s (> 0,
+    ≤ 3600); `loop` non-zero repeats it, else the cursor stays at the end. Control. */
+CPX_API cpx_result CPX_CALL cpx_play_emotion_axis(cpx_context* ctx, const char* emotion, float intensity,
+                                                  float duration, int32_t loop);
+
+typedef enum cpx_between_style {
+  CPX_BETWEEN_STRAIGHT = 0, /**< straight line from one emotion to the other */
+  CPX_BETWEEN_SPHERE = 1,   /**< along the sphere: direction slerped, radius interpolated */
+  CPX_BETWEEN_STYLE_MAX_ENUM = 0x7fffffff
+} cpx_between_style;
+
+/** Plays emotion `from` → `to`, both at `intensity` (0 … 1), over `duration` s. Control. */
+CPX_API cpx_result CPX_CALL cpx_play_between(cpx_context* ctx, const char* from, const char* to, float intensity,
+                                             float duration, cpx_between_style style, int32_t loop);
+/** Plays a scripted path from a CSV file "t,v,a[,z]" (header optional; '#' comments).
+    A bad row → CPX_ERROR_BAD_DATA naming its line; a missing file → CPX_ERROR_IO. Control. */
+CPX_API cpx_result CPX_CALL cpx_play_csv(cpx_context* ctx, const char* csv_path, int32_t loop);
+/** Stops a playing path; the cursor settles where the target was. Control. */
+CPX_API cpx_result CPX_CALL cpx_stop_path(cpx_context* ctx);
+
+/* ---- reading the rig outputs (any thread, lock-free) ------------------------------------ */
+
+/** Copies the current outputs of `kind` into out_values[0 … count-1]. `capacity` is the
+    array's length in floats; smaller than the kind's count → CPX_ERROR_BUFFER_TOO_SMALL.
+    The values of one call all come from the same cpx_update. Any thread; no lock, no
+    allocation. */
+CPX_API cpx_result CPX_CALL cpx_get_outputs(cpx_context* ctx, cpx_output_kind kind, float* out_values,
+                                            int32_t capacity);
+
+typedef struct cpx_state {
+  uint32_t struct_size;    /**< set by the caller: sizeof(cpx_state) */
+  int32_t nearest_emotion; /**< atlas index (cpx_emotion_name) of the nearest emotion */
+  uint64_t update_count;   /**< cpx_update calls so far (0 right after create) */
+  double time;             /**< sum of the dt of those calls, seconds */
+  cpx_affect position;     /**< the cursor */
+  cpx_affect target;       /**< where it is heading */
+  int32_t playing;         /**< 1 while a path plays */
+  float intensity;         /**< |position| */
+} cpx_state;
+
+/** The cursor state published by the last cpx_update. Any thread; no lock. */
+CPX_API cpx_result CPX_CALL cpx_get_state(cpx_context* ctx, cpx_state* out_state);
+/** Name of the atlas emotion nearest the cursor (static string). Any thread; no lock. */
+CPX_API cpx_result CPX_CALL cpx_nearest_emotion(cpx_context* ctx, const char** out_name);
+
+/* ---- frames (any thread, e.g. the render thread) ---------------------------------------- */
+
+typedef struct cpx_frame {
+  uint32_t struct_size;  /**< set by the caller: sizeof(cpx_frame) */
+  int32_t width;         /**< pixels */
+  int32_t height;
+  int32_t stride;        /**< bytes per row: width · 4 */
+  uint64_t sequence;     /**< 1, 2, 3, … in the order faces were finished */
+  cpx_affect affect;     /**< the point this face shows (it trails the cursor a little) */
+  const uint8_t* pixels; /**< RGBA8, top row first; set by cpx_borrow_frame only, else NULL */
+} cpx_frame;
+
+/** Is there a face newer than `since_sequence` (0: any)? *out_is_new = 1 or 0;
+    *out_latest_sequence (optional) = the newest face's sequence, 0 before the first.
+    CPX_ERROR_NOT_SUPPORTED in a rig-only context. Any thread. */
+CPX_API cpx_result CPX_CALL cpx_poll_frame(cpx_context* ctx, uint64_t since_sequence, int32_t* out_is_new,
+                                           uint64_t* out_latest_sequence);
+/** Copies the newest face into `dst` (RGBA8, rows packed: width · 4 bytes each) and
+    describes it in *out_frame (optional; its pixels is set to NULL). dst_size < width ·
+    height · 4 → CPX_ERROR_BUFFER_TOO_SMALL; none yet → CPX_ERROR_NO_FRAME. Any thread. */
+CPX_API cpx_result CPX_CALL cpx_copy_frame(cpx_context* ctx, uint8_t* dst, size_t dst_size, cpx_frame* out_frame);
+/** Lends the newest face without copying: out_frame->pixels stays valid and unchanged until
+    cpx_release_frame(ctx, pixels) or cpx_destroy(ctx), even while newer faces arrive. At most
+    CPX_MAX_BORROWS borrows per context at once (then CPX_ERROR_LIMIT). Any thread. */
+CPX_API cpx_result CPX_CALL cpx_borrow_frame(cpx_context* ctx, cpx_frame* out_frame);
+/** Returns a borrow; `pixels` is the pointer cpx_borrow_frame gave. One release per borrow;
+    an unknown pointer → CPX_ERROR_INVALID_ARGUMENT. Any thread. */
+CPX_API cpx_result CPX_CALL cpx_release_frame(cpx_context* ctx, const uint8_t* pixels);
+#define CPX_MAX_BORROWS 8
+
+/* ---- recording (control) ---------------------------------------------------------------- */
+
+/** Writes the path last played (circle walk, axis, between, CSV) as CSV "t,v,a,z" sampled at
+    `fps` (1 … 1000) to `csv_path`. Nothing played yet → CPX_ERROR_INVALID_STATE. Control. */
+CPX_API cpx_result CPX_CALL cpx_export_path_csv(cpx_context* ctx, const char* csv_path, float fps);
+/** Renders the path last played to video offline: `out_dir`/walk.mp4 (H.264 or MPEG-4),
+    frames/frame_NNNNN.png, path.csv and contact_sheet.png, every frame at `fps` (1 … 240),
+    `size` pixels square (16 … 2048; 0: the model's size), with the context's current
+    identity. Uses circumplex's own recorder (tools/render render_walk) with a generator of
+    its own: it blocks the calling thread for the whole render (seconds) but not the other
+    calls on ctx. *out_frames (optional) = frames written. Control. */
+CPX_API cpx_result CPX_CALL cpx_export_path_video(cpx_context* ctx, const char* out_dir, float fps, int32_t size,
+                                                  uint64_t* out_frames);
+/** Starts recording the live cursor: each cpx_update appends (t, v, a, z) to a buffer of
+    `max_samples` (1 … 10^8) allocated here (so cpx_update still never allocates); samples
+    beyond it are dropped and counted. Replaces a recording in progress. Control. */
+CPX_API cpx_result CPX_CALL cpx_record_begin(cpx_context* ctx, uint32_t max_samples);
+/** Ends the recording and writes it as CSV "t,v,a,z" to `csv_path` (NULL: discard).
+    *out_samples (optional) = samples kept; *out_dropped (optional) = samples dropped.
+    No recording → CPX_ERROR_INVALID_STATE. Control. */
+CPX_API cpx_result CPX_CALL cpx_record_end(cpx_context* ctx, const char* csv_path, uint64_t* out_samples,
+                                           uint64_t* out_dropped);
+
+/* ---- OSC output (control to set up; a sender thread of its own) -------------------------- */
+
+typedef enum cpx_osc_mode {
+  CPX_OSC_VRCHAT = 0,  /**< "/avatar/parameters/<Name>" with one float, e.g. .../jawOpen */
+  CPX_OSC_GENERIC = 1, /**< "<prefix>/<kind>/<Name>" with one float, kind = au, arkit, vrm,
+                            affect; plus "<prefix>/emotion" with the nearest emotion's name
+                            (a string) when affect is chosen. For TouchDesigner, Max, … */
+  CPX_OSC_MODE_MAX_ENUM = 0x7fffffff
+} cpx_osc_mode;
+
+typedef struct cpx_osc_info {
+  uint32_t struct_size; /**< sizeof(cpx_osc_info) */
+  cpx_osc_mode mode;
+  const char* host;     /**< receiver's host name or address; copied */
+  int32_t port;         /**< UDP port, 1 … 65535 (VRChat listens on 9000) */
+  uint32_t outputs;     /**< CPX_OUTPUT_BIT(kind) mask of what to send; not 0 */
+  const char* prefix;   /**< generic mode: address prefix starting with '/', NULL:
+                             "/circumplex"; ignored in VRChat mode; copied */
+} cpx_osc_info;
+
+#define CPX_OSC_INFO_INIT \
+  {(uint32_t)sizeof(cpx_osc_info), CPX_OSC_VRCHAT, "127.0.0.1", 9000, CPX_OUTPUT_BIT(CPX_OUTPUT_ARKIT), NULL}
+
+/**
+ * Starts sending the chosen outputs to host:port over UDP (liblo), one message per value,
+ * after every cpx_update. A sender thread does the sending: cpx_update only signals it (no
+ * allocation, no system call waits), so a slow or absent receiver never stalls the update.
+ * If updates come faster than the sender, it sends the newest state and skips the ones in
+ * between. Replaces a sink already open. Control.
+ */
+CPX_API cpx_result CPX_CALL cpx_osc_open(cpx_context* ctx, const cpx_osc_info* info);
+/** Stops the sender (joins its thread); no sink → CPX_OK. Control. */
+CPX_API cpx_result CPX_CALL cpx_osc_close(cpx_context* ctx);
+
+typedef struct cpx_osc_stats {
+  uint32_t struct_size;    /**< set by the caller: sizeof(cpx_osc_stats) */
+  uint32_t open;           /**< 1 while a sink is open */
+  uint64_t updates_sent;   /**< updates whose values went out */
+  uint64_t messages_sent;  /**< OSC messages sent */
+  uint64_t send_errors;    /**< messages the network refused */
+} cpx_osc_stats;
+
+/** Counters of the open sink (zeros when none). Any thread. */
+CPX_API cpx_result CPX_CALL cpx_osc_get_stats(cpx_context* ctx, cpx_osc_stats* out_stats);
+/** Waits until the values of the latest cpx_update have been sent, at most `timeout_s`
+    seconds (0 … 60) → CPX_ERROR_TIMEOUT. For tests and shutdown, not the frame loop. No
+    sink → CPX_ERROR_INVALID_STATE. Any thread. */
+CPX_API cpx_result CPX_CALL cpx_osc_flush(cpx_context* ctx, float timeout_s);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* CIRCUMPLEX_H */

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""The Python (ctypes) bindings drive a real circle walk on the tiny model and check the
+weights; errors arrive as CircumplexError; frames and the example script work.
+
+    python3 test_plugin_python.py LIBCIRCUMPLEX_SO MODEL_DIR BINDINGS_DIR
+"""
+import math
+import os
+import runpy
+import sys
+import time
+
+
+def main():
+    lib, model, bindings = sys.argv[1:4]
+    os.environ["CIRCUMPLEX_LIB"] = lib
+    sys.path.insert(0, bindings)
+    import circumplex
+
+    failures = []
+
+    def expect(cond, what):
+        if not cond:
+            failures.append(what)
+            print("FAILED:", what, file=sys.stderr)
+
+    expect(circumplex.version().count(".") == 2, "version string")
+    names = circumplex.output_names(circumplex.OUTPUT_ARKIT)
+    expect(len(names) == 52 and names[17] == "jawOpen", "ARKit names")
+    expect(circumplex.output_index(circumplex.OUTPUT_AU, "AU12") == 8, "AU index")
+    expect("happily-sad" in circumplex.emotion_names(), "emotion names")
+
+    # A circle walk: the cursor settles on the circle, the weights stay in [0, 1], the smile
+    # peaks on the pleasant side and the brows lower on the unpleasant side.
+    with circumplex.Context(model=model, rig_only=True, half_life=0.05) as ctx:
+        ctx.play_circle_walk(0.0, 0.0, 0.8, 4.0)
+        smile_pleasant, smile_unpleasant, brow_unpleasant = 0.0, 0.0, 0.0
+        for i in range(8 * 60):
+            v, a, z = ctx.update(1 / 60)
+            w = ctx.arkit()
+            expect(all(0.0 <= x <= 1.0 for x in w.values()), f"weights in [0, 1] at update {i}")
+            expect(w["mouthSmileLeft"] == w["mouthSmileRight"], "symmetric smile")
+            if i > 120:
+                expect(abs(math.hypot(v, a) - 0.8) < 0.05, f"on the circle at update {i}: {v}, {a}")
+                if v > 0.6:
+                    smile_pleasant = max(smile_pleasant, w["mouthSmileLeft"])
+                if v < -0.6:
+                    smile_unpleasant = max(smile_unpleasant, w["mouthSmileLeft"])
+                    brow_unpleasant = max(brow_unpleasant, w["browDownLeft"])
+        expect(smile_pleasant > 0.3, f"smile on the pleasant side ({smile_pleasant})")
+        expect(smile_unpleasant < smile_pleasant / 2, f"less smile on the unpleasant side ({smile_unpleasant})")
+        expect(brow_unpleasant > 0.1, f"lowered brows on the unpleasant side ({brow_unpleasant})")
+        s = ctx.state()
+        expect(s["update_count"] == 480 and s["playing"], "state")
+        expect(len(ctx.vrm()) == 18 and len(ctx.action_units()) == 17, "VRM and AU outputs")
+
+        # Errors arrive as exceptions with the code and the message.
+        try:
+            ctx.set_emotion("hapy", 1.0)
+            expect(False, "unknown emotion raises")
+        except circumplex.CircumplexError as e:
+            expect(e.code == 4 and e.name == "CPX_ERROR_UNKNOWN_NAME" and "happy" in e.message, f"error: {e}")
+        try:
+            ctx.update(float("nan"))
+            expect(False, "NaN dt raises")
+        except circumplex.CircumplexError as e:
+            expect(e.code == 3, f"NaN error code {e.code}")
+    try:
+        circumplex.Context(model="/nonexistent/model")
+        expect(False, "bad model raises")
+    except circumplex.CircumplexError as e:
+        expect(e.name == "CPX_ERROR_MODEL" and "/nonexistent/model" in e.message, f"model error: {e}")
+
+    # Frames.
+    with circumplex.Context(model=model, threads=1) as ctx:
+        ctx.set_emotion("surprised", 0.9)
+        ctx.update(1.0)
+        frame = None
+        for _ in range(6000):
+            frame = ctx.copy_frame()
+            if frame:
+                break
+            time.sleep(0.01)
+        expect(frame is not None, "a frame arrives")
+        if frame:
+            rgba, w, h, seq, affect = frame
+            expect(w == 32 and h == 32 and len(rgba) == 32 * 32 * 4 and seq >= 1, "frame shape")
+            expect(all(rgba[i] == 255 for i in range(3, len(rgba), 4)), "opaque alpha")
+
+    # The example script.
+    example = runpy.run_path(os.path.join(bindings, "example.py"))
+    expect(example["main"](["example.py", model, "1", "--fast"]) == 0, "example runs")
+
+    if failures:
+        print(f"{len(failures)} check(s) failed", file=sys.stderr)
+        return 1
+    print("Python bindings: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
