@@ -7,7 +7,13 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache   # toolchain
   nlohmann-json3-dev doctest-dev                         # runtime JSON, tests
+  libtorch-dev                                           # the β-VAE (LibTorch 1.13, CPU)
   libopencv-dev opencv-data                              # images, video, face cascades (tools)
+  libvulkan-dev glslc mesa-vulkan-drivers                # the viewer: Vulkan (lavapipe on CPUs), shaders
+  libglfw3-dev libimgui-dev fonts-dejavu-core            # the viewer: window, gamepad, Dear ImGui 1.86, UI font
+  vulkan-validationlayers xvfb xdotool                   # the viewer's tests: validation, a real window
+  liblo-dev                                              # the plugin's OSC output
+  python3 mono-mcs mono-runtime                          # the plugin's Python and C# bindings' tests
 )
 
 missing=()

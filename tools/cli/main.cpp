@@ -14,6 +14,14 @@ const std::vector<Verb>& verbs() {
   static const std::vector<Verb> table = {
       {"atlas", "print the emotion atlas and draw it in 2D and 3D (PNG)", run_atlas},
       {"expr", "affect point -> nearest emotion, FACS AUs, ARKit-52 and VRM weights", run_expr},
+      {"synth", "procedural labelled faces with ground-truth AUs: PNGs, labels.csv, packed shards", run_synth},
+      {"train", "train the beta-VAE on a synth/prep data folder (checkpoints, curves, --resume)", run_train},
+      {"map", "find valence/arousal/z directions in a trained VAE; metrics; write a model package", run_map},
+      {"render", "grid, axis, between and circle-walk renders of a model package (PNG, MP4, CSV)", run_render},
+      {"view", "the real-time viewer: face, circumplex pad, 3D view, readouts, recording (Vulkan + ImGui; --headless)", run_view},
+      {"prep", "AffectNet preprocessing: strict face crops, CLAHE, balance or class weights", run_prep},
+      {"judge", "train the independent judge CNN (affect, AUs, identity) on procedural faces", run_judge},
+      {"evaluate", "score a model package with the judge and fresh faces: grid MAE, drift, R2, PSNR", run_evaluate},
   };
   return table;
 }

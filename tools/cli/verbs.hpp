@@ -20,5 +20,13 @@ const std::vector<Verb>& verbs();
 
 int run_atlas(int argc, char** argv);
 int run_expr(int argc, char** argv);
+int run_synth(int argc, char** argv);
+int run_train(int argc, char** argv);
+int run_map(int argc, char** argv);
+int run_render(int argc, char** argv);
+int run_view(int argc, char** argv);
+int run_prep(int argc, char** argv);
+int run_judge(int argc, char** argv);
+int run_evaluate(int argc, char** argv);
 
 }  // namespace circumplex::cli
