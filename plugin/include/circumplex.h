@@ -81,11 +81,12 @@
  *     cpx_update publishes (a sequence lock), take no lock, never block the updater and
  *     never allocate. E.g. an audio or network thread.
  *   - FRAME calls (cpx_poll_frame, cpx_copy_frame, cpx_borrow_frame, cpx_release_frame) may
- *     be called from any thread (e.g. the render thread); they never block cpx_update.
+ *     be called from any thread (e.g. the render thread); the only lock they share with
+ *     cpx_update is held for a pointer copy.
  * cpx_create may be called from any thread. cpx_destroy must be the last call on a context:
  * the host makes sure no other thread is still using it. Calls that take no context (version,
- * names, cpx_last_error(NULL)) may be made from any thread. Contexts share nothing: several
- * can live side by side.
+ * names, cpx_last_error(NULL)) may be made from any thread. Contexts share no mutable state
+ * (but LibTorch's thread count, see cpx_create_info.threads): several live side by side.
  *
  * REAL TIME. cpx_update and the readers do not allocate memory (in a context that makes
  * frames: once the generator has taken its first few requests, which size its three latent
@@ -142,7 +143,7 @@ typedef struct cpx_context cpx_context;
 
 typedef enum cpx_result {
   CPX_OK = 0,
-  CPX_ERROR_INVALID_HANDLE = 1,    /**< the context is NULL (e.g. after a failed create) */
+  CPX_ERROR_INVALID_HANDLE = 1,    /**< ctx is NULL (e.g. after a failed create) or not a context */
   CPX_ERROR_NULL_POINTER = 2,      /**< a required pointer argument is NULL */
   CPX_ERROR_INVALID_ARGUMENT = 3,  /**< NaN/Inf, out of range, bad struct_size, bad enum */
   CPX_ERROR_UNKNOWN_NAME = 4,      /**< unknown emotion or output name (message: closest names) */
@@ -281,7 +282,8 @@ CPX_API cpx_result CPX_CALL cpx_set_half_life(cpx_context* ctx, float seconds);
  * follows it (critically damped spring, exact at any frame rate), the rig outputs are
  * recomputed and published to readers, the OSC sink is signalled, and the generator is asked
  * for a face when the point moved. Writes the cursor's new position to *out_point
- * (optional: NULL is fine). Never allocates, never waits for the generator. Control.
+ * (optional: NULL is fine). Never allocates, never waits for the generator (see REAL TIME).
+ * Control.
  */
 CPX_API cpx_result CPX_CALL cpx_update(cpx_context* ctx, float dt, cpx_affect* out_point);
 
@@ -387,16 +389,19 @@ CPX_API cpx_result CPX_CALL cpx_export_path_csv(cpx_context* ctx, const char* cs
     `size` pixels square (16 … 2048; 0: the model's size), with the context's current
     identity. Uses circumplex's own recorder (tools/render render_walk) with a generator of
     its own: it blocks the calling thread for the whole render (seconds) but not the other
-    calls on ctx. *out_frames (optional) = frames written. Control. */
+    calls on ctx, and prints a progress line to stderr. *out_frames (optional) = frames
+    written. Control. */
 CPX_API cpx_result CPX_CALL cpx_export_path_video(cpx_context* ctx, const char* out_dir, float fps, int32_t size,
                                                   uint64_t* out_frames);
 /** Starts recording the live cursor: each cpx_update appends (t, v, a, z) to a buffer of
-    `max_samples` (1 … 10^8) allocated here (so cpx_update still never allocates); samples
+    `max_samples` (1 … 10^7, 16 bytes each) allocated here (so cpx_update still never allocates); samples
     beyond it are dropped and counted. Replaces a recording in progress. Control. */
 CPX_API cpx_result CPX_CALL cpx_record_begin(cpx_context* ctx, uint32_t max_samples);
-/** Ends the recording and writes it as CSV "t,v,a,z" to `csv_path` (NULL: discard).
-    *out_samples (optional) = samples kept; *out_dropped (optional) = samples dropped.
-    No recording → CPX_ERROR_INVALID_STATE. Control. */
+/** Ends the recording and writes it as CSV "t,v,a,z" (t: seconds since cpx_record_begin)
+    to `csv_path` (NULL: discard). *out_samples (optional) = samples kept; *out_dropped
+    (optional) = samples dropped. If the file cannot be written (CPX_ERROR_IO) the recording
+    goes on, so the call can be retried with another path. No recording →
+    CPX_ERROR_INVALID_STATE. Control. */
 CPX_API cpx_result CPX_CALL cpx_record_end(cpx_context* ctx, const char* csv_path, uint64_t* out_samples,
                                            uint64_t* out_dropped);
 
@@ -428,7 +433,8 @@ typedef struct cpx_osc_info {
  * after every cpx_update. A sender thread does the sending: cpx_update only signals it (no
  * allocation, no system call waits), so a slow or absent receiver never stalls the update.
  * If updates come faster than the sender, it sends the newest state and skips the ones in
- * between. Replaces a sink already open. Control.
+ * between. The current state goes out at once on open. One sink per context: opening
+ * replaces a sink already open. Control.
  */
 CPX_API cpx_result CPX_CALL cpx_osc_open(cpx_context* ctx, const cpx_osc_info* info);
 /** Stops the sender (joins its thread); no sink → CPX_OK. Control. */
