@@ -253,7 +253,8 @@ TEST_CASE("cost of an update with the 52 weights and of a frame copy") {
   const double read = batches(3000, [&] { cpx_get_outputs(ctx, CPX_OUTPUT_ARKIT, arkit, CPX_ARKIT_COUNT); });
   MESSAGE("rig-only: cpx_update + cpx_get_outputs(ARKIT) median " << update_and_read << " ns; cpx_get_outputs(ARKIT) alone "
                                                                   << read << " ns");
-  CHECK(update_and_read < 100000.0);  // far below a 60 Hz frame even in sanitizer builds
+  // No timing assertion: speed is measured by benchmarks (circumplex bench), not unit tests.
+  CHECK(update_and_read > 0.0);
   cpx_destroy(ctx);
 
   // With the generator running (each update moves the point, so each requests a face).
