@@ -24,6 +24,8 @@
 #include "common/csv.hpp"
 #include "data/shard.hpp"
 #include "facegen/face_renderer.hpp"
+#include "args.hpp"
+#include "verbs.hpp"
 
 namespace fs = std::filesystem;
 using namespace circumplex;
@@ -35,7 +37,7 @@ struct Result {
 };
 
 // Runs the CLI with `args` (a shell-quoted string), capturing stdout and stderr together.
-Result cli(const std::string& args) {
+Result run_cli(const std::string& args) {
   const std::string cmd = std::string(CIRCUMPLEX_EXE) + " " + args + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   REQUIRE(pipe != nullptr);
@@ -316,7 +318,7 @@ TEST_CASE("packed shard round-trips - and bad files are named") {
 
 TEST_CASE("synth writes images - labels and shards that match what was rendered") {
   const fs::path dir = temp_dir("synth_labels");
-  const Result r = cli("synth --count 12 --identities 4 --size 64 --seed 5 --jobs 2 --split 0.5,0.25,0.25 --out " +
+  const Result r = run_cli("synth --count 12 --identities 4 --size 64 --seed 5 --jobs 2 --split 0.5,0.25,0.25 --out " +
                        dir.string());
   REQUIRE_MESSAGE(r.code == 0, r.out);
   for (const char* f : {"labels.csv", "train.cpxshard", "val.cpxshard", "test.cpxshard", "contact_sheet.png"}) {
@@ -403,9 +405,9 @@ TEST_CASE("synth writes images - labels and shards that match what was rendered"
 TEST_CASE("synth is deterministic - same seed gives the same bytes whatever --jobs") {
   const fs::path a = temp_dir("synth_det_a"), b = temp_dir("synth_det_b"), c = temp_dir("synth_det_c");
   const std::string common = "synth --count 10 --identities 3 --size 48 --mode 3d ";
-  REQUIRE(cli(common + "--seed 9 --jobs 1 --out " + a.string()).code == 0);
-  REQUIRE(cli(common + "--seed 9 --jobs 2 --out " + b.string()).code == 0);
-  REQUIRE(cli(common + "--seed 10 --jobs 2 --out " + c.string()).code == 0);
+  REQUIRE(run_cli(common + "--seed 9 --jobs 1 --out " + a.string()).code == 0);
+  REQUIRE(run_cli(common + "--seed 9 --jobs 2 --out " + b.string()).code == 0);
+  REQUIRE(run_cli(common + "--seed 10 --jobs 2 --out " + c.string()).code == 0);
   std::vector<fs::path> files;
   for (const auto& e : fs::recursive_directory_iterator(a)) {
     if (e.is_regular_file()) files.push_back(fs::relative(e.path(), a));
@@ -425,29 +427,50 @@ TEST_CASE("synth is deterministic - same seed gives the same bytes whatever --jo
 
 TEST_CASE("synth rejects bad arguments with a usage error naming them") {
   const fs::path dir = temp_dir("synth_bad");
-  const std::string out = " --out " + dir.string();
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"synth --count 0" + out, "--count"},
-      {"synth --count many" + out, "--count"},
-      {"synth --count 5", "--out"},
-      {"synth --count 5 --size 16" + out, "--size"},
-      {"synth --count 5 --size big" + out, "--size"},
-      {"synth --count 5 --split 0.5,0.5,0.5" + out, "--split"},
-      {"synth --count 5 --split 0.8,0.2" + out, "--split"},
-      {"synth --count 5 --mode 4d" + out, "--mode"},
-      {"synth --count 5 --identities 6" + out, "--identities"},
-      {"synth --count 5 --jobs 0" + out, "--jobs"},
+  const std::string out = dir.string();
+  // In-process (fast): each bad option is reported as a UsageError naming it.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--count", "0", "--out", out}, "--count"},
+      {{"--count", "-5", "--out", out}, "--count"},
+      {{"--count", "many", "--out", out}, "--count"},
+      {{"--out", out}, "--count"},
+      {{"--count", "5"}, "--out"},
+      {{"--count", "5", "--size", "16", "--out", out}, "--size"},
+      {{"--count", "5", "--size", "4096", "--out", out}, "--size"},
+      {{"--count", "5", "--size", "big", "--out", out}, "--size"},
+      {{"--count", "5", "--split", "0.5,0.5,0.5", "--out", out}, "--split"},
+      {{"--count", "5", "--split", "0.8,0.2", "--out", out}, "--split"},
+      {{"--count", "5", "--split", "a,b,c", "--out", out}, "--split"},
+      {{"--count", "5", "--mode", "4d", "--out", out}, "--mode"},
+      {{"--count", "5", "--identities", "6", "--out", out}, "--identities"},
+      {{"--count", "5", "--jobs", "0", "--out", out}, "--jobs"},
+      {{"--count", "5", "--seed", "-1", "--out", out}, "--seed"},
+      {{"--count", "5", "--bogus", "1", "--out", out}, "--bogus"},
   };
   for (const auto& [args, name] : cases) {
-    CAPTURE(args);
-    const Result r = cli(args);
-    CHECK(r.code == 2);
-    CHECK(r.out.find(name) != std::string::npos);
+    std::vector<std::string> words = {"synth"};
+    words.insert(words.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& w : words) argv.push_back(w.data());
+    CAPTURE(words.size());
+    CAPTURE(name);
+    try {
+      cli::run_synth(static_cast<int>(argv.size()), argv.data());
+      FAIL("accepted bad arguments");
+    } catch (const cli::UsageError& e) {
+      CHECK(std::string(e.what()).find(name) != std::string::npos);
+    }
   }
   CHECK_FALSE(fs::exists(dir / "labels.csv"));
-  const Result help = cli("synth --help");
+  // Through the program: exit code 2 and the message on the terminal; --help has an example.
+  const Result bad = run_cli("synth --count 0 --out " + out);
+  CHECK(bad.code == 2);
+  CHECK(bad.out.find("--count") != std::string::npos);
+  const Result mode = run_cli("synth --count 3 --mode 4d --out " + out);
+  CHECK(mode.code == 2);
+  CHECK(mode.out.find("--mode") != std::string::npos);
+  const Result help = run_cli("synth --help");
   CHECK(help.code == 0);
   CHECK(help.out.find("Usage: circumplex synth") != std::string::npos);
   CHECK(help.out.find("Example") != std::string::npos);
-  CHECK(cli("--help").out.find("synth") != std::string::npos);
 }

@@ -261,7 +261,8 @@ void Viewer::Impl::init_vulkan() {
 
 void Viewer::Impl::init_imgui() {
   IMGUI_CHECKVERSION();
-  ImGui::CreateContext();
+  imgui = ImGui::CreateContext();  // one per viewer; made current whenever this viewer works
+  ImGui::SetCurrentContext(imgui);  // CreateContext keeps an existing current context current
   imgui_ready = true;
   ImGuiIO& io = ImGui::GetIO();
   io.IniFilename = nullptr;  // a fixed layout: nothing to remember between runs
@@ -319,13 +320,15 @@ void Viewer::Impl::shutdown() {
       if (f.readback_pending) finish_readback(f);
     }
   }
+  if (imgui) ImGui::SetCurrentContext(imgui);
   if (imgui_vulkan_ready) ImGui_ImplVulkan_Shutdown();
   imgui_vulkan_ready = false;
   if (imgui_ready) {
     if (window) ImGui_ImplGlfw_Shutdown();
-    ImGui::DestroyContext();
+    ImGui::DestroyContext(imgui);
   }
   imgui_ready = false;
+  imgui = nullptr;
   if (vk.device()) {
     VkDevice device = vk.device();
     for (FrameData& f : frames) {
@@ -529,10 +532,18 @@ bool Viewer::Impl::frame(bool capture, const std::string& capture_path) {
   dt = std::clamp(dt, 0.0, 0.25);
   last_frame_start = start;
   have_last_frame = true;
+  ImGui::SetCurrentContext(imgui);
 
   if (window) {
     keys_pressed_this_poll.clear();
-    glfwPollEvents();
+    // Nothing moving, loading or animating: sleep until an event (or a quiet refresh), so
+    // an idle viewer leaves the CPU (lavapipe draws on it) to the generator and the rest.
+    if (idle_streak >= 3) {
+      glfwWaitEventsTimeout(0.5);
+      have_last_frame = false;  // the wait is not frame time
+    } else {
+      glfwPollEvents();
+    }
     if (glfwWindowShouldClose(window) || quit) return false;
     int w = 0, h = 0;
     glfwGetFramebufferSize(window, &w, &h);
@@ -712,6 +723,7 @@ bool Viewer::Impl::frame(bool capture, const std::string& capture_path) {
   vk_check(vkQueueSubmit(vk.queue(), 1, &submit, f.fence), "vkQueueSubmit");
   if (window && (!swapchain.present(index) || framebuffer_resized)) recreate_swapchain();
   ++frame_number;
+  idle_streak = idle() ? idle_streak + 1 : 0;
 
   if (window && !announced_ready && !opt.quiet) {
     announced_ready = true;
@@ -720,6 +732,20 @@ bool Viewer::Impl::frame(bool capture, const std::string& capture_path) {
     std::fflush(stdout);
   }
   return !quit;
+}
+
+bool Viewer::Impl::idle() const {
+  if (!window || gamepad >= 0 || recording || ui.capturing || session->playing() || !ui.toasts.empty()) return false;
+  if (to_upload || !pending_screenshot.empty()) return false;
+  for (const FrameData& f : frames) {
+    if (f.readback_pending) return false;
+  }
+  const AffectPoint p = session->position();
+  if (distance(p, session->cursor().target()) > 1e-6 || radius(session->cursor().velocity()) > 1e-6) return false;
+  if (!requests.empty() && (!shown || distance(requests.back().second, shown->affect) > 1e-9)) return false;  // a face is on its way
+  if (ui.trail.size() > 1 && distance(ui.trail.front().second, ui.trail.back().second) > 1e-6) return false;  // the trail is fading
+  const ImGuiIO& io = ImGui::GetIO();
+  return !io.MouseDown[0] && !io.MouseDown[1] && io.MouseWheel == 0.0f && io.MouseDelta.x == 0.0f && io.MouseDelta.y == 0.0f;
 }
 
 void Viewer::Impl::finish_readback(FrameData& f) {

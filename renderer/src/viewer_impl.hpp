@@ -90,6 +90,7 @@ struct Viewer::Impl {
   void shutdown();
   bool frame(bool capture, const std::string& capture_path);
   void finish_readback(FrameData& f);
+  bool idle() const;  ///< windowed: nothing would change without an event
   void recreate_swapchain();
   void poll_gamepad(double dt);
   void handle_shortcuts();
@@ -148,6 +149,7 @@ struct Viewer::Impl {
   std::uint64_t frame_number = 0;
   VkCommandBuffer recording_cmd = VK_NULL_HANDLE;  ///< the command buffer being recorded (face callback)
   VkExtent2D extent{0, 0};
+  ImGuiContext* imgui = nullptr;
   bool imgui_ready = false, imgui_vulkan_ready = false;
   Rgba last_capture;
 
@@ -171,6 +173,7 @@ struct Viewer::Impl {
   bool quit = false;
   std::string pending_screenshot;  ///< F12: written from the next frame
   bool announced_ready = false;
+  int idle_streak = 0;  ///< consecutive idle frames (3 or more: wait for events)
 
   // Stats
   std::vector<double> frame_ms, upload_ms, generator_ms, latency;

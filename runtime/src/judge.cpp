@@ -74,6 +74,13 @@ int JudgeConfig::stages() const {
   return n;
 }
 
+int JudgeConfig::stem_stages() const {
+  if (stem == 0) return 0;
+  int n = 0;
+  for (int s = input_size; s > work_size; s /= 2) ++n;
+  return n;
+}
+
 int JudgeConfig::channels(int stage) const { return width * std::min(1 << stage, 8); }
 
 void JudgeConfig::validate() const {
@@ -82,6 +89,8 @@ void JudgeConfig::validate() const {
   if (!power_of_two(work_size) || work_size < 16 || work_size > input_size) {
     fail("work_size must be a power of two in 16..input_size (" + std::to_string(input_size) + "), got " + std::to_string(work_size));
   }
+  if (stem < 0 || stem > 64) fail("stem must be 0 (area averaging) or 1..64 channels, got " + std::to_string(stem));
+  if (stem > 0 && input_size / work_size > 4) fail("input_size may be at most 4× work_size with a learned stem, got " + std::to_string(input_size) + " and " + std::to_string(work_size));
   if (width < 4 || width > 256) fail("width must be in 4..256, got " + std::to_string(width));
   if (hidden < 8 || hidden > 4096) fail("hidden must be in 8..4096, got " + std::to_string(hidden));
   if (aus < 1 || aus > 256) fail("aus must be in 1..256, got " + std::to_string(aus));
@@ -90,8 +99,16 @@ void JudgeConfig::validate() const {
 
 JudgeNetImpl::JudgeNetImpl(const JudgeConfig& config) : config_(config) {
   config_.validate();
-  features_ = nn::Sequential();
   int in = 3;
+  if (config_.stem_stages() > 0) {
+    stem_ = nn::Sequential();
+    for (int s = 0; s < config_.stem_stages(); ++s) {
+      add_conv(stem_, in, config_.stem, 2);
+      in = config_.stem;
+    }
+    register_module("stem", stem_);
+  }
+  features_ = nn::Sequential();
   for (int s = 0; s < config_.stages(); ++s) {
     const int out = config_.channels(s);
     add_conv(features_, in, out, 2);
@@ -119,7 +136,8 @@ torch::Tensor judge_resize(const torch::Tensor& images, int side) {
 }
 
 torch::Tensor JudgeNetImpl::forward(const torch::Tensor& images) {
-  const torch::Tensor x = (judge_resize(images, config_.work_size) * 2.0 - 1.0).contiguous(kLayout);
+  torch::Tensor x = (judge_resize(images, config_.first_side()) * 2.0 - 1.0).contiguous(kLayout);
+  if (stem_) x = stem_->forward(x);
   torch::Tensor h = features_->forward(x).contiguous().flatten(1);
   if (dropout_ > 0) h = torch::dropout(h, dropout_, is_training());
   h = torch::silu(hidden_->forward(h));
@@ -128,8 +146,13 @@ torch::Tensor JudgeNetImpl::forward(const torch::Tensor& images) {
 }
 
 std::int64_t JudgeNetImpl::flops_per_image() const {
-  std::int64_t macs = 0, side = config_.work_size;
+  std::int64_t macs = 0, side = config_.first_side();
   int in = 3;
+  for (int s = 0; s < config_.stem_stages(); ++s) {
+    side /= 2;
+    macs += side * side * 9LL * in * config_.stem;
+    in = config_.stem;
+  }
   for (int s = 0; s < config_.stages(); ++s) {
     side /= 2;
     const int out = config_.channels(s);
@@ -177,7 +200,7 @@ void JudgePackage::save(const std::string& dir, const JudgeConfig& config, const
   json m = extra.is_object() ? extra : json::object();
   m["format"] = "circumplex-judge";
   m["version"] = kFormatVersion;
-  m["model"] = {{"input_size", config.input_size}, {"work_size", config.work_size}, {"width", config.width},
+  m["model"] = {{"input_size", config.input_size}, {"work_size", config.work_size}, {"stem", config.stem}, {"width", config.width},
                 {"hidden", config.hidden}, {"aus", config.aus}, {"factors", config.factors}};
   json outs = json::array();
   for (const JudgeOutput& o : outputs) {
@@ -216,12 +239,13 @@ JudgePackage JudgePackage::load(const std::string& dir) {
     const json& c = m.at("model");
     pkg.config_.input_size = c.at("input_size").get<int>();
     pkg.config_.work_size = c.at("work_size").get<int>();
+    pkg.config_.stem = c.at("stem").get<int>();
     pkg.config_.width = c.at("width").get<int>();
     pkg.config_.hidden = c.at("hidden").get<int>();
     pkg.config_.aus = c.at("aus").get<int>();
     pkg.config_.factors = c.at("factors").get<int>();
   } catch (const json::exception& e) {
-    bad(where, std::string("'model' must give input_size, work_size, width, hidden, aus and factors (") + e.what() + ")");
+    bad(where, std::string("'model' must give input_size, work_size, stem, width, hidden, aus and factors (") + e.what() + ")");
   }
   try {
     pkg.config_.validate();

@@ -19,7 +19,8 @@ int run_judge(int argc, char** argv) {
       {"--batch", "B", "images per step (default 64)"},
       {"--lr", "LR", "peak learning rate, cosine decay (default 2e-3)"},
       {"--width", "C", "channels of the first convolution stage (default 24)"},
-      {"--work-size", "PX", "side the network works at; larger images are area-averaged to it (default 64)"},
+      {"--work-size", "PX", "side the network works at; larger images are reduced to it (default 64)"},
+      {"--stem", "C", "channels of the learned reduction to --work-size; 0: area averaging (default 12)"},
       {"--no-augment", "", "train without blur and brightness/contrast jitter"},
       {"--dropout", "P", "dropout on the flattened features and the hidden layer, 0..0.9 (default 0.3)"},
       {"--threads", "N", "LibTorch threads (default 2)"},
@@ -55,6 +56,7 @@ int run_judge(int argc, char** argv) {
   opt.width = static_cast<int>(args.integer_or("--width", 24, 4, 256));
   opt.work_size = static_cast<int>(args.integer_or("--work-size", 64, 16, 512));
   if ((opt.work_size & (opt.work_size - 1)) != 0) throw UsageError("option --work-size must be a power of two (16, 32, 64 …)");
+  opt.stem = static_cast<int>(args.integer_or("--stem", 12, 0, 64));
   opt.augment = !args.has("--no-augment");
   opt.dropout = args.number_or("--dropout", 0.3, 0.0, 0.9);
   opt.threads = static_cast<int>(args.integer_or("--threads", 2, 1, 256));

@@ -53,7 +53,7 @@ JudgeColumns judge_columns(const std::string& dir) {
   return c;
 }
 
-JudgeSet load_judge_set(const std::string& dir, const std::string& split, const JudgeColumns& columns, int work_size,
+JudgeSet load_judge_set(const std::string& dir, const std::string& split, const JudgeColumns& columns, int side_wanted,
                         std::int64_t limit) {
   const std::string path = (fs::path(dir) / "labels.csv").string();
   const std::string text = read_text_file(path);
@@ -105,14 +105,18 @@ JudgeSet load_judge_set(const std::string& dir, const std::string& split, const 
     }
     set.source_size = images.image_size();
     set.source = images.source();
-    const int side = std::min(work_size, images.image_size());
+    const int side = side_wanted > 0 ? std::min(side_wanted, images.image_size()) : images.image_size();
     const std::int64_t n = images.size();
-    set.pixels = torch::empty({n, side, side, 3}, torch::kUInt8);
-    for (std::int64_t lo = 0; lo < n; lo += 256) {
-      const std::int64_t count = std::min<std::int64_t>(256, n - lo);
-      const torch::Tensor x = images.pixels().narrow(0, lo, count).permute({0, 3, 1, 2}).to(torch::kFloat32);
-      const torch::Tensor small = judge_resize(x, side).round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1});
-      set.pixels.narrow(0, lo, count).copy_(small);
+    if (side == images.image_size()) {
+      set.pixels = images.pixels();  // shares the pixels, no copy
+    } else {
+      set.pixels = torch::empty({n, side, side, 3}, torch::kUInt8);
+      for (std::int64_t lo = 0; lo < n; lo += 256) {
+        const std::int64_t count = std::min<std::int64_t>(256, n - lo);
+        const torch::Tensor x = images.pixels().narrow(0, lo, count).permute({0, 3, 1, 2}).to(torch::kFloat32);
+        const torch::Tensor small = judge_resize(x, side).round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1});
+        set.pixels.narrow(0, lo, count).copy_(small);
+      }
     }
   }
   const auto rows = static_cast<std::int64_t>(files.size()), width = static_cast<std::int64_t>(cols.size());

@@ -1,7 +1,8 @@
 // tools/judge/judge_data.hpp — a synth folder's images and every label the judge learns.
 //
 // ImageSet (train/dataset.hpp) gives the pixels; this adds the AU and identity-factor
-// columns of labels.csv, and shrinks the images once to the judge's work size.
+// columns of labels.csv, and (for a judge without a learned stem) shrinks the images once to
+// the judge's work size.
 #pragma once
 
 #include <torch/torch.h>
@@ -20,7 +21,7 @@ struct JudgeColumns {
 
 /// One split of a synth folder, ready for the judge.
 struct JudgeSet {
-  torch::Tensor pixels;   ///< [N, s, s, 3] uint8 RGB at the work size s
+  torch::Tensor pixels;   ///< [N, s, s, 3] uint8 RGB
   torch::Tensor targets;  ///< [N, 3 + aus + factors] float32 labels: valence, arousal, z, AUs, factors
   std::vector<std::string> identity_seeds;  ///< identity_seed column per image (empty strings when absent)
   int source_size = 0;    ///< side of the images in the folder
@@ -38,8 +39,8 @@ struct JudgeSet {
 JudgeColumns judge_columns(const std::string& dir);
 
 /// Loads `split` (train, val or test; at most `limit` images, 0: all) with the targets of
-/// `columns`, images area-averaged to `work_size` (kept when the folder's are smaller).
+/// `columns`, images area-averaged to `side` (0, or larger than the folder's: kept as they are).
 JudgeSet load_judge_set(const std::string& dir, const std::string& split, const JudgeColumns& columns,
-                        int work_size, std::int64_t limit = 0);
+                        int side, std::int64_t limit = 0);
 
 }  // namespace circumplex::tools

@@ -291,7 +291,7 @@ cv::Mat scatter(const std::vector<std::string>& names, const torch::Tensor& trut
 // The options a resumed run must share with the interrupted one.
 json resume_options(const JudgeTrainOptions& o) {
   return {{"--seed", o.seed}, {"--batch", o.batch}, {"--epochs", o.epochs}, {"--lr", o.lr}, {"--width", o.width},
-          {"--work-size", o.work_size}, {"--limit", o.limit}, {"--dropout", o.dropout}, {"--no-augment", !o.augment}};
+          {"--work-size", o.work_size}, {"--stem", o.stem}, {"--limit", o.limit}, {"--dropout", o.dropout}, {"--no-augment", !o.augment}};
 }
 
 json nullable(const std::optional<double>& x) { return x ? json(*x) : json(nullptr); }
@@ -320,19 +320,20 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& opt) {
   // Data: targets and images at the work size.
   const JudgeColumns cols = judge_columns(opt.data);
   std::fprintf(stderr, "judge: loading %s (%zu AUs, %zu identity factors)...\n", opt.data.c_str(), cols.aus.size(), cols.factors.size());
-  const JudgeSet train = load_judge_set(opt.data, "train", cols, opt.work_size, opt.limit);
+  const int side = opt.stem > 0 ? 0 : opt.work_size;  // a learned stem takes the images as they are
+  const JudgeSet train = load_judge_set(opt.data, "train", cols, side, opt.limit);
   const JudgeSet val = [&] {
     try {
-      return load_judge_set(opt.data, "val", cols, opt.work_size, opt.val_limit);
+      return load_judge_set(opt.data, "val", cols, side, opt.val_limit);
     } catch (const Error&) {
-      return load_judge_set(opt.data, "test", cols, opt.work_size, opt.val_limit);
+      return load_judge_set(opt.data, "test", cols, side, opt.val_limit);
     }
   }();
   const JudgeSet test = [&] {
     try {
-      return load_judge_set(opt.data, "test", cols, opt.work_size);
+      return load_judge_set(opt.data, "test", cols, side);
     } catch (const Error&) {
-      return load_judge_set(opt.data, "val", cols, opt.work_size);
+      return load_judge_set(opt.data, "val", cols, side);
     }
   }();
   if (train.size() < opt.batch) throw Error(ErrorKind::InvalidArgument, opt.data + ": " + std::to_string(train.size()) + " training images, fewer than one --batch");
@@ -340,6 +341,7 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& opt) {
   JudgeConfig config;
   config.input_size = train.source_size;
   config.work_size = std::min(opt.work_size, train.source_size);
+  config.stem = opt.stem;
   config.width = opt.width;
   config.aus = static_cast<int>(cols.aus.size());
   config.factors = static_cast<int>(cols.factors.size());
@@ -399,7 +401,7 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& opt) {
 
   json run = {{"data", opt.data}, {"train_images", train.size()}, {"val_images", val.size()}, {"test_images", test.size()},
               {"data_source", train.source}, {"epochs", opt.epochs}, {"batch", opt.batch}, {"lr", opt.lr}, {"width", opt.width},
-              {"work_size", config.work_size}, {"augment", opt.augment}, {"dropout", opt.dropout}, {"threads", opt.threads}, {"seed", opt.seed},
+              {"work_size", config.work_size}, {"stem", config.stem}, {"augment", opt.augment}, {"dropout", opt.dropout}, {"threads", opt.threads}, {"seed", opt.seed},
               {"command", opt.command_line}, {"libtorch", torch_compat::version()}};
   write_file_atomic((dir / "train.json").string(), run.dump(2) + "\n");
 

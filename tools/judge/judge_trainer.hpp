@@ -5,7 +5,8 @@
 // has never seen the VAE's people (e.g. synth --seed 777 for the judge, --seed 4 for the VAE).
 // Targets: valence, arousal, z, the 17 AUs and every numeric identity-factor column (the
 // columns after the AUs, except identity_seed and seed), each standardised with the training
-// split's mean and std. Images are area-averaged to the network's work size once, at load.
+// split's mean and std. The network's learned stem reduces the images to its work size (with
+// --stem 0 they are area-averaged to it once, at load).
 //
 // The judge folder JUDGE holds, as training goes:
 //   checkpoint.cpxw      weights + optimiser state + position; written atomically at each
@@ -33,6 +34,7 @@ struct JudgeTrainOptions {
   double lr = 2e-3;            ///< peak learning rate (cosine decay to 2 % of it)
   int width = 24;              ///< channels of the first stage
   int work_size = 64;          ///< side the network works at (the data's size when smaller)
+  int stem = 12;               ///< channels of the learned stem (data size → work size); 0: area averaging
   int threads = 2;
   std::uint64_t seed = 1;
   bool resume = false;

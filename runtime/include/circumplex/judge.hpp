@@ -7,16 +7,18 @@
 // identity factors of the face renderer. Each output is learnt standardised
 // ((label − mean) / std, the training set's mean and std) and given back in label units.
 //
-// Network (JudgeNet): the input (S×S RGB in [0, 1]) is area-averaged to work_size (64 for
-// 128² faces), then one stride-2 3×3 convolution per stage (work_size → 4), each followed
-// by a stride-1 3×3 convolution at the same resolution on the first stages, BatchNorm and
-// SiLU; the 4×4 map is flattened (faces are aligned, so where a feature is matters), one
-// hidden linear layer, and three linear heads (affect, AUs, identity factors).
+// Network (JudgeNet): a learned stem brings the input (input_size², RGB in [0, 1]) down to
+// work_size (one stride-2 3×3 convolution with `stem` channels per halving: 128² → 64² ×
+// 12 keeps the fine detail of lids and lip corners that area averaging would blur), then
+// one stride-2 3×3 convolution per stage (work_size → 4), on the stages at 16² and above
+// followed by a stride-1 3×3 convolution; BatchNorm and SiLU after each. The 4×4 map is
+// flattened (faces are aligned, so where a feature is matters), then one hidden linear
+// layer and three linear heads (affect, AUs, identity factors); dropout while training.
 // Channels-last layout throughout (oneDNN's convolutions are several times faster so).
 //
 // A judge package is a folder:
 //   manifest.json   format "circumplex-judge", version 1: the network's shape (input_size,
-//                   work_size, width, hidden, aus, factors), the outputs in order with their
+//                   work_size, stem, width, hidden, aus, factors), the outputs in order with their
 //                   group ("affect", "au", "identity"), mean, std and whether they were
 //                   constant in training, the held-out metrics, provenance, and the weights'
 //                   file name and fingerprint (FNV-1a of the tensors' bytes in name order).
@@ -43,6 +45,8 @@ namespace circumplex {
 struct JudgeConfig {
   int input_size = 128;  ///< side of the images it is meant for (power of two, 32 … 512)
   int work_size = 64;    ///< side the network works at (power of two, 16 … input_size)
+  int stem = 12;         ///< 0: area-average the input to work_size; C > 0: learn that reduction
+                         ///< (stride-2 convolutions with C channels from input_size to work_size)
   int width = 24;        ///< channels of the first stage; each later stage doubles (capped 8×)
   int hidden = 256;      ///< features of the hidden layer before the heads
   int aus = 17;          ///< outputs of the AU head
@@ -52,14 +56,19 @@ struct JudgeConfig {
   int outputs() const { return 3 + aus + factors; }
   /// Stride-2 stages (work_size → 4).
   int stages() const;
+  /// Stride-2 stem convolutions (input_size → work_size; 0 without a learned stem).
+  int stem_stages() const;
+  /// Side of the images the network's first layer takes: input_size with a learned stem,
+  /// else work_size.
+  int first_side() const { return stem_stages() > 0 ? input_size : work_size; }
   /// Channels of stage i.
   int channels(int stage) const;
   /// Throws circumplex::Error naming the field when the configuration is unusable.
   void validate() const;
 };
 
-/// images [N, 3, S, S] in [0, 1] (S = input_size, work_size or any other side: resized to
-/// work_size) → standardised outputs [N, outputs()]: affect, then AUs, then factors.
+/// images [N, 3, S, S] in [0, 1] (any side S: resized to first_side()) → standardised
+/// outputs [N, outputs()]: affect, then AUs, then factors.
 class JudgeNetImpl : public torch::nn::Module {
  public:
   explicit JudgeNetImpl(const JudgeConfig& config);
@@ -73,12 +82,12 @@ class JudgeNetImpl : public torch::nn::Module {
  private:
   JudgeConfig config_;
   double dropout_ = 0.0;
-  torch::nn::Sequential features_{nullptr};
+  torch::nn::Sequential stem_{nullptr}, features_{nullptr};
   torch::nn::Linear hidden_{nullptr}, affect_{nullptr}, aus_{nullptr}, identity_{nullptr};
 };
 TORCH_MODULE(JudgeNet);
 
-/// Images as float RGB in [0, 1], NCHW, at work_size (area-averaged or bilinear as needed).
+/// Images as float RGB in [0, 1], NCHW, at side × side (area-averaged or bilinear as needed).
 torch::Tensor judge_resize(const torch::Tensor& images, int side);
 
 /// One output of the judge.
