@@ -322,7 +322,7 @@ void Viewer::Impl::perf_overlay() {
   for (float x : recent_frame_ms) mean += x / static_cast<float>(recent_frame_ms.size());
   ImGui::Text("frame     %6.1f ms  %4.0f fps", static_cast<double>(mean), mean > 0 ? 1000.0 / static_cast<double>(mean) : 0.0);
   ImGui::Text("generator %6.1f ms", last_generator_ms);
-  ImGui::Text("upload    %6.2f ms", last_upload_ms);
+  ImGui::Text("upload    %6.2f ms  %s", last_upload_ms, face_upload_short.c_str());
   ImGui::Text("latency   %6d frames", last_latency);
   if (!recent_frame_ms.empty() && face_rect.w > 320.0f) {
     float values[120];

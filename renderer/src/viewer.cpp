@@ -10,6 +10,8 @@
 #include <optional>
 
 #include "circumplex/error.hpp"
+#include "circumplex/renderer/interop_decision.hpp"
+#include "circumplex/torch_compat.hpp"
 #include "viewer_impl.hpp"
 
 namespace circumplex::renderer {
@@ -215,6 +217,23 @@ void Viewer::Impl::init_vulkan() {
   if (!opt.quiet) {
     std::printf("circumplex view: Vulkan device %d: %s (%s)%s\n", vk.device_info().index, vk.device_info().name.c_str(),
                 device_type_name(vk.device_info().type), vk.validating() ? ", validation on" : "");
+  }
+  // How faces reach the texture (interop_decision.hpp): said once here, shown in the overlay.
+  {
+    InteropFacts facts = probe_interop(vk.device_uuid(), vk.external_fd(), torch_compat::cuda_available());
+    // The session's Generator decodes on the CPU and hands over host RGBA8 frames; until it
+    // can decode on the CUDA device, a machine that meets every other condition still uses
+    // the staging buffer, and says why.
+    if (decide_face_upload(facts).path == FaceUpload::CudaInterop) facts.failure = "the session's generator decodes on the CPU";
+    const InteropDecision d = decide_face_upload(facts);
+    face_upload = d.message;
+    face_upload_short = d.path == FaceUpload::CudaInterop ? "CUDA interop" : "staging buffer";
+    const auto open = d.message.find('(');
+    if (d.path == FaceUpload::StagingBuffer && open != std::string::npos) {
+      const std::string why = d.message.substr(open + 1);
+      face_upload_short += " (" + why.substr(0, std::min(why.find(':'), why.size() - 1)) + ")";
+    }
+    if (!opt.quiet) std::printf("circumplex view: %s\n", face_upload.c_str());
   }
   VkDevice device = vk.device();
   if (window) {
@@ -866,6 +885,7 @@ ViewerStats Viewer::stats() const {
   for (double x : m.generator_ms) s.generator_ms_mean += x / static_cast<double>(m.generator_ms.size());
   for (double x : m.upload_ms) s.upload_ms_mean += x / static_cast<double>(m.upload_ms.size());
   s.faces_shown = m.upload_ms.size();
+  s.face_upload = m.face_upload;
   for (double x : m.latency) {
     s.latency_frames_mean += x / static_cast<double>(m.latency.size());
     s.latency_frames_max = std::max(s.latency_frames_max, static_cast<int>(x));

@@ -179,6 +179,7 @@ struct Viewer::Impl {
   std::vector<double> frame_ms, upload_ms, generator_ms, latency;
   std::deque<float> recent_frame_ms;
   double last_upload_ms = 0, last_generator_ms = 0;
+  std::string face_upload, face_upload_short;  ///< how faces reach the GPU (interop_decision.hpp)
   int last_latency = 0;
   std::deque<std::pair<std::uint64_t, AffectPoint>> requests;  ///< (frame, position) of recent face requests
   std::uint64_t session_requests = 0;

@@ -246,6 +246,27 @@ void VulkanContext::init_device(VkSurfaceKHR surface, int gpu) {
   qinfo.pQueuePriorities = &priority;
   std::vector<const char*> extensions;
   if (surface) extensions.push_back(VK_KHR_SWAPCHAIN_EXTENSION_NAME);
+  // CUDA–Vulkan interop (cuda_interop.hpp) shares memory and semaphores as opaque file
+  // descriptors: enable those extensions whenever the device has them (cheap when unused).
+  std::uint32_t next = 0;
+  vkEnumerateDeviceExtensionProperties(physical_, nullptr, &next, nullptr);
+  std::vector<VkExtensionProperties> available(next);
+  if (next) vkEnumerateDeviceExtensionProperties(physical_, nullptr, &next, available.data());
+  auto has = [&](const char* name) {
+    return std::any_of(available.begin(), available.end(), [&](const VkExtensionProperties& e) { return std::strcmp(e.extensionName, name) == 0; });
+  };
+  external_fd_ = has(VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME) && has(VK_KHR_EXTERNAL_SEMAPHORE_FD_EXTENSION_NAME);
+  if (external_fd_) {
+    extensions.push_back(VK_KHR_EXTERNAL_MEMORY_FD_EXTENSION_NAME);
+    extensions.push_back(VK_KHR_EXTERNAL_SEMAPHORE_FD_EXTENSION_NAME);
+  }
+  VkPhysicalDeviceIDProperties id{};
+  id.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES;
+  VkPhysicalDeviceProperties2 props2{};
+  props2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
+  props2.pNext = &id;
+  vkGetPhysicalDeviceProperties2(physical_, &props2);
+  std::memcpy(uuid_.data(), id.deviceUUID, VK_UUID_SIZE);
   VkDeviceCreateInfo dinfo{};
   dinfo.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
   dinfo.queueCreateInfoCount = 1;

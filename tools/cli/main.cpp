@@ -22,6 +22,7 @@ const std::vector<Verb>& verbs() {
       {"prep", "AffectNet preprocessing: strict face crops, CLAHE, balance or class weights", run_prep},
       {"judge", "train the independent judge CNN (affect, AUs, identity) on procedural faces", run_judge},
       {"evaluate", "score a model package with the judge and fresh faces: grid MAE, drift, R2, PSNR", run_evaluate},
+      {"bench", "time the decoder (vs the machine's peak, --peer PyTorch), engine, viewer, plugin, synth/prep/train", run_bench},
   };
   return table;
 }

@@ -28,5 +28,6 @@ int run_view(int argc, char** argv);
 int run_prep(int argc, char** argv);
 int run_judge(int argc, char** argv);
 int run_evaluate(int argc, char** argv);
+int run_bench(int argc, char** argv);
 
 }  // namespace circumplex::cli

@@ -95,6 +95,7 @@ struct ViewerStats {
   double generator_ms_mean = 0;        ///< the worker's time per face
   double upload_ms_mean = 0;           ///< CPU time per face upload (staging copy + commands)
   std::size_t faces_shown = 0;         ///< new faces uploaded
+  std::string face_upload;             ///< how faces reach the GPU and why (interop_decision.hpp)
   double latency_frames_mean = 0;      ///< UI frames from a cursor position to its face on screen
   int latency_frames_max = 0;
 };

@@ -20,6 +20,7 @@
 
 #include <vulkan/vulkan.h>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -101,6 +102,10 @@ class VulkanContext {
   const DeviceInfo& device_info() const { return info_; }
   /// Every device the loader reported, in --gpu order.
   const std::vector<DeviceInfo>& devices() const { return devices_; }
+  /// Whether the device has opaque-fd external memory and semaphores enabled (CUDA interop).
+  bool external_fd() const { return external_fd_; }
+  /// The device's UUID (VkPhysicalDeviceIDProperties::deviceUUID), which CUDA reports too.
+  const std::array<std::uint8_t, 16>& device_uuid() const { return uuid_; }
   /// Whether the validation layer is active (it may be missing even when asked for).
   bool validating() const { return validating_; }
   /// Validation errors reported so far (0 when not validating).
@@ -129,6 +134,8 @@ class VulkanContext {
   DeviceInfo info_;
   std::vector<DeviceInfo> devices_;
   bool validating_ = false;
+  bool external_fd_ = false;
+  std::array<std::uint8_t, 16> uuid_{};
   // Counted by the messenger callback (any thread), so it lives at a fixed address.
   std::unique_ptr<std::atomic<int>> errors_;
 };
