@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "circumplex/error.hpp"
 #include "circumplex/torch_compat.hpp"
@@ -83,6 +84,36 @@ TEST_CASE("a few Adam steps on a fixed batch reduce the loss") {
   const VaeOutput out = vae->forward(x);
   const auto w = torch::ones({8});
   CHECK(vae_loss(out, x, 1.0, w).total.item<double>() == doctest::Approx(vae_loss(out, x, 1.0).total.item<double>()));
+}
+
+TEST_CASE("the affect guidance is the squared distance of the first latents to the scaled labels") {
+  VaeOutput out;
+  out.reconstruction = torch::zeros({2, 3, 4, 4});
+  out.mu = torch::tensor({0.5f, -1.0f, 0.0f, 7.0f, 3.0f, 1.0f, 0.0f, 0.0f}).view({2, 4});
+  out.logvar = torch::zeros({2, 4});
+  const torch::Tensor x = torch::zeros({2, 3, 4, 4});
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  // Image 0: all three labels; image 1: z missing (skipped).
+  const torch::Tensor y = torch::tensor({0.25f, -0.5f, 0.5f, 1.0f, 0.5f, nan}).view({2, 3});
+  const VaeLoss plain = vae_loss(out, x, 1.0);
+  const VaeLoss guided = vae_loss(out, x, 1.0, {}, y, 10.0);
+  // Image 0: (0.5 − 0.5)² + (−1 − (−1))² + (0 − 1)² = 1; image 1: (3 − 2)² + (1 − 1)² = 1.
+  CHECK(guided.guidance.item<double>() == doctest::Approx(1.0));
+  CHECK(guided.total.item<double>() == doctest::Approx(plain.total.item<double>() + 10.0));
+  CHECK(guided.reconstruction.item<double>() == doctest::Approx(plain.reconstruction.item<double>()));
+  // Weight 0 or no labels: a plain β-VAE.
+  CHECK(vae_loss(out, x, 1.0, {}, y, 0.0).total.item<double>() == doctest::Approx(plain.total.item<double>()));
+  CHECK(plain.guidance.item<double>() == 0.0);
+  // Its gradient moves the first latents toward the labels and leaves the others alone.
+  torch::Tensor mu = out.mu.clone().requires_grad_(true);
+  VaeOutput o2 = out;
+  o2.mu = mu;
+  vae_loss(o2, x, 0.0, {}, y, 1.0).total.backward();
+  const torch::Tensor g = mu.grad();
+  CHECK(g[0][2].item<double>() < 0.0);  // μ₂ = 0 below 2·0.5: pushed up
+  CHECK(g[1][0].item<double>() > 0.0);  // μ₀ = 3 above 2·1: pushed down
+  CHECK(g[1][2].item<double>() == 0.0); // missing label: no pull
+  CHECK(g[0][3].item<double>() == 0.0); // beyond the labels: no pull (β = 0)
 }
 
 TEST_CASE("weights round-trip exactly and corrupt files are refused") {

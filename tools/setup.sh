@@ -8,6 +8,8 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache   # toolchain
   nlohmann-json3-dev doctest-dev                         # runtime JSON, tests
   libtorch-dev                                           # the β-VAE (LibTorch 1.13, CPU)
+  python3-torch                                          # bench --peer: the same decoder in Python PyTorch
+  libgloo-dev                                            # data-parallel training: Gloo's headers for c10d
   libopencv-dev opencv-data                              # images, video, face cascades (tools)
   libvulkan-dev glslc mesa-vulkan-drivers                # the viewer: Vulkan (lavapipe on CPUs), shaders
   libglfw3-dev libimgui-dev fonts-dejavu-core            # the viewer: window, gamepad, Dear ImGui 1.86, UI font

@@ -1,6 +1,11 @@
 // `circumplex train`: trains the β-VAE on a synth/prep data folder.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "args.hpp"
 #include "train/trainer.hpp"
@@ -16,19 +21,29 @@ int run_train(int argc, char** argv) {
       {"--data", "DIR", "folder written by `circumplex synth` or `circumplex prep` (required)"},
       {"--out", "RUN", "run folder for checkpoints, curves and the final weights (required)"},
       {"--epochs", "E", "passes over the training split (default 30)"},
-      {"--batch", "B", "images per step (default 32)"},
+      {"--batch", "B", "images per step, all ranks together (default 32)"},
       {"--beta", "B", "weight of the KL term (default 1.0)"},
+      {"--affect-weight", "W", "weight of the affect guidance: latents 0-2 learn to read 2*(valence, arousal, z) (default 0: none)"},
       {"--latent", "D", "latent dimension (default 64)"},
       {"--width", "C", "channels of the first encoder stage (default 32)"},
       {"--decoder-width", "C", "channels of the decoder's full-resolution stage (default: --width)"},
       {"--lr", "LR", "Adam learning rate (default 1e-3)"},
       {"--class-weights", "FILE", "JSON {category: weight} from `circumplex prep --class-weights`"},
-      {"--threads", "N", "LibTorch threads (default 2)"},
+      {"--threads", "N", "LibTorch threads (default 2; with several ranks here: the cores / the ranks)"},
       {"--seed", "S", "seed of initialisation, data order and sampling noise (default 1)"},
       {"--limit", "N", "use at most N training images (default: all)"},
       {"--checkpoint-minutes", "M", "also checkpoint every M minutes within an epoch (default 10)"},
       {"--resume", "", "continue the run in --out from its checkpoint"},
       {"--stop-after-steps", "N", "stop with a checkpoint after N steps in all (for testing resumes)"},
+      {"--nproc", "N", "data-parallel: launch N ranks of this command on this machine and wait for them"},
+      {"--world-size", "N", "data-parallel: number of ranks in the job (default $WORLD_SIZE, else 1)"},
+      {"--rank", "R", "data-parallel: this process's rank, 0..N-1 (default $RANK); rank 0 hosts the store, writes files"},
+      {"--local-rank", "L", "data-parallel: rank on this machine (default $LOCAL_RANK, else 0)"},
+      {"--master-addr", "HOST", "data-parallel: rank 0's host (default $MASTER_ADDR, else 127.0.0.1)"},
+      {"--master-port", "PORT", "data-parallel: rank 0's store port (default $MASTER_PORT, else 29500; --nproc: a free one)"},
+      {"--device", "D", "cpu (default) or cuda (a CUDA LibTorch; each rank uses GPU LOCAL_RANK)"},
+      {"--backend", "NAME", "data-parallel: c10d backend, gloo (CPU tensors) or nccl (CUDA; default with --device cuda)"},
+      {"--dist-timeout", "S", "data-parallel: seconds a rank waits for the others at any step before failing (default 60)"},
   };
   const Args args(argc, argv, 1, options);
   if (args.help()) {
@@ -36,36 +51,92 @@ int run_train(int argc, char** argv) {
                 "Trains the convolutional beta-VAE on the train split of DIR (packed shards when present,\n"
                 "else labels.csv + images). Shows loss terms, images/s and ETA; writes RUN/checkpoint.cpxw at\n"
                 "every epoch (and on Ctrl-C), RUN/loss.csv + loss.png, RUN/recon/epoch_NNN.png and finally\n"
-                "RUN/model.cpxw. Deterministic for a seed and thread count; --resume continues exactly.\n\n%s\n"
-                "Example: circumplex train --data data/synth --out runs/vae --epochs 20 --threads 2\n",
+                "RUN/model.cpxw. Deterministic for a seed and thread count; --resume continues exactly.\n\n"
+                "Data-parallel training (PyTorch c10d: a TCPStore on rank 0, Gloo all-reduce): run one rank per\n"
+                "process with MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, LOCAL_RANK set (as torchrun does) or the\n"
+                "flags below, or let --nproc N start N ranks here. --batch is the global batch, split over the\n"
+                "ranks; every rank needs the data; rank 0 alone writes RUN. --threads defaults to the cores\n"
+                "divided by the ranks on the machine ($LOCAL_WORLD_SIZE).\n\n%s\n"
+                "Example: circumplex train --data data/synth --out runs/vae --epochs 20 --threads 2\n"
+                "         circumplex train --data data/synth --out runs/vae --nproc 2 --threads 1\n",
                 format_options(options).c_str());
     return 0;
   }
   tools::TrainOptions opt;
   if (!args.has("--data") || !args.has("--out")) throw UsageError("--data and --out are required");
+  const int nproc = static_cast<int>(args.integer_or("--nproc", 0, 1, 1024));
+  if (args.has("--nproc")) {
+    for (const char* o : {"--world-size", "--rank", "--local-rank", "--master-addr"}) {
+      if (args.has(o)) throw UsageError(std::string("--nproc starts its ranks itself; it cannot be combined with ") + o);
+    }
+  }
   opt.data = *args.get("--data");
   opt.out = *args.get("--out");
   opt.epochs = static_cast<int>(args.integer_or("--epochs", 30, 1, 100000));
   opt.batch = static_cast<int>(args.integer_or("--batch", 32, 1, 4096));
   opt.beta = args.number_or("--beta", 1.0, 0.0, 1000.0);
+  opt.affect_weight = args.number_or("--affect-weight", 0.0, 0.0, 1e6);
   opt.model.latent = static_cast<int>(args.integer_or("--latent", 64, 2, 1024));
   opt.model.width = static_cast<int>(args.integer_or("--width", 32, 4, 256));
   opt.model.decoder_width = static_cast<int>(args.integer_or("--decoder-width", 0, 0, 256));
   opt.lr = args.number_or("--lr", 1e-3, 1e-7, 1.0);
   opt.class_weights = args.get_or("--class-weights", "");
-  opt.threads = static_cast<int>(args.integer_or("--threads", 2, 1, 256));
+  // Ranks sharing a machine share its cores.
+  const char* local_world = std::getenv("LOCAL_WORLD_SIZE");
+  const int ranks_here = local_world ? std::max(1, std::atoi(local_world)) : nproc > 0 ? nproc : 1;
+  const int default_threads = ranks_here > 1 ? std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / ranks_here) : 2;
+  opt.threads = static_cast<int>(args.integer_or("--threads", default_threads, 1, 256));
   opt.seed = static_cast<std::uint64_t>(args.integer_or("--seed", 1, 0, 2147483647));
   opt.limit = args.integer_or("--limit", 0, 0, 1L << 40);
   opt.checkpoint_minutes = args.number_or("--checkpoint-minutes", 10.0, 0.05, 1e6);
   opt.resume = args.has("--resume");
   opt.stop_after_steps = args.integer_or("--stop-after-steps", 0, 0, 1L << 40);
   for (int i = 0; i < argc; ++i) opt.command_line += std::string(i ? " " : "circumplex ") + argv[i];
+  opt.dist.timeout_seconds = args.number_or("--dist-timeout", 60.0, 0.1, 86400.0);
+  opt.device = args.get_or("--device", "cpu");
+  if (opt.device != "cpu" && opt.device != "cuda") throw UsageError("--device must be cpu or cuda, got '" + opt.device + "'");
+  opt.dist.backend = args.get_or("--backend", opt.device == "cuda" ? "nccl" : "gloo");
+  if (opt.dist.backend != "gloo" && opt.dist.backend != "nccl") throw UsageError("--backend must be gloo or nccl, got '" + opt.dist.backend + "'");
+
+  if (nproc > 0) {
+    // The launcher: this command again, without --nproc, as ranks 0 … N-1.
+    std::vector<std::string> child = {"circumplex"};
+    for (int i = 0; i < argc; ++i) {
+      const std::string word = argv[i];
+      if (word == "--nproc") {
+        ++i;
+        continue;
+      }
+      if (word.rfind("--nproc=", 0) == 0) continue;
+      child.push_back(word);
+    }
+    if (!args.has("--threads")) child.push_back("--threads=" + std::to_string(opt.threads));
+    const int port = static_cast<int>(args.integer_or("--master-port", 0, 1, 65535));
+    return tools::dist::launch_local(nproc, child, port, opt.dist.timeout_seconds + 10.0);
+  }
+
+  tools::dist::read_environment(opt.dist);
+  opt.dist.world = static_cast<int>(args.integer_or("--world-size", opt.dist.world, 1, 1 << 20));
+  opt.dist.rank = static_cast<int>(args.integer_or("--rank", opt.dist.rank, 0, (1 << 20) - 1));
+  opt.dist.local_rank = static_cast<int>(args.integer_or("--local-rank", opt.dist.local_rank, 0, (1 << 20) - 1));
+  opt.dist.master_addr = args.get_or("--master-addr", opt.dist.master_addr);
+  opt.dist.master_port = static_cast<int>(args.integer_or("--master-port", opt.dist.master_port, 1, 65535));
+  if (opt.dist.rank >= opt.dist.world) {
+    throw UsageError("--rank (RANK) " + std::to_string(opt.dist.rank) + " must be below --world-size (WORLD_SIZE) " +
+                     std::to_string(opt.dist.world));
+  }
+  if (opt.dist.enabled() && opt.batch < opt.dist.world) {
+    throw UsageError("--batch " + std::to_string(opt.batch) + " is the global batch: it must be at least the number of ranks (" +
+                     std::to_string(opt.dist.world) + ")");
+  }
+  const bool lead = opt.dist.rank == 0;
 
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
   const tools::TrainResult r = tools::train_vae(opt);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
+  if (!lead) return r.finished || (opt.stop_after_steps > 0 && r.steps >= opt.stop_after_steps) ? 0 : 130;
   if (!r.finished) {
     std::printf("stopped after %lld steps (%.1f img/s); resume with: circumplex train --data %s --out %s --seed %llu --batch %d --resume\n",
                 static_cast<long long>(r.steps), r.images_per_second, opt.data.c_str(), opt.out.c_str(),

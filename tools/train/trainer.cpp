@@ -9,7 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <opencv2/imgproc.hpp>
-#include <random>
+#include <mutex>
+#include <optional>
 
 #include "circumplex/assets.hpp"
 #include "circumplex/error.hpp"
@@ -28,13 +29,6 @@ using nlohmann::json;
 namespace {
 
 std::atomic<bool> g_stop{false};
-
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t x = a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL + (a << 6) + (a >> 2));
-  x ^= x >> 31;
-  x *= 0xBF58476D1CE4E5B9ULL;
-  return x ^ (x >> 29);
-}
 
 // Adam, written out so that its state is plain tensors we save and resume exactly, on any
 // LibTorch version.
@@ -85,6 +79,13 @@ class Adam {
     t_ = t;
   }
   std::int64_t t() const { return t_; }
+  void set_t(std::int64_t t) { t_ = t; }
+  /// The moment tensors (m then v, parameter by parameter), to broadcast in place.
+  std::vector<torch::Tensor> state() const {
+    std::vector<torch::Tensor> out(m_);
+    out.insert(out.end(), v_.begin(), v_.end());
+    return out;
+  }
 
  private:
   static constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
@@ -171,50 +172,30 @@ void request_training_stop() { g_stop = true; }
 
 TrainResult train_vae(const TrainOptions& opt) {
   if (opt.epochs < 1 || opt.batch < 1) throw Error(ErrorKind::InvalidArgument, "epochs and batch must be >= 1");
+  const bool distributed = opt.dist.enabled();
+  const int world = distributed ? opt.dist.world : 1, rank = distributed ? opt.dist.rank : 0;
+  const bool lead = rank == 0;  // writes the run folder, logs and progress
+  if (distributed) {
+    dist::validate(opt.dist);
+    if (opt.batch < world) {
+      throw Error(ErrorKind::InvalidArgument, "--batch (" + std::to_string(opt.batch) + ") must be at least the number of ranks (" +
+                                                  std::to_string(world) + "): it is the global batch, split over the ranks");
+    }
+  }
   torch_compat::set_threads(opt.threads);
+  if (opt.device != "cpu" && opt.device != "cuda") throw Error(ErrorKind::InvalidArgument, "--device must be cpu or cuda, got '" + opt.device + "'");
+  if (opt.device == "cuda" && !torch_compat::cuda_available()) {
+    throw Error(ErrorKind::InvalidArgument, "--device cuda: this LibTorch (" + torch_compat::version() + ") has no CUDA or no GPU is visible");
+  }
+  // With several ranks on a machine, rank LOCAL_RANK uses GPU LOCAL_RANK.
+  const torch::Device device = opt.device == "cuda" ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(distributed ? opt.dist.local_rank : 0))
+                                                    : torch::Device(torch::kCPU);
   const fs::path run(opt.out);
-  fs::create_directories(run / "recon");
   const fs::path ckpt_path = run / "checkpoint.cpxw";
 
-  VaeConfig config = opt.model;
-  int start_epoch = 0;
-  std::int64_t start_batch = 0, step = 0;
-  json resumed_sums;  // the interrupted epoch's running sums, so its means cover all of it
-  std::vector<EpochRecord> history;
-  TensorMap checkpoint;
-  json ckpt_meta;
-  if (opt.resume) {
-    if (!fs::exists(ckpt_path)) throw Error(ErrorKind::Io, ckpt_path.string() + ": no checkpoint to resume from");
-    std::string meta_text;
-    checkpoint = load_tensors(ckpt_path.string(), &meta_text);
-    ckpt_meta = json::parse(meta_text);
-    config = config_from_json(ckpt_meta.at("model"), ckpt_path.string());
-    start_epoch = ckpt_meta.at("epoch").get<int>();
-    start_batch = ckpt_meta.at("batch").get<std::int64_t>();
-    step = ckpt_meta.at("step").get<std::int64_t>();
-    resumed_sums = ckpt_meta.at("epoch_sums");
-    for (const json& h : ckpt_meta.at("history")) {
-      history.push_back({h.at(0).get<int>(), h.at(1), h.at(2), h.at(3), h.at(4), h.at(5), h.at(6), h.at(7)});
-    }
-    if (ckpt_meta.at("seed").get<std::uint64_t>() != opt.seed || ckpt_meta.at("batch_size").get<int>() != opt.batch) {
-      throw Error(ErrorKind::InvalidArgument, ckpt_path.string() + ": --resume needs the run's --seed and --batch (seed " +
-                                                  ckpt_meta.at("seed").dump() + ", batch " + ckpt_meta.at("batch_size").dump() + ")");
-    }
-  }
+  // Every rank loads the training split (the data must be on every machine); rank 0 also the
+  // held-out images it scores after each epoch.
   const ImageSet train = ImageSet::load(opt.data, "train", opt.limit);
-  if (!opt.resume) config.image_size = train.image_size();  // a new model takes the data's size
-  config.validate();
-  ImageSet held_out = [&] {
-    try {
-      return ImageSet::load(opt.data, "val", std::max<std::int64_t>(opt.batch * 4, 64));
-    } catch (const Error&) {
-      return ImageSet::load(opt.data, "train", 64);  // no val split: watch the first train images
-    }
-  }();
-  if (train.image_size() != config.image_size) {
-    throw Error(ErrorKind::InvalidArgument, opt.data + ": images are " + std::to_string(train.image_size()) + "², the model expects " +
-                                                std::to_string(config.image_size) + "² (--size of synth/prep, or the model's image_size)");
-  }
   torch::Tensor sample_weights;
   if (!opt.class_weights.empty()) {
     const auto weights = read_class_weights(opt.class_weights);
@@ -226,24 +207,117 @@ TrainResult train_vae(const TrainOptions& opt) {
     }
     sample_weights = torch::tensor(w);
   }
+  // (valence, arousal, z) per training image for the affect guidance.
+  torch::Tensor affect_labels;
+  if (opt.affect_weight > 0.0) {
+    std::vector<float> a;
+    a.reserve(static_cast<std::size_t>(train.size()) * 3);
+    for (const ImageLabel& l : train.labels()) {
+      a.push_back(static_cast<float>(l.affect.v));
+      a.push_back(static_cast<float>(l.affect.a));
+      a.push_back(static_cast<float>(l.affect.z));
+    }
+    affect_labels = torch::tensor(a).view({train.size(), 3});
+  }
+  std::unique_ptr<dist::Group> group;
+  if (distributed) group = std::make_unique<dist::Group>(opt.dist);
 
-  torch_compat::seed_everything(opt.seed);
-  BetaVae vae(config);
+  // Where training starts, decided by rank 0 (from its checkpoint on --resume) and shared.
+  json start;
+  TensorMap checkpoint;
+  if (lead) {
+    try {
+      fs::create_directories(run / "recon");
+      VaeConfig config = opt.model;
+      start = {{"epoch", 0}, {"batch", 0}, {"step", 0}, {"adam_t", 0}, {"epoch_sums", json::array({0.0, 0.0, 0.0, 0.0})},
+               {"history", json::array()}};
+      if (opt.resume) {
+        if (!fs::exists(ckpt_path)) throw Error(ErrorKind::Io, ckpt_path.string() + ": no checkpoint to resume from");
+        std::string meta_text;
+        checkpoint = load_tensors(ckpt_path.string(), &meta_text);
+        const json meta = json::parse(meta_text);
+        config = config_from_json(meta.at("model"), ckpt_path.string());
+        if (meta.at("seed").get<std::uint64_t>() != opt.seed || meta.at("batch_size").get<int>() != opt.batch) {
+          throw Error(ErrorKind::InvalidArgument, ckpt_path.string() + ": --resume needs the run's --seed and --batch (seed " +
+                                                      meta.at("seed").dump() + ", batch " + meta.at("batch_size").dump() + ")");
+        }
+        for (const char* key : {"epoch", "batch", "step", "adam_t", "epoch_sums", "history"}) start[key] = meta.at(key);
+      } else {
+        config.image_size = train.image_size();  // a new model takes the data's size
+      }
+      start["model"] = config_json(config);
+      start["train_images"] = train.size();
+    } catch (const std::exception& e) {
+      if (group) group->share_from_rank0("start", e.what(), true);
+      throw;
+    }
+  }
+  if (group) start = json::parse(group->share_from_rank0("start", lead ? start.dump() : std::string()));
+  if (start.at("train_images").get<std::int64_t>() != train.size()) {
+    throw Error(ErrorKind::BadData, opt.data + ": " + (group ? group->who() : std::string("this rank")) + " has " +
+                                        std::to_string(train.size()) + " training images, rank 0 has " + start.at("train_images").dump() +
+                                        " (every rank needs the same data and --limit)");
+  }
+  VaeConfig config = config_from_json(start.at("model"), opt.data);
+  const int start_epoch = start.at("epoch").get<int>();
+  const std::int64_t start_batch = start.at("batch").get<std::int64_t>();
+  std::int64_t step = start.at("step").get<std::int64_t>();
+  const std::int64_t first_step = step;
+  const json resumed_sums = start.at("epoch_sums");  // the interrupted epoch's running sums, so its means cover all of it
+  std::vector<EpochRecord> history;
+  for (const json& h : start.at("history")) {
+    history.push_back({h.at(0).get<int>(), h.at(1), h.at(2), h.at(3), h.at(4), h.at(5), h.at(6), h.at(7)});
+  }
+  if (train.image_size() != config.image_size) {
+    throw Error(ErrorKind::InvalidArgument, opt.data + ": images are " + std::to_string(train.image_size()) + "², the model expects " +
+                                                std::to_string(config.image_size) + "² (--size of synth/prep, or the model's image_size)");
+  }
+  std::optional<ImageSet> held_out;
+  if (lead) {
+    try {
+      held_out = ImageSet::load(opt.data, "val", std::max<std::int64_t>(opt.batch * 4, 64));
+    } catch (const Error&) {
+      held_out = ImageSet::load(opt.data, "train", 64);  // no val split: watch the first train images
+    }
+  }
+
+  BetaVae vae = [&] {
+    // Initialisation draws from LibTorch's global generator: one at a time in a process
+    // (ranks may be threads of one test).
+    static std::mutex init_mutex;
+    const std::lock_guard<std::mutex> lock(init_mutex);
+    torch_compat::seed_everything(opt.seed);
+    return BetaVae(config);
+  }();
+  vae->to(device);
   Adam adam(vae->parameters(), opt.lr);
-  if (opt.resume) {
+  if (lead && opt.resume) {
     assign_module_tensors(*vae, [&] {
       TensorMap weights;
       for (const auto& [k, v] : checkpoint) if (k.rfind("adam.", 0) != 0) weights[k] = v;
       return weights;
     }(), ckpt_path.string());
-    adam.load(checkpoint, ckpt_meta.at("adam_t").get<std::int64_t>(), ckpt_path.string());
+    adam.load(checkpoint, start.at("adam_t").get<std::int64_t>(), ckpt_path.string());
+  }
+  adam.set_t(start.at("adam_t").get<std::int64_t>());
+  std::unique_ptr<dist::GradientReducer> reducer;
+  if (group) {
+    // Every rank starts from rank 0's weights and optimiser state.
+    std::vector<torch::Tensor> state;
+    for (const auto& [name, t] : module_tensors(*vae)) state.push_back(t);
+    for (const auto& t : adam.state()) state.push_back(t);
+    group->broadcast_from_rank0(state, "the weights and optimiser state");
+    reducer = std::make_unique<dist::GradientReducer>(*group, vae->parameters());
   }
 
-  json run_config = {{"model", config_json(config)}, {"data", opt.data}, {"train_images", train.size()},
-                     {"data_source", train.source()}, {"epochs", opt.epochs}, {"batch", opt.batch}, {"beta", opt.beta},
-                     {"lr", opt.lr}, {"class_weights", opt.class_weights}, {"threads", opt.threads}, {"seed", opt.seed},
-                     {"command", opt.command_line}, {"libtorch", torch_compat::version()}};
-  write_file_atomic((run / "config.json").string(), run_config.dump(2) + "\n");
+  if (lead) {
+    json run_config = {{"model", config_json(config)}, {"data", opt.data}, {"train_images", train.size()},
+                       {"data_source", train.source()}, {"epochs", opt.epochs}, {"batch", opt.batch}, {"beta", opt.beta},
+                       {"affect_weight", opt.affect_weight}, {"lr", opt.lr}, {"class_weights", opt.class_weights}, {"threads", opt.threads}, {"seed", opt.seed},
+                       {"world_size", world}, {"command", opt.command_line}, {"libtorch", torch_compat::version()}};
+    if (distributed) run_config["backend"] = opt.dist.backend;
+    write_file_atomic((run / "config.json").string(), run_config.dump(2) + "\n");
+  }
 
   const std::int64_t n = train.size();
   const std::int64_t batches = (n + opt.batch - 1) / opt.batch;
@@ -252,28 +326,33 @@ TrainResult train_vae(const TrainOptions& opt) {
   auto save_checkpoint = [&](int epoch, std::int64_t batch) {
     TensorMap all = module_tensors(*vae);
     adam.save(all);
+    for (auto& [name, t] : all) t = t.to(torch::kCPU);
     json hist = json::array();
     for (const auto& h : history) hist.push_back({h.epoch, h.loss, h.recon, h.kl, h.val_loss, h.val_recon, h.val_psnr, h.images_per_second});
     const json meta = {{"model", config_json(config)}, {"epoch", epoch}, {"batch", batch}, {"step", step},
-                       {"adam_t", adam.t()}, {"seed", opt.seed}, {"batch_size", opt.batch}, {"history", hist},
+                       {"adam_t", adam.t()}, {"seed", opt.seed}, {"batch_size", opt.batch}, {"history", hist}, {"world_size", world},
                        {"epoch_sums", batch == 0 ? json::array({0.0, 0.0, 0.0, 0.0}) : json::array({sum_loss, sum_recon, sum_kl, counted})}};
-    save_tensors(ckpt_path.string(), all, meta.dump());
+    save_tensors(ckpt_path.string(), all, meta.dump());  // atomic: a temporary file renamed into place
   };
 
   TrainResult result;
   const auto t_start = std::chrono::steady_clock::now();
   auto last_checkpoint = t_start;
   double images_seen = 0;
-  const auto held_idx = [&] { std::vector<std::int64_t> v(static_cast<std::size_t>(held_out.size())); std::iota(v.begin(), v.end(), 0); return v; }();
+  const auto held_idx = [&] {
+    std::vector<std::int64_t> v(static_cast<std::size_t>(held_out ? held_out->size() : 0));
+    std::iota(v.begin(), v.end(), 0);
+    return v;
+  }();
 
   for (int epoch = start_epoch; epoch < opt.epochs; ++epoch) {
-    std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-    std::iota(order.begin(), order.end(), 0);
-    std::mt19937_64 rng(mix(opt.seed, static_cast<std::uint64_t>(epoch)));
-    std::shuffle(order.begin(), order.end(), rng);
+    const std::vector<std::int64_t> order = dist::epoch_order(n, opt.seed, epoch);
     const std::int64_t first_batch = epoch == start_epoch ? start_batch : 0;
-    Progress bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt.epochs),
-                 static_cast<std::uint64_t>(std::max<std::int64_t>(1, std::min(n, batches * opt.batch) - first_batch * opt.batch)), "img");
+    std::optional<Progress> bar;
+    if (lead) {
+      bar.emplace("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(opt.epochs),
+                  static_cast<std::uint64_t>(std::max<std::int64_t>(1, std::min(n, batches * opt.batch) - first_batch * opt.batch)), "img");
+    }
     sum_loss = sum_recon = sum_kl = 0;
     counted = 0;
     if (epoch == start_epoch && first_batch > 0) {
@@ -284,59 +363,107 @@ TrainResult train_vae(const TrainOptions& opt) {
     }
     vae->train();
     for (std::int64_t b = first_batch; b < batches; ++b) {
-      const std::int64_t lo = b * opt.batch, hi = std::min(n, lo + opt.batch);
-      const std::vector<std::int64_t> idx(order.begin() + lo, order.begin() + hi);
-      const torch::Tensor x = train.batch(idx);
-      torch::manual_seed(mix(opt.seed ^ 0xA5A5A5A5ULL, static_cast<std::uint64_t>(step)));
-      torch::Tensor w;
-      if (sample_weights.defined()) w = sample_weights.index_select(0, torch::tensor(idx, torch::kLong));
-      const VaeLoss loss = vae_loss(vae->forward(x), x, opt.beta, w);
+      // The global batch [lo, hi) of this epoch's order; this rank trains on its share.
+      const std::int64_t lo = b * opt.batch, hi = std::min(n, lo + opt.batch), count = hi - lo;
+      const auto [share_lo, share_hi] = dist::rank_share(count, rank, world);
+      const std::vector<std::int64_t> idx(order.begin() + lo + share_lo, order.begin() + lo + share_hi);
+      // ε for every image of the global batch from (seed, step); this rank takes its rows.
+      auto gen = at::detail::createCPUGenerator(dist::mix_seed(opt.seed ^ 0xA5A5A5A5ULL, static_cast<std::uint64_t>(step)));
+      const torch::Tensor noise = torch::randn({count, config.latent}, gen).narrow(0, share_lo, share_hi - share_lo);
+      // Loss terms of the global batch × its size: [total, reconstruction, KL, stop requested].
+      torch::Tensor sums = torch::zeros({4}, torch::TensorOptions(torch::kDouble).device(device));
+      torch::Tensor loss_to_minimise;
+      if (!idx.empty()) {
+        const torch::Tensor x = train.batch(idx).to(device);
+        torch::Tensor w;
+        double share = static_cast<double>(idx.size()) / static_cast<double>(count);  // of the global batch's mean loss
+        if (sample_weights.defined()) {
+          w = sample_weights.index_select(0, torch::tensor(idx, torch::kLong)).to(device);
+          // vae_loss normalises weights by this rank's mean; rescale to the global batch's.
+          const std::vector<std::int64_t> all(order.begin() + lo, order.begin() + hi);
+          share *= w.mean().item<double>() / sample_weights.index_select(0, torch::tensor(all, torch::kLong)).mean().item<double>();
+        }
+        torch::Tensor y;
+        if (affect_labels.defined()) y = affect_labels.index_select(0, torch::tensor(idx, torch::kLong)).to(device);
+        const VaeLoss loss = vae_loss(vae->forward(x, noise.to(device)), x, opt.beta, w, y, opt.affect_weight);
+        const double part = static_cast<double>(idx.size());
+        sums = torch::tensor({loss.total.item<double>() * share * static_cast<double>(count), loss.reconstruction.item<double>() * part,
+                              loss.kl.item<double>() * part, 0.0}, torch::kDouble).to(device);
+        loss_to_minimise = distributed ? loss.total * share : loss.total;
+      }
+      if (g_stop.load()) sums[3].fill_(1.0);
       adam.zero_grad();
-      loss.total.backward();
+      if (group) {
+        try {
+          group->start_sum(sums);  // overlaps the backward pass, like the gradient buckets
+          if (loss_to_minimise.defined()) loss_to_minimise.backward();
+          reducer->finish();       // waits for every sum, writes the summed gradients
+        } catch (const Error& e) {
+          // Nothing of this step is applied yet: rank 0 keeps the state before it.
+          if (lead && step > first_step) {
+            save_checkpoint(epoch, b);
+            throw Error(e.kind(), std::string(e.what()) + "\nrank 0 saved a checkpoint at epoch " + std::to_string(epoch + 1) + ", batch " +
+                                      std::to_string(b) + " in " + ckpt_path.string() + " (continue with --resume)");
+          }
+          throw;
+        }
+      } else {
+        loss_to_minimise.backward();
+      }
       adam.step();
       ++step;
-      const double l = loss.total.item<double>(), r = loss.reconstruction.item<double>(), k = loss.kl.item<double>();
+      const double l = sums[0].item<double>() / static_cast<double>(count);
       if (!std::isfinite(l)) throw Error(ErrorKind::Internal, "training diverged at step " + std::to_string(step) + " (loss is not finite); try a lower --lr");
-      sum_loss += l * static_cast<double>(idx.size());
-      sum_recon += r * static_cast<double>(idx.size());
-      sum_kl += k * static_cast<double>(idx.size());
-      counted += static_cast<double>(idx.size());
-      images_seen += static_cast<double>(idx.size());
-      char note[96];
-      std::snprintf(note, sizeof note, "loss %.1f (recon %.1f, KL %.1f)", sum_loss / counted, sum_recon / counted, sum_kl / counted);
-      bar.set_note(note);
-      bar.advance(idx.size());
-      const bool stop = g_stop.load() || (opt.stop_after_steps > 0 && step >= opt.stop_after_steps);
+      sum_loss += sums[0].item<double>();
+      sum_recon += sums[1].item<double>();
+      sum_kl += sums[2].item<double>();
+      counted += static_cast<double>(count);
+      images_seen += static_cast<double>(count);
+      if (opt.on_step) opt.on_step(step, *vae);
+      if (bar) {
+        char note[96];
+        std::snprintf(note, sizeof note, "loss %.1f (recon %.1f, KL %.1f)", sum_loss / counted, sum_recon / counted, sum_kl / counted);
+        bar->set_note(note);
+        bar->advance(static_cast<std::uint64_t>(count));
+      }
+      // Every rank stops at the same step: a stop request on any rank was summed into sums[3].
+      const bool stop = sums[3].item<double>() > 0 || (opt.stop_after_steps > 0 && step >= opt.stop_after_steps);
       const auto now = std::chrono::steady_clock::now();
-      if (stop || now - last_checkpoint > std::chrono::duration<double>(opt.checkpoint_minutes * 60.0)) {
+      if (lead && (stop || now - last_checkpoint > std::chrono::duration<double>(opt.checkpoint_minutes * 60.0))) {
         save_checkpoint(epoch, b + 1);
         last_checkpoint = now;
       }
       if (stop) {
-        bar.finish();
-        std::fprintf(stderr, "stopped at epoch %d, batch %lld; checkpoint saved in %s (continue with --resume)\n", epoch + 1,
-                     static_cast<long long>(b + 1), ckpt_path.c_str());
+        if (bar) bar->finish();
+        if (lead) {
+          std::fprintf(stderr, "stopped at epoch %d, batch %lld; checkpoint saved in %s (continue with --resume)\n", epoch + 1,
+                       static_cast<long long>(b + 1), ckpt_path.c_str());
+        }
+        if (group) group->barrier("finishing");
         result.epochs_done = epoch;
         result.steps = step;
         result.images_per_second = images_seen / std::chrono::duration<double>(now - t_start).count();
         return result;
       }
     }
-    bar.finish();
-    const double epoch_rate = bar.rate();
+    result.epochs_done = epoch + 1;
+    result.last_loss = sum_loss / counted;
+    if (!lead) continue;
+    bar->finish();
+    const double epoch_rate = bar->rate();
 
     // Held-out loss, PSNR and a reconstruction sheet.
     vae->eval();
     torch::NoGradGuard no_grad;
-    const torch::Tensor hx = held_out.batch(held_idx);
+    const torch::Tensor hx = held_out->batch(held_idx).to(device);
     const VaeOutput hout = vae->forward(hx);
     const VaeLoss hloss = vae_loss(hout, hx, opt.beta);
     const double mse = (hout.reconstruction - hx).pow(2).mean().item<double>();
     const double psnr = 10.0 * std::log10(1.0 / std::max(mse, 1e-12));
     std::vector<cv::Mat> cells;
-    const std::int64_t show = std::min<std::int64_t>(8, held_out.size());
-    for (std::int64_t i = 0; i < show; ++i) cells.push_back(to_bgr(hx[i]));
-    for (std::int64_t i = 0; i < show; ++i) cells.push_back(to_bgr(hout.reconstruction[i]));
+    const std::int64_t show = std::min<std::int64_t>(8, held_out->size());
+    for (std::int64_t i = 0; i < show; ++i) cells.push_back(to_bgr(hx[i].cpu()));
+    for (std::int64_t i = 0; i < show; ++i) cells.push_back(to_bgr(hout.reconstruction[i].cpu()));
     char name[64];
     std::snprintf(name, sizeof name, "epoch_%03d.png", epoch + 1);
     plot::write_image_atomic((run / "recon" / name).string(), plot::tile(cells, static_cast<int>(show)));
@@ -348,11 +475,14 @@ TrainResult train_vae(const TrainOptions& opt) {
     last_checkpoint = std::chrono::steady_clock::now();
     std::fprintf(stderr, "epoch %d: loss %.2f  held-out loss %.2f  PSNR %.2f dB  %.1f img/s\n", epoch + 1, sum_loss / counted,
                  hloss.total.item<double>(), psnr, epoch_rate);
-    result.last_loss = sum_loss / counted;
-    result.epochs_done = epoch + 1;
   }
 
-  save_tensors((run / "model.cpxw").string(), module_tensors(*vae), json{{"model", config_json(config)}}.dump());
+  if (lead) {
+    TensorMap weights = module_tensors(*vae);
+    for (auto& [name, t] : weights) t = t.to(torch::kCPU);
+    save_tensors((run / "model.cpxw").string(), weights, json{{"model", config_json(config)}}.dump());
+  }
+  if (group) group->barrier("finishing");
   result.steps = step;
   result.finished = true;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();

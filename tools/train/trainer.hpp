@@ -8,14 +8,22 @@
 //   loss.csv, loss.png   loss terms per epoch (train and held-out)
 //   recon/epoch_NNN.png  held-out images (top) and their reconstructions (bottom)
 // Deterministic for a seed and thread count: the data order comes from (seed, epoch) and the
-// sampling noise of each step from (seed, step), so a resumed run ends with the same weights
-// as an uninterrupted one.
+// sampling noise of each step from (seed, step) (one row per image of the global batch), so a
+// resumed run ends with the same weights as an uninterrupted one.
+//
+// Data-parallel (options.dist.world > 1, see distributed.hpp): --batch is the global batch;
+// each rank trains on its slice of it, its loss scaled by its share, and the gradients are
+// summed over the ranks, so the step equals a single process's on the whole batch (up to
+// float rounding). Rank 0 alone writes the run folder; a run may resume with any number of
+// ranks.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "circumplex/vae.hpp"
+#include "distributed.hpp"
 
 namespace circumplex::tools {
 
@@ -26,15 +34,20 @@ struct TrainOptions {
   int epochs = 30;
   int batch = 32;
   double beta = 1.0;
+  double affect_weight = 0.0;    ///< weight of the affect guidance (vae_loss): 0 is a plain β-VAE
   double lr = 1e-3;
   std::string class_weights;     ///< JSON file {category: weight} (prep --class-weights), optional
   int threads = 2;
+  std::string device = "cpu";    ///< "cpu" or "cuda" (a CUDA LibTorch; rank LOCAL_RANK uses GPU LOCAL_RANK)
   std::uint64_t seed = 1;
   bool resume = false;
   std::int64_t limit = 0;        ///< use at most this many training images (0: all)
   double checkpoint_minutes = 10.0;
   std::int64_t stop_after_steps = 0;  ///< stop (with a checkpoint) after this many steps; tests
   std::string command_line;      ///< recorded in config.json
+  dist::DistOptions dist;        ///< this process's place in a data-parallel job (default: alone)
+  /// Called after every optimiser step with the step count and the model (tests).
+  std::function<void(std::int64_t step, const torch::nn::Module& model)> on_step;
 };
 
 struct TrainResult {
@@ -42,7 +55,7 @@ struct TrainResult {
   std::int64_t steps = 0;
   bool finished = false;          ///< all epochs done and model.cpxw written
   double last_loss = 0.0;         ///< mean training loss of the last epoch
-  double images_per_second = 0.0; ///< training throughput of this invocation
+  double images_per_second = 0.0; ///< training throughput of this invocation (all ranks together)
 };
 
 /// Runs (or resumes) training. Throws circumplex::Error on bad data or options.

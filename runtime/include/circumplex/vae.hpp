@@ -77,6 +77,8 @@ class BetaVaeImpl : public torch::nn::Module {
   explicit BetaVaeImpl(const VaeConfig& config);
   /// Training pass: samples z = μ + σ·ε (in eval mode z = μ) and decodes it.
   VaeOutput forward(const torch::Tensor& images);
+  /// Training pass with the given ε [N, D] (training draws it from (seed, step, sample)).
+  VaeOutput forward(const torch::Tensor& images, const torch::Tensor& noise);
   const VaeConfig& config() const { return config_; }
 
   VaeEncoder encoder{nullptr};
@@ -92,10 +94,21 @@ struct VaeLoss {
   torch::Tensor total;           ///< reconstruction + β · KL (weighted when weights given)
   torch::Tensor reconstruction;  ///< squared error summed over pixels
   torch::Tensor kl;              ///< KL(q(z|x) ‖ N(0, I))
+  torch::Tensor guidance;        ///< Σₖ (μₖ − kAffectLatentScale·affectₖ)² (0 without affect labels)
 };
 
-/// β-VAE loss. `sample_weights` ([N], optional) weights each image's terms (class weights).
+/// Latent units per unit of affect on the guided dimensions (μ₀ ≈ 2·valence, μ₁ ≈ 2·arousal,
+/// μ₂ ≈ 2·z): the affect's spread then matches the prior's N(0, 1).
+constexpr double kAffectLatentScale = 2.0;
+
+/// β-VAE loss: reconstruction + β·KL, plus `guidance_weight` × the affect guidance when
+/// `affect` ([N, K] labels, K ≤ D; non-finite entries are missing and skipped) is given. The
+/// guidance asks the first K latent means to read the labels linearly, so the affect lives in
+/// a few known directions of the latent instead of being spread thinly over all of them
+/// (expression is a small part of a face's pixels: an unguided VAE keeps little of it).
+/// `sample_weights` ([N], optional) weights each image's terms (class weights).
 VaeLoss vae_loss(const VaeOutput& out, const torch::Tensor& images, double beta,
-                 const torch::Tensor& sample_weights = {});
+                 const torch::Tensor& sample_weights = {}, const torch::Tensor& affect = {},
+                 double guidance_weight = 0.0);
 
 }  // namespace circumplex
