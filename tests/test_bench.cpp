@@ -4,45 +4,20 @@
 // Speed itself is never asserted here: that is what the bench is for.
 #include "torch_doctest.hpp"
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <sys/wait.h>
 
 #include "bench/bench_core.hpp"
 #include "circumplex/model_package.hpp"
 #include "circumplex/torch_compat.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-struct Result {
-  int code;
-  std::string out;
-};
-
-Result cli(const std::string& args) {
-  const std::string cmd = std::string(CIRCUMPLEX_EXE) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-fs::path temp_dir(const char* name) {
-  const fs::path dir = fs::path(CIRCUMPLEX_BINARY_DIR) / "test-output" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 /// Every listed member exists in `j`.
 void require_members(const json& j, std::initializer_list<const char*> names, const std::string& where) {
   for (const char* n : names) {
@@ -65,9 +40,9 @@ void check_timing(const json& t, const char* unit, const std::string& where) {
 }  // namespace
 
 TEST_CASE("bench --quick writes every documented field with sane values") {
-  const fs::path dir = temp_dir("bench-quick");
+  const fs::path dir = fresh_dir("bench-quick");
   const fs::path out = dir / "bench.json";
-  const Result r = cli("bench --quick --peer --threads 1 --model '" + std::string(CIRCUMPLEX_TINY_MODEL) + "' --json '" + out.string() + "'");
+  const CliResult r = run_cli("bench --quick --peer --threads 1 --model '" + std::string(CIRCUMPLEX_TINY_MODEL) + "' --json '" + out.string() + "'");
   INFO(r.out);
   REQUIRE(r.code == 0);
   CHECK(r.out.find("decoder:") != std::string::npos);  // the printed table
@@ -167,22 +142,22 @@ TEST_CASE("bench --quick writes every documented field with sane values") {
 }
 
 TEST_CASE("bench usage errors exit 2 and name the option") {
-  const Result threads = cli("bench --threads 0");
+  const CliResult threads = run_cli("bench --threads 0");
   CHECK(threads.code == 2);
   CHECK(threads.out.find("--threads") != std::string::npos);
-  const Result model = cli("bench --model /nonexistent/package");
+  const CliResult model = run_cli("bench --model /nonexistent/package");
   CHECK(model.code == 2);
   CHECK(model.out.find("--model") != std::string::npos);
-  const Result unknown = cli("bench --fast");
+  const CliResult unknown = run_cli("bench --fast");
   CHECK(unknown.code == 2);
   CHECK(unknown.out.find("--fast") != std::string::npos);
-  const Result help = cli("bench --help");
+  const CliResult help = run_cli("bench --help");
   CHECK(help.code == 0);
   CHECK(help.out.find("--peer") != std::string::npos);
 }
 
 TEST_CASE("the fresh-weights fallback is a loadable package of the default architecture") {
-  const fs::path dir = temp_dir("bench-fresh") / "pkg";
+  const fs::path dir = fresh_dir("bench-fresh") / "pkg";
   const circumplex::VaeConfig config = circumplex::bench::default_architecture();
   CHECK(config.image_size == 128);
   CHECK(config.latent == 64);

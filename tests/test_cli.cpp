@@ -1,64 +1,37 @@
 // The circumplex CLI: help, exit codes, the atlas pictures and expr output.
 #include <doctest/doctest.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 #include <string>
-#include <sys/wait.h>
+
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 
-namespace {
-struct Result {
-  int code;
-  std::string out;
-};
-
-// Runs the CLI with `args` (a shell-quoted string), capturing stdout and stderr together.
-Result cli(const std::string& args) {
-  const std::string cmd = std::string(CIRCUMPLEX_EXE) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-fs::path temp_dir(const char* name) {
-  const fs::path dir = fs::path(CIRCUMPLEX_BINARY_DIR) / "test-output" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-}  // namespace
-
 TEST_CASE("help lists the verbs - unknown verbs and options are usage errors (exit 2)") {
-  const Result help = cli("--help");
+  const CliResult help = run_cli("--help");
   CHECK(help.code == 0);
   CHECK(help.out.find("atlas") != std::string::npos);
   CHECK(help.out.find("expr") != std::string::npos);
-  CHECK(cli("").code == 2);
-  const Result unknown = cli("frobnicate");
+  CHECK(run_cli("").code == 2);
+  const CliResult unknown = run_cli("frobnicate");
   CHECK(unknown.code == 2);
   CHECK(unknown.out.find("frobnicate") != std::string::npos);
   for (const char* verb : {"atlas", "expr"}) {
     CAPTURE(verb);
-    const Result h = cli(std::string(verb) + " --help");
+    const CliResult h = run_cli(std::string(verb) + " --help");
     CHECK(h.code == 0);
     CHECK(h.out.find("Usage: circumplex") != std::string::npos);
-    const Result bad = cli(std::string(verb) + " --bogus");
+    const CliResult bad = run_cli(std::string(verb) + " --bogus");
     CHECK(bad.code == 2);
     CHECK(bad.out.find("--bogus") != std::string::npos);
   }
 }
 
 TEST_CASE("atlas prints the table and writes the 2D and 3D pictures") {
-  const fs::path dir = temp_dir("atlas");
-  const Result r = cli("atlas --out " + dir.string());
+  const fs::path dir = fresh_dir("atlas");
+  const CliResult r = run_cli("atlas --out " + dir.string());
   CHECK(r.code == 0);
   CHECK(r.out.find("happily-sad") != std::string::npos);
   CHECK(r.out.find("21 emotions") != std::string::npos);
@@ -71,30 +44,30 @@ TEST_CASE("atlas prints the table and writes the 2D and 3D pictures") {
     CHECK(stddev[0] > 10.0);  // not blank
   }
   CHECK_FALSE(fs::exists(dir / ".atlas_2d.partial.png"));
-  const Result bad = cli("atlas --atlas /nonexistent.json --no-images");
+  const CliResult bad = run_cli("atlas --atlas /nonexistent.json --no-images");
   CHECK(bad.code == 1);
   CHECK(bad.out.find("/nonexistent.json") != std::string::npos);
 }
 
 TEST_CASE("expr prints the nearest emotion - AUs and rig weights - bad input is named") {
-  const Result r = cli("expr --affect 0.81,0.51");
+  const CliResult r = run_cli("expr --affect 0.81,0.51");
   CHECK(r.code == 0);
   CHECK(r.out.find("nearest   happy") != std::string::npos);
   CHECK(r.out.find("mouthSmileLeft") != std::string::npos);
-  const Result j = cli("expr --emotion Fear --intensity 0.8 --space 3d --json");
+  const CliResult j = run_cli("expr --emotion Fear --intensity 0.8 --space 3d --json");
   CHECK(j.code == 0);
   CHECK(j.out.find("\"nearest\": \"fearful\"") != std::string::npos);
   CHECK(j.out.find("\"eyeWideLeft\"") != std::string::npos);
   CHECK(j.out.find("\"space\": \"3d\"") != std::string::npos);
-  const Result nan = cli("expr --affect nan,0");
+  const CliResult nan = run_cli("expr --affect nan,0");
   CHECK(nan.code == 2);
   CHECK(nan.out.find("--affect") != std::string::npos);
-  const Result range = cli("expr --affect 2,0");
+  const CliResult range = run_cli("expr --affect 2,0");
   CHECK(range.code == 2);
-  const Result name = cli("expr --emotion hapy");
+  const CliResult name = run_cli("expr --emotion hapy");
   CHECK(name.code == 2);
   CHECK(name.out.find("happy") != std::string::npos);
-  CHECK(cli("expr").code == 2);
-  CHECK(cli("expr --affect 0,0 --emotion sad").code == 2);
-  CHECK(cli("expr --emotion sad --intensity 3").code == 2);
+  CHECK(run_cli("expr").code == 2);
+  CHECK(run_cli("expr --affect 0,0 --emotion sad").code == 2);
+  CHECK(run_cli("expr --emotion sad --intensity 3").code == 2);
 }

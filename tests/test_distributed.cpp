@@ -25,6 +25,7 @@
 #include "circumplex/weights.hpp"
 #include "train/distributed.hpp"
 #include "train/trainer.hpp"
+#include "test_support.hpp"
 
 using namespace circumplex;
 namespace fs = std::filesystem;
@@ -32,29 +33,11 @@ namespace dist = circumplex::tools::dist;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;
-};
-
-Result cli(const std::string& args) {
-  const std::string cmd = std::string(CIRCUMPLEX_EXE) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 const fs::path& root() {
   static const fs::path dir = [] {
-    const fs::path d = fs::path(CIRCUMPLEX_BINARY_DIR) / "test-output" / ("distributed-" + std::to_string(getpid()));
-    fs::remove_all(d);
-    fs::create_directories(d);
+    const fs::path d = fresh_dir("distributed-" + std::to_string(getpid()));
     // 200 faces at 32×32 (about 160 for training): a few steps take well under a second.
-    const Result r = cli("synth --count 200 --identities 20 --size 32 --seed 13 --out " + (d / "data").string());
+    const CliResult r = run_cli("synth --count 200 --identities 20 --size 32 --seed 13 --out " + (d / "data").string());
     REQUIRE_MESSAGE(r.code == 0, r.out);
     return d;
   }();
@@ -222,13 +205,13 @@ TEST_CASE("nproc 2 stopped and resumed ends with the weights of one uninterrupte
   const std::string common = "train --data " + (root() / "data").string() +
                              " --epochs 2 --batch 16 --latent 8 --width 8 --threads 1 --seed 5 --lr 3e-3 --dist-timeout 30";
   const fs::path single = root() / "cli-single", pair = root() / "cli-pair";
-  const Result a = cli(common + " --out " + single.string());
+  const CliResult a = run_cli(common + " --out " + single.string());
   REQUIRE_MESSAGE(a.code == 0, a.out);
   // 10 steps per epoch: stop inside the second epoch, then resume with two ranks again.
-  const Result b = cli(common + " --out " + pair.string() + " --nproc 2 --stop-after-steps 13");
+  const CliResult b = run_cli(common + " --out " + pair.string() + " --nproc 2 --stop-after-steps 13");
   REQUIRE_MESSAGE(b.code == 0, b.out);
   CHECK_FALSE(fs::exists(pair / "model.cpxw"));
-  const Result c = cli(common + " --out " + pair.string() + " --nproc 2 --resume");
+  const CliResult c = run_cli(common + " --out " + pair.string() + " --nproc 2 --resume");
   REQUIRE_MESSAGE(c.code == 0, c.out);
   const TensorMap x = load_tensors((single / "model.cpxw").string()), y = load_tensors((pair / "model.cpxw").string());
   REQUIRE(x.size() == y.size());
@@ -237,11 +220,11 @@ TEST_CASE("nproc 2 stopped and resumed ends with the weights of one uninterrupte
     CHECK((t - y.at(name)).abs().max().item<double>() < 1e-4);
   }
   // The launcher reports a failing rank: both ranks refuse the missing data, exit code 1.
-  const Result bad = cli("train --data " + (root() / "absent").string() + " --out " + (root() / "bad").string() + " --nproc 2 --dist-timeout 5");
+  const CliResult bad = run_cli("train --data " + (root() / "absent").string() + " --out " + (root() / "bad").string() + " --nproc 2 --dist-timeout 5");
   CHECK(bad.code == 1);
   CHECK(bad.out.find("exited with code 1") != std::string::npos);
   // Usage errors name the flag.
-  const Result usage = cli(common + " --out " + pair.string() + " --nproc 2 --rank 1");
+  const CliResult usage = run_cli(common + " --out " + pair.string() + " --nproc 2 --rank 1");
   CHECK(usage.code == 2);
   CHECK(usage.out.find("--rank") != std::string::npos);
 }
@@ -278,9 +261,9 @@ TEST_CASE("a killed rank makes the other fail with a clear error and the checkpo
   CHECK_FALSE(t.empty());
   const int step = nlohmann::json::parse(meta).at("step").get<int>();
   CHECK(step >= 10);
-  const Result resumed = cli("train --data " + (root() / "data").string() + " --out " + run.string() +
-                             " --epochs 1000 --batch 16 --latent 8 --width 8 --threads 1 --seed 5 --resume --stop-after-steps " +
-                             std::to_string(step + 2));
+  const CliResult resumed = run_cli("train --data " + (root() / "data").string() + " --out " + run.string() +
+                                    " --epochs 1000 --batch 16 --latent 8 --width 8 --threads 1 --seed 5 --resume --stop-after-steps " +
+                                    std::to_string(step + 2));
   CHECK_MESSAGE(resumed.code == 0, resumed.out);
 }
 

@@ -3,41 +3,24 @@
 // `circumplex evaluate` on the tiny model, and usage errors.
 #include "torch_doctest.hpp"
 
-#include <array>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 
 #include "circumplex/assets.hpp"
 #include "circumplex/error.hpp"
 #include "circumplex/judge.hpp"
 #include "circumplex/weights.hpp"
 #include "judge/judge_metrics.hpp"
+#include "test_support.hpp"
 
 using namespace circumplex;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-struct Result {
-  int code;
-  std::string out;
-};
-Result cli(const std::string& args) {
-  const std::string cmd = std::string(CIRCUMPLEX_EXE) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 // CTest runs each case in its own process, several at once: each process works in a folder
 // named by the first case it runs (set with in_folder), so concurrent cases never share one.
 std::string& folder_name() {
@@ -48,11 +31,9 @@ void in_folder(const std::string& name) { folder_name() = name; }
 
 const fs::path& root() {
   static const fs::path dir = [] {
-    const fs::path d = fs::path(CIRCUMPLEX_BINARY_DIR) / "test-output" / "judge" / folder_name();
-    fs::remove_all(d);
-    fs::create_directories(d);
+    const fs::path d = fresh_dir("judge/" + folder_name());
     // The judge's own faces: another seed than the tiny model's data (seed 21).
-    const Result r = cli("synth --count 320 --identities 40 --size 32 --seed 99 --jobs 1 --out " + (d / "data").string());
+    const CliResult r = run_cli("synth --count 320 --identities 40 --size 32 --seed 99 --jobs 1 --out " + (d / "data").string());
     REQUIRE_MESSAGE(r.code == 0, r.out);
     return d;
   }();
@@ -67,7 +48,7 @@ std::string judge_args(const fs::path& out) {
 const fs::path& tiny_judge() {
   static const fs::path dir = [] {
     const fs::path d = root() / "judge";
-    const Result r = cli(judge_args(d));
+    const CliResult r = run_cli(judge_args(d));
     REQUIRE_MESSAGE(r.code == 0, r.out);
     return d;
   }();
@@ -167,19 +148,19 @@ TEST_CASE("a resumed judge run ends with the same weights as an uninterrupted on
   in_folder("resume");
   const fs::path whole = tiny_judge(), split = root() / "split";
   // 256 training images / 32 = 8 steps per epoch: step 11 is inside epoch 2.
-  const Result first = cli(judge_args(split) + " --stop-after-steps 11");
+  const CliResult first = run_cli(judge_args(split) + " --stop-after-steps 11");
   REQUIRE_MESSAGE(first.code == 0, first.out);
   CHECK(fs::exists(split / "checkpoint.cpxw"));
   CHECK_FALSE(fs::exists(split / "manifest.json"));
   CHECK(first.out.find("--resume") != std::string::npos);
-  const Result again = cli(judge_args(split));  // not without --resume
+  const CliResult again = run_cli(judge_args(split));  // not without --resume
   CHECK(again.code == 1);
   CHECK(again.out.find("--resume") != std::string::npos);
-  const Result other = cli("judge --data " + (root() / "data").string() + " --out " + split.string() +
-                           " --epochs 4 --batch 16 --width 8 --threads 1 --seed 3 --resume");
+  const CliResult other = run_cli("judge --data " + (root() / "data").string() + " --out " + split.string() +
+                                  " --epochs 4 --batch 16 --width 8 --threads 1 --seed 3 --resume");
   CHECK(other.code == 1);
   CHECK(other.out.find("--batch") != std::string::npos);
-  const Result second = cli(judge_args(split) + " --resume");
+  const CliResult second = run_cli(judge_args(split) + " --resume");
   REQUIRE_MESSAGE(second.code == 0, second.out);
   const TensorMap a = load_tensors((whole / "weights.cpxw").string()), b = load_tensors((split / "weights.cpxw").string());
   REQUIRE(a.size() == b.size());
@@ -247,9 +228,9 @@ TEST_CASE("evaluate on the tiny model and the tiny judge writes every number and
   const fs::path out = root() / "eval";
   fs::remove_all(out);
   const fs::path vae_data = fs::path(CIRCUMPLEX_TINY_MODEL).parent_path() / "data";
-  const Result r = cli("evaluate --model " + std::string(CIRCUMPLEX_TINY_MODEL) + " --judge " + tiny_judge().string() +
-                       " --seed 5 --identities 3 --fresh 48 --steps 4 --threads 1 --json " + (out / "eval.json").string() +
-                       " --data " + vae_data.string());
+  const CliResult r = run_cli("evaluate --model " + std::string(CIRCUMPLEX_TINY_MODEL) + " --judge " + tiny_judge().string() +
+                              " --seed 5 --identities 3 --fresh 48 --steps 4 --threads 1 --json " + (out / "eval.json").string() +
+                              " --data " + vae_data.string());
   REQUIRE_MESSAGE(r.code == 0, r.out);
   for (const char* f : {"eval.json", "eval.md", "eval_grid.png", "eval_sweeps.png"}) {
     CAPTURE(f);
@@ -289,9 +270,9 @@ TEST_CASE("evaluate on the tiny model and the tiny judge writes every number and
   CHECK(j["all_pass"].is_boolean());
   CHECK(j["reconstruction"]["data"]["shared_people_with_fresh_set"] == 0);
   // The same evaluation twice gives the same numbers.
-  const Result again = cli("evaluate --model " + std::string(CIRCUMPLEX_TINY_MODEL) + " --judge " + tiny_judge().string() +
-                           " --seed 5 --identities 3 --fresh 48 --steps 4 --threads 1 --json " + (out / "again.json").string() +
-                           " --data " + vae_data.string());
+  const CliResult again = run_cli("evaluate --model " + std::string(CIRCUMPLEX_TINY_MODEL) + " --judge " + tiny_judge().string() +
+                                  " --seed 5 --identities 3 --fresh 48 --steps 4 --threads 1 --json " + (out / "again.json").string() +
+                                  " --data " + vae_data.string());
   REQUIRE_MESSAGE(again.code == 0, again.out);
   const json k = json::parse(read_text_file((out / "again.json").string()));
   CHECK(k["checks"] == j["checks"]);
@@ -300,35 +281,35 @@ TEST_CASE("evaluate on the tiny model and the tiny judge writes every number and
 TEST_CASE("judge and evaluate refuse bad arguments and inputs with clear messages") {
   in_folder("usage");
   const std::string data = (root() / "data").string(), out = (root() / "usage").string();
-  CHECK(cli("judge").code == 2);
-  CHECK(cli("judge --data " + data).code == 2);
-  CHECK(cli("judge --data " + data + " --out " + out + " --batch 1").code == 2);
-  CHECK(cli("judge --data " + data + " --out " + out + " --work-size 48").code == 2);
-  CHECK(cli("judge --data " + data + " --out " + out + " --epochs zero").code == 2);
-  CHECK(cli("judge --data " + data + " --out " + out + " --bogus").code == 2);
-  const Result missing = cli("judge --data /nonexistent/data --out " + out);
+  CHECK(run_cli("judge").code == 2);
+  CHECK(run_cli("judge --data " + data).code == 2);
+  CHECK(run_cli("judge --data " + data + " --out " + out + " --batch 1").code == 2);
+  CHECK(run_cli("judge --data " + data + " --out " + out + " --work-size 48").code == 2);
+  CHECK(run_cli("judge --data " + data + " --out " + out + " --epochs zero").code == 2);
+  CHECK(run_cli("judge --data " + data + " --out " + out + " --bogus").code == 2);
+  const CliResult missing = run_cli("judge --data /nonexistent/data --out " + out);
   CHECK(missing.code == 1);
   CHECK(missing.out.find("/nonexistent/data/labels.csv") != std::string::npos);
   // A folder without AU columns (like prep's) is refused by name.
   const fs::path prep_like = root() / "prep_like";
   fs::create_directories(prep_like);
   std::ofstream(prep_like / "labels.csv") << "file,split,valence,arousal,z,category\na.png,train,0,0,0,neutral\n";
-  const Result no_aus = cli("judge --data " + prep_like.string() + " --out " + out);
+  const CliResult no_aus = run_cli("judge --data " + prep_like.string() + " --out " + out);
   CHECK(no_aus.code == 1);
   CHECK(no_aus.out.find("AU1") != std::string::npos);
-  CHECK(cli("judge --data " + data + " --out " + (root() / "nothing").string() + " --resume").code == 1);
+  CHECK(run_cli("judge --data " + data + " --out " + (root() / "nothing").string() + " --resume").code == 1);
 
   const std::string model = CIRCUMPLEX_TINY_MODEL;
-  CHECK(cli("evaluate").code == 2);
-  CHECK(cli("evaluate --model " + model + " --judge j").code == 2);  // --seed missing
-  CHECK(cli("evaluate --model " + model + " --judge j --seed -3").code == 2);
-  CHECK(cli("evaluate --model " + model + " --judge j --seed 1 --identities 1").code == 2);
-  CHECK(cli("evaluate --model " + model + " --judge j --seed 1 --steps 2").code == 2);
-  CHECK(cli("evaluate --model " + model + " --judge j --seed 1 --whatever").code == 2);
-  const Result no_model = cli("evaluate --model /nonexistent/pkg --judge j --seed 1 --json " + (root() / "e" / "x.json").string());
+  CHECK(run_cli("evaluate").code == 2);
+  CHECK(run_cli("evaluate --model " + model + " --judge j").code == 2);  // --seed missing
+  CHECK(run_cli("evaluate --model " + model + " --judge j --seed -3").code == 2);
+  CHECK(run_cli("evaluate --model " + model + " --judge j --seed 1 --identities 1").code == 2);
+  CHECK(run_cli("evaluate --model " + model + " --judge j --seed 1 --steps 2").code == 2);
+  CHECK(run_cli("evaluate --model " + model + " --judge j --seed 1 --whatever").code == 2);
+  const CliResult no_model = run_cli("evaluate --model /nonexistent/pkg --judge j --seed 1 --json " + (root() / "e" / "x.json").string());
   CHECK(no_model.code == 1);
   CHECK(no_model.out.find("/nonexistent/pkg") != std::string::npos);
-  const Result no_judge = cli("evaluate --model " + model + " --judge /nonexistent/judge --seed 1 --fresh 16 --json " + (root() / "e" / "x.json").string());
+  const CliResult no_judge = run_cli("evaluate --model " + model + " --judge /nonexistent/judge --seed 1 --fresh 16 --json " + (root() / "e" / "x.json").string());
   CHECK(no_judge.code == 1);
   CHECK(no_judge.out.find("/nonexistent/judge") != std::string::npos);
   CHECK_FALSE(fs::exists(root() / "e" / "x_fresh_seed1"));

@@ -3,10 +3,8 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -30,6 +28,7 @@
 #include "prep/image.hpp"
 #include "prep/npy.hpp"
 #include "prep/prep.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace circumplex;
@@ -38,13 +37,6 @@ using namespace circumplex::prep;
 namespace {
 
 const char* const kCategory[8] = {"neutral", "happy", "sad", "surprised", "fearful", "disgusted", "angry", "contempt"};
-
-fs::path test_dir(const std::string& name) {
-  const fs::path dir = fs::path(CIRCUMPLEX_BINARY_DIR) / "test-output" / "prep" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 std::string slurp(const fs::path& p) { return read_text_file(p.string()); }
 
@@ -261,22 +253,6 @@ std::vector<std::vector<std::string>> journal_rows(const fs::path& p) {
   return rows;
 }
 
-struct Result {
-  int code;
-  std::string out;
-};
-
-Result cli(const std::string& args, const std::string& env = "") {
-  const std::string cmd = env + (env.empty() ? "" : " ") + std::string(CIRCUMPLEX_EXE) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 }  // namespace
 
 TEST_CASE("AffectNet CSV reader keeps good rows and rejects bad ones by line") {
@@ -348,7 +324,7 @@ TEST_CASE("AffectNet CSV reader keeps good rows and rejects bad ones by line") {
 }
 
 TEST_CASE("truncated and corrupt JPEGs are told apart before decoding") {
-  const fs::path dir = test_dir("jpeg");
+  const fs::path dir = fresh_dir("prep/jpeg");
   std::vector<uchar> jpeg;
   cv::imencode(".jpg", face_picture(7, 0, 96, 128), jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
   const std::string bytes(jpeg.begin(), jpeg.end());
@@ -377,7 +353,7 @@ TEST_CASE("truncated and corrupt JPEGs are told apart before decoding") {
 }
 
 TEST_CASE("prep rejects every planted bad row with its reason and keeps the rest") {
-  const fs::path dir = test_dir("planted");
+  const fs::path dir = fresh_dir("prep/planted");
   const Fixture f = make_fixture(dir, {3, 3, 3, 3, 3, 3, 3, 3}, true);
   const PrepOptions o = box_options(f, dir / "out");
   const PrepSummary s = run_prep(o);
@@ -451,7 +427,7 @@ TEST_CASE("prep rejects every planted bad row with its reason and keeps the rest
 }
 
 TEST_CASE("prep --balance keeps exactly N per category and refills after rejects") {
-  const fs::path dir = test_dir("balance");
+  const fs::path dir = fresh_dir("prep/balance");
   // Category 3 has only 2 faces: short of N = 3. The planted rows add broken candidates to
   // categories 1, 2 and 3 (missing, corrupt, truncated) that the waves must replace.
   const Fixture f = make_fixture(dir, {4, 5, 3, 2, 4, 3, 5, 4}, true);
@@ -494,7 +470,7 @@ TEST_CASE("prep --balance keeps exactly N per category and refills after rejects
 }
 
 TEST_CASE("prep --class-weights writes total over n_classes times count as JSON and npy") {
-  const fs::path dir = test_dir("weights");
+  const fs::path dir = fresh_dir("prep/weights");
   // Contempt has no images: it counts in neither n_classes nor the JSON map, and gets 0 in the npy.
   const std::vector<int> count = {2, 5, 3, 1, 4, 2, 6, 0};
   const Fixture f = make_fixture(dir, count, false);
@@ -568,7 +544,7 @@ TEST_CASE("CLAHE changes luminance only and keeps chromaticity") {
   CHECK(cv::countNonZero(big) < face.total() / 100);
 
   // In the pipeline: the same crops with and without --no-clahe differ in L, not in a, b.
-  const fs::path dir = test_dir("clahe");
+  const fs::path dir = fresh_dir("prep/clahe");
   const Fixture f = make_fixture(dir, {1, 1, 1, 1, 0, 0, 0, 0}, false);
   PrepOptions o = box_options(f, dir / "on");
   run_prep(o);
@@ -597,7 +573,7 @@ TEST_CASE("CLAHE changes luminance only and keeps chromaticity") {
 }
 
 TEST_CASE("prep resumes after an interruption without duplicates") {
-  const fs::path dir = test_dir("resume");
+  const fs::path dir = fresh_dir("prep/resume");
   const Fixture f = make_fixture(dir, {2, 2, 2, 2, 2, 2, 2, 2}, true);
   // Reference: one uninterrupted run.
   const PrepSummary whole = run_prep(box_options(f, dir / "whole"));
@@ -727,7 +703,7 @@ TEST_CASE("Haar cascade on procedural faces: what it detects lies on the face an
   CHECK(haar.detect(plain, nullptr, 32).empty());
 
   // The whole pipeline with --detector haar: every row is kept or rejected for a detection reason.
-  const fs::path dir = test_dir("haar");
+  const fs::path dir = fresh_dir("prep/haar");
   Fixture f;
   f.images = dir / "images";
   f.csv = dir / "train.csv";
@@ -811,26 +787,26 @@ TEST_CASE("opencv data and detector names resolve with clear errors") {
 
 TEST_CASE("prep CLI: usage errors exit 2 and runs exit 0 or resume after exit 1") {
   // Few invocations: the executable links LibTorch and takes a while to start.
-  const Result missing = cli("prep --images a --out b");
+  const CliResult missing = run_cli("prep --images a --out b");
   CHECK(missing.code == 2);
   CHECK(missing.out.find("--csv") != std::string::npos);
-  const Result both = cli("prep --images a --csv b --out c --balance 5 --class-weights");
+  const CliResult both = run_cli("prep --images a --csv b --out c --balance 5 --class-weights");
   CHECK(both.code == 2);
   CHECK(both.out.find("alternatives") != std::string::npos);
 
-  const fs::path dir = test_dir("cli");
+  const fs::path dir = fresh_dir("prep/cli");
   const Fixture f = make_fixture(dir, {1, 1, 0, 0, 0, 0, 1, 0}, true);
   const std::string base = "prep --images " + f.images.string() + " --csv " + f.csv.string();
-  const Result yunet = cli(base + " --out " + (dir / "y").string() + " --detector yunet:/nonexistent/y.onnx");
+  const CliResult yunet = run_cli(base + " --out " + (dir / "y").string() + " --detector yunet:/nonexistent/y.onnx");
   CHECK(yunet.code == 1);
   CHECK(yunet.out.find("YuNet model '/nonexistent/y.onnx' not found") != std::string::npos);
 
   const std::string args = base + " --detector box --min-face 32 --quiet --out " + (dir / "out").string();
-  const Result stopped = cli(args, "CIRCUMPLEX_PREP_STOP_AFTER=2");
+  const CliResult stopped = run_cli(args, "CIRCUMPLEX_PREP_STOP_AFTER=2");
   CHECK(stopped.code == 1);
   CHECK(stopped.out.find("rerun to resume") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "out" / "labels.csv"));
-  const Result done = cli(args);
+  const CliResult done = run_cli(args);
   CHECK(done.code == 0);
   CHECK(done.out.find("3 images kept, 13 rows rejected") != std::string::npos);
   CHECK(done.out.find("missing_file 1") != std::string::npos);

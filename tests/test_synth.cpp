@@ -3,9 +3,7 @@
 // the sanitizers.
 #include <doctest/doctest.h>
 
-#include <array>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,7 +13,6 @@
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 #include <vector>
 
 #include "circumplex/atlas.hpp"
@@ -26,35 +23,12 @@
 #include "facegen/face_renderer.hpp"
 #include "args.hpp"
 #include "verbs.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace circumplex;
 
 namespace {
-struct Result {
-  int code;
-  std::string out;
-};
-
-// Runs the CLI with `args` (a shell-quoted string), capturing stdout and stderr together.
-Result run_cli(const std::string& args) {
-  const std::string cmd = std::string(CIRCUMPLEX_EXE) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-fs::path temp_dir(const char* name) {
-  const fs::path dir = fs::path(CIRCUMPLEX_BINARY_DIR) / "test-output" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::ostringstream s;
@@ -243,7 +217,7 @@ TEST_CASE("every action unit at intensity 1 changes pixels where it should") {
 }
 
 TEST_CASE("packed shard round-trips - and bad files are named") {
-  const fs::path dir = temp_dir("shard");
+  const fs::path dir = fresh_dir("shard");
   data::ShardInfo info;
   info.count = 5;
   info.height = 3;
@@ -317,9 +291,9 @@ TEST_CASE("packed shard round-trips - and bad files are named") {
 }
 
 TEST_CASE("synth writes images - labels and shards that match what was rendered") {
-  const fs::path dir = temp_dir("synth_labels");
-  const Result r = run_cli("synth --count 12 --identities 4 --size 64 --seed 5 --jobs 2 --split 0.5,0.25,0.25 --out " +
-                       dir.string());
+  const fs::path dir = fresh_dir("synth_labels");
+  const CliResult r = run_cli("synth --count 12 --identities 4 --size 64 --seed 5 --jobs 2 --split 0.5,0.25,0.25 --out " +
+                              dir.string());
   REQUIRE_MESSAGE(r.code == 0, r.out);
   for (const char* f : {"labels.csv", "train.cpxshard", "val.cpxshard", "test.cpxshard", "contact_sheet.png"}) {
     CHECK(fs::exists(dir / f));
@@ -403,7 +377,7 @@ TEST_CASE("synth writes images - labels and shards that match what was rendered"
 }
 
 TEST_CASE("synth is deterministic - same seed gives the same bytes whatever --jobs") {
-  const fs::path a = temp_dir("synth_det_a"), b = temp_dir("synth_det_b"), c = temp_dir("synth_det_c");
+  const fs::path a = fresh_dir("synth_det_a"), b = fresh_dir("synth_det_b"), c = fresh_dir("synth_det_c");
   const std::string common = "synth --count 10 --identities 3 --size 48 --mode 3d ";
   REQUIRE(run_cli(common + "--seed 9 --jobs 1 --out " + a.string()).code == 0);
   REQUIRE(run_cli(common + "--seed 9 --jobs 2 --out " + b.string()).code == 0);
@@ -426,7 +400,7 @@ TEST_CASE("synth is deterministic - same seed gives the same bytes whatever --jo
 }
 
 TEST_CASE("synth rejects bad arguments with a usage error naming them") {
-  const fs::path dir = temp_dir("synth_bad");
+  const fs::path dir = fresh_dir("synth_bad");
   const std::string out = dir.string();
   // In-process (fast): each bad option is reported as a UsageError naming it.
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
@@ -463,13 +437,13 @@ TEST_CASE("synth rejects bad arguments with a usage error naming them") {
   }
   CHECK_FALSE(fs::exists(dir / "labels.csv"));
   // Through the program: exit code 2 and the message on the terminal; --help has an example.
-  const Result bad = run_cli("synth --count 0 --out " + out);
+  const CliResult bad = run_cli("synth --count 0 --out " + out);
   CHECK(bad.code == 2);
   CHECK(bad.out.find("--count") != std::string::npos);
-  const Result mode = run_cli("synth --count 3 --mode 4d --out " + out);
+  const CliResult mode = run_cli("synth --count 3 --mode 4d --out " + out);
   CHECK(mode.code == 2);
   CHECK(mode.out.find("--mode") != std::string::npos);
-  const Result help = run_cli("synth --help");
+  const CliResult help = run_cli("synth --help");
   CHECK(help.code == 0);
   CHECK(help.out.find("Usage: circumplex synth") != std::string::npos);
   CHECK(help.out.find("Example") != std::string::npos);

@@ -3,12 +3,9 @@
 // and the package loader refuses each kind of corruption.
 #include "torch_doctest.hpp"
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "circumplex/assets.hpp"
@@ -16,34 +13,18 @@
 #include "circumplex/model_package.hpp"
 #include "circumplex/session.hpp"
 #include "circumplex/weights.hpp"
+#include "test_support.hpp"
 
 using namespace circumplex;
 namespace fs = std::filesystem;
 
 namespace {
-struct Result {
-  int code;
-  std::string out;
-};
-Result cli(const std::string& args) {
-  const std::string cmd = std::string(CIRCUMPLEX_EXE) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 const fs::path& root() {
   static const fs::path dir = [] {
     // One folder per process: CTest runs each case as its own process, possibly in parallel.
-    const fs::path d = fs::path(CIRCUMPLEX_BINARY_DIR) / "test-output" / ("train_map-" + std::to_string(getpid()));
-    fs::remove_all(d);
-    fs::create_directories(d);
+    const fs::path d = fresh_dir("train_map-" + std::to_string(getpid()));
     // 320 faces of 32 identities at 32×32: enough to train a few steps in seconds.
-    const Result r = cli("synth --count 320 --identities 32 --size 32 --seed 11 --out " + (d / "data").string());
+    const CliResult r = run_cli("synth --count 320 --identities 32 --size 32 --seed 11 --out " + (d / "data").string());
     REQUIRE_MESSAGE(r.code == 0, r.out);
     return d;
   }();
@@ -67,7 +48,7 @@ std::vector<double> loss_column(const fs::path& csv) {
 
 TEST_CASE("train reduces the loss and writes curves - sheets - checkpoint and weights") {
   const fs::path run = root() / "run";
-  const Result r = cli(train_args(run.string()));
+  const CliResult r = run_cli(train_args(run.string()));
   REQUIRE_MESSAGE(r.code == 0, r.out);
   for (const char* f : {"config.json", "checkpoint.cpxw", "model.cpxw", "loss.csv", "loss.png", "recon/epoch_001.png", "recon/epoch_003.png"}) {
     CAPTURE(f);
@@ -80,14 +61,14 @@ TEST_CASE("train reduces the loss and writes curves - sheets - checkpoint and we
 
 TEST_CASE("a resumed run ends with the same weights as an uninterrupted one") {
   const fs::path whole = root() / "run";  // written by the test above (doctest runs in order)
-  if (!fs::exists(whole / "model.cpxw")) REQUIRE(cli(train_args(whole.string())).code == 0);
+  if (!fs::exists(whole / "model.cpxw")) REQUIRE(run_cli(train_args(whole.string())).code == 0);
   const fs::path split = root() / "split";
   // Stop mid-epoch (20 batches per epoch: step 27 is inside epoch 2), then resume.
-  const Result first = cli(train_args(split.string()) + " --stop-after-steps 27");
+  const CliResult first = run_cli(train_args(split.string()) + " --stop-after-steps 27");
   REQUIRE_MESSAGE(first.code == 0, first.out);
   CHECK_FALSE(fs::exists(split / "model.cpxw"));
   CHECK(first.out.find("--resume") != std::string::npos);
-  const Result second = cli(train_args(split.string()) + " --resume");
+  const CliResult second = run_cli(train_args(split.string()) + " --resume");
   REQUIRE_MESSAGE(second.code == 0, second.out);
   const TensorMap a = load_tensors((whole / "model.cpxw").string()), b = load_tensors((split / "model.cpxw").string());
   REQUIRE(a.size() == b.size());
@@ -97,26 +78,26 @@ TEST_CASE("a resumed run ends with the same weights as an uninterrupted one") {
   }
   CHECK(loss_column(whole / "loss.csv") == loss_column(split / "loss.csv"));
   // Resuming needs the run's seed and batch size.
-  const Result other_batch = cli("train --data " + (root() / "data").string() + " --out " + split.string() +
-                                 " --epochs 3 --batch 8 --latent 8 --width 8 --threads 1 --seed 5 --resume");
+  const CliResult other_batch = run_cli("train --data " + (root() / "data").string() + " --out " + split.string() +
+                                        " --epochs 3 --batch 8 --latent 8 --width 8 --threads 1 --seed 5 --resume");
   CHECK(other_batch.code == 1);
   CHECK(other_batch.out.find("--batch") != std::string::npos);
 }
 
 TEST_CASE("train refuses bad arguments and missing data with clear messages") {
-  CHECK(cli("train --data x").code == 2);
-  const Result missing = cli("train --data /nonexistent/data --out " + (root() / "x").string());
+  CHECK(run_cli("train --data x").code == 2);
+  const CliResult missing = run_cli("train --data /nonexistent/data --out " + (root() / "x").string());
   CHECK(missing.code == 1);
   CHECK(missing.out.find("/nonexistent/data/labels.csv") != std::string::npos);
-  CHECK(cli(train_args((root() / "y").string()) + " --batch 0").code == 2);
-  CHECK(cli(train_args((root() / "z").string()) + " --resume").code == 1);  // no checkpoint
+  CHECK(run_cli(train_args((root() / "y").string()) + " --batch 0").code == 2);
+  CHECK(run_cli(train_args((root() / "z").string()) + " --resume").code == 1);  // no checkpoint
 }
 
 TEST_CASE("map writes a complete report and a package the runtime loads") {
   const fs::path run = root() / "run";
-  if (!fs::exists(run / "model.cpxw")) REQUIRE(cli(train_args(run.string())).code == 0);
+  if (!fs::exists(run / "model.cpxw")) REQUIRE(run_cli(train_args(run.string())).code == 0);
   const fs::path pkg = root() / "pkg";
-  const Result r = cli("map --run " + run.string() + " --data " + (root() / "data").string() + " --out " + pkg.string() + " --threads 1");
+  const CliResult r = run_cli("map --run " + run.string() + " --data " + (root() / "data").string() + " --out " + pkg.string() + " --threads 1");
   REQUIRE_MESSAGE(r.code == 0, r.out);
   for (const char* f : {"manifest.json", "weights.cpxw", "latents.csv", "latents_train.csv", "report.json", "report.md", "map_scatter.png", "map_mi.png"}) {
     CAPTURE(f);
@@ -149,8 +130,8 @@ TEST_CASE("map writes a complete report and a package the runtime loads") {
 TEST_CASE("the package loader refuses each kind of corruption and names it") {
   const fs::path pkg = root() / "pkg";
   if (!fs::exists(pkg / "manifest.json")) {
-    if (!fs::exists(root() / "run" / "model.cpxw")) REQUIRE(cli(train_args((root() / "run").string())).code == 0);
-    REQUIRE(cli("map --run " + (root() / "run").string() + " --data " + (root() / "data").string() + " --out " + pkg.string() + " --threads 1").code == 0);
+    if (!fs::exists(root() / "run" / "model.cpxw")) REQUIRE(run_cli(train_args((root() / "run").string())).code == 0);
+    REQUIRE(run_cli("map --run " + (root() / "run").string() + " --data " + (root() / "data").string() + " --out " + pkg.string() + " --threads 1").code == 0);
   }
   const std::string manifest = read_text_file((pkg / "manifest.json").string());
   auto variant = [&](const std::string& name, const std::function<void(const fs::path&)>& spoil) {

@@ -6,32 +6,23 @@
 #define GLFW_INCLUDE_NONE  // key codes only
 #include <GLFW/glfw3.h>
 
-#include <array>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <string>
-#include <sys/wait.h>
 
 #include "circumplex/error.hpp"
 #include "circumplex/renderer/viewer.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using circumplex::AffectPoint;
 using namespace circumplex::renderer;
 
 namespace {
-
-fs::path temp_dir(const char* name) {
-  const fs::path dir = fs::path(CIRCUMPLEX_BINARY_DIR) / "test-output" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 ViewerOptions headless(int width = 640, int height = 360) {
   ViewerOptions opt;
@@ -104,23 +95,6 @@ double spread(const Rgba& a, float x0, float y0, float w, float h) {
   }
   const double mean = s / static_cast<double>(n);
   return std::sqrt(std::max(0.0, s2 / static_cast<double>(n) - mean * mean));
-}
-
-struct Result {
-  int code;
-  std::string out;
-};
-
-// Runs the CLI with `args` (shell-quoted), stdout and stderr together.
-Result cli(const std::string& args, const std::string& env = "") {
-  const std::string cmd = env + " " + std::string(CIRCUMPLEX_EXE) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 bool default_model_installed() {
@@ -205,7 +179,7 @@ TEST_CASE("dragging on the headless pad moves the target and the cursor follows"
 
 TEST_CASE("the UI frame time does not grow with the generator time") {
   // A script keeps the cursor moving (20 s of path), so every frame asks for a new face.
-  const fs::path dir = temp_dir("view-timing");
+  const fs::path dir = fresh_dir("view-timing");
   {
     std::ofstream csv(dir / "circle.csv");
     csv << "t,v,a\n";
@@ -258,7 +232,7 @@ TEST_CASE("the UI frame time does not grow with the generator time") {
 }
 
 TEST_CASE("a missing or corrupt model package falls back to the default model with a notice") {
-  const fs::path dir = temp_dir("view-bad-model");
+  const fs::path dir = fresh_dir("view-bad-model");
   fs::create_directories(dir / "corrupt");
   std::ofstream(dir / "corrupt" / "manifest.json") << "{\"format\": \"circumplex-model\", \"version\": 1, \"model\": {";
   // With a default model (here: $CIRCUMPLEX_MODEL names the tiny package), the viewer falls back.
@@ -273,7 +247,7 @@ TEST_CASE("a missing or corrupt model package falls back to the default model wi
     CHECK(viewer.model_notice().find("default model") != std::string::npos);
     CHECK(viewer.validation_errors() == 0);
   }
-  const Result r = cli("view --headless --frames 1 --size 480x270 --model " + (dir / "corrupt").string(), "CIRCUMPLEX_MODEL=" CIRCUMPLEX_TINY_MODEL);
+  const CliResult r = run_cli("view --headless --frames 1 --size 480x270 --model " + (dir / "corrupt").string(), "CIRCUMPLEX_MODEL=" CIRCUMPLEX_TINY_MODEL);
   CHECK(r.code == 0);
   CHECK(r.out.find("warning: Could not load the model package") != std::string::npos);
   CHECK(r.out.find("manifest.json") != std::string::npos);
@@ -283,7 +257,7 @@ TEST_CASE("a missing or corrupt model package falls back to the default model wi
     ViewerOptions opt = headless(480, 270);
     opt.model = (dir / "missing").string();
     CHECK_THROWS_WITH_AS(Viewer{opt}, doctest::Contains("no default model is installed"), circumplex::Error);
-    const Result none = cli("view --headless --frames 1 --model " + (dir / "missing").string());
+    const CliResult none = run_cli("view --headless --frames 1 --model " + (dir / "missing").string());
     CHECK(none.code == 1);
     CHECK(none.out.find("no such model package folder") != std::string::npos);
     CHECK(none.out.find("no default model is installed") != std::string::npos);
@@ -291,30 +265,30 @@ TEST_CASE("a missing or corrupt model package falls back to the default model wi
 }
 
 TEST_CASE("no Vulkan driver gives a clear message and exit 1") {
-  const Result r = cli("view --headless --frames 1 --model " CIRCUMPLEX_TINY_MODEL, "VK_ICD_FILENAMES=/nonexistent/icd.json VK_DRIVER_FILES=/nonexistent/icd.json");
+  const CliResult r = run_cli("view --headless --frames 1 --model " CIRCUMPLEX_TINY_MODEL, "VK_ICD_FILENAMES=/nonexistent/icd.json VK_DRIVER_FILES=/nonexistent/icd.json");
   CHECK(r.code == 1);
   CHECK(r.out.find("no Vulkan driver found") != std::string::npos);
   CHECK(r.out.find("mesa-vulkan-drivers") != std::string::npos);
   // A device index that does not exist is named with the list of devices.
-  const Result gpu = cli("view --headless --frames 1 --gpu 9 --model " CIRCUMPLEX_TINY_MODEL);
+  const CliResult gpu = run_cli("view --headless --frames 1 --gpu 9 --model " CIRCUMPLEX_TINY_MODEL);
   CHECK(gpu.code == 1);
   CHECK(gpu.out.find("--gpu 9") != std::string::npos);
 }
 
 TEST_CASE("the view verb writes a headless screenshot of the requested size") {
-  const fs::path dir = temp_dir("view-cli");
+  const fs::path dir = fresh_dir("view-cli");
   const fs::path png = dir / "view.png";
-  const Result r = cli("view --headless --validation --affect 0.8,0.5 --size 640x360 --frames 2 --screenshot " + png.string() +
-                       " --model " CIRCUMPLEX_TINY_MODEL);
+  const CliResult r = run_cli("view --headless --validation --affect 0.8,0.5 --size 640x360 --frames 2 --screenshot " + png.string() +
+                              " --model " CIRCUMPLEX_TINY_MODEL);
   CHECK(r.code == 0);
   CHECK(r.out.find("wrote") != std::string::npos);
   const cv::Mat img = cv::imread(png.string());
   REQUIRE_FALSE(img.empty());
   CHECK(img.cols == 640);
   CHECK(img.rows == 360);
-  CHECK(cli("view --size 12x9 --headless").code == 2);
-  CHECK(cli("view --affect 0.5,0.5 --emotion happy --headless").code == 2);
-  const Result help = cli("view --help");
+  CHECK(run_cli("view --size 12x9 --headless").code == 2);
+  CHECK(run_cli("view --affect 0.5,0.5 --emotion happy --headless").code == 2);
+  const CliResult help = run_cli("view --help");
   CHECK(help.code == 0);
   CHECK(help.out.find("--headless") != std::string::npos);
 }
