@@ -568,3 +568,10 @@ TEST_CASE("NaN and infinite input and mismatched sizes are rejected") {
   check_rejects([&] { train_test_split(10, 1.0, 0); }, "held_out_fraction");
   check_rejects([&] { Matrix::from_rows({{1.0, 2.0}, {3.0}}); }, "rows[1]");
 }
+
+TEST_CASE("percentile interpolates between ranks") {
+  CHECK(percentile({}, 0.5) == 0.0);
+  CHECK(percentile({3, 1, 2}, 0.5) == doctest::Approx(2.0));
+  CHECK(percentile({0, 10}, 0.99) == doctest::Approx(9.9));
+  CHECK(percentile({5}, 0.99) == doctest::Approx(5.0));
+}

@@ -16,11 +16,13 @@
 
 #include "circumplex/error.hpp"
 #include "circumplex/renderer/viewer.hpp"
+#include "circumplex/stats.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using circumplex::AffectPoint;
 using namespace circumplex::renderer;
+using circumplex::stats::percentile;
 
 namespace {
 
@@ -102,13 +104,6 @@ bool default_model_installed() {
 }
 
 }  // namespace
-
-TEST_CASE("percentile interpolates between ranks") {
-  CHECK(percentile({}, 0.5) == 0.0);
-  CHECK(percentile({3, 1, 2}, 0.5) == doctest::Approx(2.0));
-  CHECK(percentile({0, 10}, 0.99) == doctest::Approx(9.9));
-  CHECK(percentile({5}, 0.99) == doctest::Approx(5.0));
-}
 
 TEST_CASE("headless renders have the requested size and show the face and the pad cursor where the affect says") {
   const AffectPoint p1{0.62, 0.30, 0.0}, p2{-0.30, -0.62, 0.0};

@@ -11,6 +11,7 @@
 
 #include "circumplex/error.hpp"
 #include "circumplex/renderer/interop_decision.hpp"
+#include "circumplex/stats.hpp"
 #include "circumplex/torch_compat.hpp"
 #include "viewer_impl.hpp"
 
@@ -55,15 +56,6 @@ void image_barrier(VkCommandBuffer cmd, VkImage image, VkImageLayout from, VkIma
 }
 
 }  // namespace
-
-double percentile(std::vector<double> values, double q) {
-  if (values.empty()) return 0.0;
-  std::sort(values.begin(), values.end());
-  const double pos = std::clamp(q, 0.0, 1.0) * static_cast<double>(values.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(pos));
-  const std::size_t hi = std::min(lo + 1, values.size() - 1);
-  return values[lo] + (values[hi] - values[lo]) * (pos - static_cast<double>(lo));
-}
 
 // ---- lifecycle ---------------------------------------------------------------------------
 
@@ -879,8 +871,8 @@ ViewerStats Viewer::stats() const {
   const Impl& m = *impl_;
   ViewerStats s;
   s.frames = m.frame_number;
-  s.frame_ms_p50 = percentile(m.frame_ms, 0.5);
-  s.frame_ms_p99 = percentile(m.frame_ms, 0.99);
+  s.frame_ms_p50 = stats::percentile(m.frame_ms, 0.5);
+  s.frame_ms_p99 = stats::percentile(m.frame_ms, 0.99);
   for (double x : m.frame_ms) s.frame_ms_mean += x / static_cast<double>(m.frame_ms.size());
   for (double x : m.generator_ms) s.generator_ms_mean += x / static_cast<double>(m.generator_ms.size());
   for (double x : m.upload_ms) s.upload_ms_mean += x / static_cast<double>(m.upload_ms.size());

@@ -11,6 +11,7 @@
 
 #include "circumplex/error.hpp"
 #include "circumplex/model_package.hpp"
+#include "circumplex/stats.hpp"
 #include "circumplex/torch_compat.hpp"
 #include "circumplex/weights.hpp"
 
@@ -18,21 +19,12 @@ namespace circumplex::bench {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-double percentile(std::vector<double> values, double q) {
-  if (values.empty()) return 0.0;
-  std::sort(values.begin(), values.end());
-  const double pos = std::clamp(q, 0.0, 1.0) * static_cast<double>(values.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(pos));
-  const std::size_t hi = std::min(lo + 1, values.size() - 1);
-  return values[lo] + (values[hi] - values[lo]) * (pos - static_cast<double>(lo));
-}
-
 Timing summarize(const std::vector<double>& ms) {
   Timing t;
   t.runs = static_cast<int>(ms.size());
   if (ms.empty()) return t;
-  t.median_ms = percentile(ms, 0.5);
-  t.p99_ms = percentile(ms, 0.99);
+  t.median_ms = stats::percentile(ms, 0.5);
+  t.p99_ms = stats::percentile(ms, 0.99);
   t.min_ms = *std::min_element(ms.begin(), ms.end());
   double sum = 0;
   for (double x : ms) sum += x;

@@ -37,8 +37,6 @@ struct Timing {
   int runs = 0;
 };
 
-/// Percentile `q` (0 … 1) of `values`, linear between ranks; 0 for an empty list.
-double percentile(std::vector<double> values, double q);
 /// Calls `fn` `warmup` times untimed, then `runs` times timed (runs ≥ 1).
 Timing time_runs(const std::function<void()>& fn, int warmup, int runs);
 /// CPU time this process has used so far (all threads), milliseconds.

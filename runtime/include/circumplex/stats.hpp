@@ -279,4 +279,8 @@ QuadrantResult quadrant_accuracy(const Matrix& z, const std::vector<double>& val
                                  const std::vector<double>& arousal, const Split& split,
                                  const LogisticOptions& options = {});
 
+/// Percentile `q` (0 … 1) of `values`, linear between ranks; 0 for an empty list (timings:
+/// the viewer's frame statistics, the bench).
+double percentile(std::vector<double> values, double q);
+
 }  // namespace circumplex::stats

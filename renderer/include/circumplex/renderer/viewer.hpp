@@ -159,7 +159,4 @@ class Viewer {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Percentile `q` (0 … 1) of `values` (linear between ranks); 0 for an empty list.
-double percentile(std::vector<double> values, double q);
-
 }  // namespace circumplex::renderer
