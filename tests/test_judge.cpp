@@ -174,46 +174,28 @@ TEST_CASE("a resumed judge run ends with the same weights as an uninterrupted on
 TEST_CASE("the judge loader refuses missing - truncated - corrupt and mismatched packages") {
   in_folder("loader");
   const fs::path good = tiny_judge();
-  const std::string manifest = read_text_file((good / "manifest.json").string());
-  auto variant = [&](const std::string& name, const std::function<void(const fs::path&)>& spoil) {
-    const fs::path dir = root() / ("bad_" + name);
-    fs::remove_all(dir);
-    fs::copy(good, dir, fs::copy_options::recursive);
-    spoil(dir);
-    return dir.string();
-  };
-  auto edit = [&](const std::function<void(json&)>& f) {
-    return [&, f](const fs::path& dir) {
-      json j = json::parse(manifest);
-      f(j);
-      std::ofstream(dir / "manifest.json") << j.dump();
-    };
-  };
+  const SpoiltPackages bad{good, root(), read_text_file((good / "manifest.json").string())};
   auto refused = [](const std::string& dir, const char* expect) {
     CAPTURE(dir);
     CHECK_THROWS_WITH_AS(JudgePackage::load(dir), doctest::Contains(expect), Error);
   };
   refused((root() / "absent").string(), "no such judge package");
-  refused(variant("nomanifest", [](const fs::path& d) { fs::remove(d / "manifest.json"); }), "manifest.json: not found");
-  refused(variant("truncmanifest", [&](const fs::path& d) { std::ofstream(d / "manifest.json") << manifest.substr(0, manifest.size() / 2); }), "malformed JSON");
-  refused(variant("format", edit([](json& j) { j["format"] = "circumplex-model"; })), "circumplex-judge");
-  refused(variant("version", edit([](json& j) { j["version"] = 2; })), "version");
-  refused(variant("noshape", edit([](json& j) { j["model"].erase("hidden"); })), "'model' must give");
-  refused(variant("width", edit([](json& j) { j["model"]["width"] = 16; })), "does not match the manifest's model shape");
-  refused(variant("factors", edit([](json& j) { j["model"]["factors"] = j["model"]["factors"].get<int>() + 1; })), "outputs");
-  refused(variant("order", edit([](json& j) { std::swap(j["outputs"][0], j["outputs"][1]); })), "valence, arousal, z");
-  refused(variant("group", edit([](json& j) { j["outputs"][5]["group"] = "identity"; })), "group 'au'");
-  refused(variant("std", edit([](json& j) { j["outputs"][4]["std"] = 0.0; })), "'std' must be > 0");
-  refused(variant("nan", edit([](json& j) { j["outputs"][4]["mean"] = "NaN"; })), "finite number");
-  refused(variant("escape", edit([](json& j) { j["weights"]["file"] = "../judge/weights.cpxw"; })), "inside the package");
-  refused(variant("noweights", [](const fs::path& d) { fs::remove(d / "weights.cpxw"); }), "weights.cpxw: not found");
-  refused(variant("truncweights", [](const fs::path& d) { fs::resize_file(d / "weights.cpxw", fs::file_size(d / "weights.cpxw") - 64); }), "truncated");
-  refused(variant("flipweights", [](const fs::path& d) {
-    std::fstream f(d / "weights.cpxw", std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(-9, std::ios::end);
-    f.put('\x7f');
-  }), "hash mismatch");
-  refused(variant("otherweights", [](const fs::path& d) {
+  refused(bad.variant("nomanifest", [](const fs::path& d) { fs::remove(d / "manifest.json"); }), "manifest.json: not found");
+  refused(bad.variant("truncmanifest", [&](const fs::path& d) { std::ofstream(d / "manifest.json") << bad.manifest.substr(0, bad.manifest.size() / 2); }), "malformed JSON");
+  refused(bad.variant("format", bad.edit([](json& j) { j["format"] = "circumplex-model"; })), "circumplex-judge");
+  refused(bad.variant("version", bad.edit([](json& j) { j["version"] = 2; })), "version");
+  refused(bad.variant("noshape", bad.edit([](json& j) { j["model"].erase("hidden"); })), "'model' must give");
+  refused(bad.variant("width", bad.edit([](json& j) { j["model"]["width"] = 16; })), "does not match the manifest's model shape");
+  refused(bad.variant("factors", bad.edit([](json& j) { j["model"]["factors"] = j["model"]["factors"].get<int>() + 1; })), "outputs");
+  refused(bad.variant("order", bad.edit([](json& j) { std::swap(j["outputs"][0], j["outputs"][1]); })), "valence, arousal, z");
+  refused(bad.variant("group", bad.edit([](json& j) { j["outputs"][5]["group"] = "identity"; })), "group 'au'");
+  refused(bad.variant("std", bad.edit([](json& j) { j["outputs"][4]["std"] = 0.0; })), "'std' must be > 0");
+  refused(bad.variant("nan", bad.edit([](json& j) { j["outputs"][4]["mean"] = "NaN"; })), "finite number");
+  refused(bad.variant("escape", bad.edit([](json& j) { j["weights"]["file"] = "../judge/weights.cpxw"; })), "inside the package");
+  refused(bad.variant("noweights", SpoiltPackages::remove_weights), "weights.cpxw: not found");
+  refused(bad.variant("truncweights", SpoiltPackages::truncate_weights), "truncated");
+  refused(bad.variant("flipweights", SpoiltPackages::flip_weights), "hash mismatch");
+  refused(bad.variant("otherweights", [](const fs::path& d) {
     std::string meta;
     TensorMap t = load_tensors((d / "weights.cpxw").string(), &meta);
     t.begin()->second = t.begin()->second + 0.5f;  // a valid file with other values: another judge's weights

@@ -11,6 +11,9 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 /// A finished CLI run: its exit status (-1 when it did not exit normally) and its output.
@@ -41,3 +44,38 @@ inline std::filesystem::path fresh_dir(const std::string& name) {
   std::filesystem::create_directories(dir);
   return dir;
 }
+
+/// Spoilt copies of a good package folder, for the loaders' refusal tests.
+struct SpoiltPackages {
+  using Spoil = std::function<void(const std::filesystem::path&)>;
+  std::filesystem::path good;  ///< the package every copy starts from
+  std::filesystem::path root;  ///< where the copies go (root/bad_<name>)
+  std::string manifest;        ///< good's manifest.json text
+
+  /// A fresh copy of `good` named `name`, spoilt by `spoil`; its path.
+  std::string variant(const std::string& name, const Spoil& spoil) const {
+    const std::filesystem::path dir = root / ("bad_" + name);
+    std::filesystem::remove_all(dir);
+    std::filesystem::copy(good, dir, std::filesystem::copy_options::recursive);
+    spoil(dir);
+    return dir.string();
+  }
+  /// A spoiler that rewrites manifest.json after `change` edits it.
+  Spoil edit(const std::function<void(nlohmann::json&)>& change) const {
+    return [text = manifest, change](const std::filesystem::path& dir) {
+      nlohmann::json j = nlohmann::json::parse(text);
+      change(j);
+      std::ofstream(dir / "manifest.json") << j.dump();
+    };
+  }
+  /// Spoilers of the weights file: removed, 64 bytes short, one byte changed near its end.
+  static void remove_weights(const std::filesystem::path& dir) { std::filesystem::remove(dir / "weights.cpxw"); }
+  static void truncate_weights(const std::filesystem::path& dir) {
+    std::filesystem::resize_file(dir / "weights.cpxw", std::filesystem::file_size(dir / "weights.cpxw") - 64);
+  }
+  static void flip_weights(const std::filesystem::path& dir) {
+    std::fstream f(dir / "weights.cpxw", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-9, std::ios::end);
+    f.put('\x7f');
+  }
+};

@@ -133,43 +133,25 @@ TEST_CASE("the package loader refuses each kind of corruption and names it") {
     if (!fs::exists(root() / "run" / "model.cpxw")) REQUIRE(run_cli(train_args((root() / "run").string())).code == 0);
     REQUIRE(run_cli("map --run " + (root() / "run").string() + " --data " + (root() / "data").string() + " --out " + pkg.string() + " --threads 1").code == 0);
   }
-  const std::string manifest = read_text_file((pkg / "manifest.json").string());
-  auto variant = [&](const std::string& name, const std::function<void(const fs::path&)>& spoil) {
-    const fs::path dir = root() / ("bad_" + name);
-    fs::remove_all(dir);
-    fs::copy(pkg, dir, fs::copy_options::recursive);
-    spoil(dir);
-    return dir.string();
-  };
-  auto edit = [&](const std::function<void(nlohmann::json&)>& f) {
-    return [&, f](const fs::path& dir) {
-      auto j = nlohmann::json::parse(manifest);
-      f(j);
-      std::ofstream(dir / "manifest.json") << j.dump();
-    };
-  };
+  const SpoiltPackages bad{pkg, root(), read_text_file((pkg / "manifest.json").string())};
   auto refused = [](const std::string& dir, const char* expect) {
     CAPTURE(dir);
     CHECK_THROWS_WITH_AS(ModelPackage::load(dir), doctest::Contains(expect), Error);
   };
   refused((root() / "absent").string(), "no such model package");
-  refused(variant("nomanifest", [](const fs::path& d) { fs::remove(d / "manifest.json"); }), "manifest.json");
-  refused(variant("truncmanifest", [&](const fs::path& d) { std::ofstream(d / "manifest.json") << manifest.substr(0, manifest.size() / 2); }), "malformed JSON");
-  refused(variant("format", edit([](auto& j) { j["format"] = "other"; })), "format");
-  refused(variant("version", edit([](auto& j) { j["version"] = 7; })), "version");
-  refused(variant("latent", edit([](auto& j) { j["model"]["latent"] = 9; })), "has 8 values, expected 9");
-  refused(variant("width", edit([](auto& j) { j["model"]["width"] = 16; })), "does not match the manifest's model shape");
-  refused(variant("notunit", edit([](auto& j) { j["manifold"]["valence"][0] = 5.0; })), "unit vector");
-  refused(variant("scale", edit([](auto& j) { j["manifold"]["scales"][0] = -1.0; })), "scale");
-  refused(variant("nan", edit([](auto& j) { j["identity_prior"]["mean"][0] = "NaN"; })), "finite number");
-  refused(variant("escape", edit([](auto& j) { j["weights"]["file"] = "../../etc/passwd"; })), "inside the package");
-  refused(variant("noweights", [](const fs::path& d) { fs::remove(d / "weights.cpxw"); }), "weights.cpxw");
-  refused(variant("truncweights", [](const fs::path& d) { fs::resize_file(d / "weights.cpxw", fs::file_size(d / "weights.cpxw") - 64); }), "truncated");
-  refused(variant("flipweights", [](const fs::path& d) {
-    std::fstream f(d / "weights.cpxw", std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(-9, std::ios::end);
-    f.put('\x7f');
-  }), "hash mismatch");
+  refused(bad.variant("nomanifest", [](const fs::path& d) { fs::remove(d / "manifest.json"); }), "manifest.json");
+  refused(bad.variant("truncmanifest", [&](const fs::path& d) { std::ofstream(d / "manifest.json") << bad.manifest.substr(0, bad.manifest.size() / 2); }), "malformed JSON");
+  refused(bad.variant("format", bad.edit([](auto& j) { j["format"] = "other"; })), "format");
+  refused(bad.variant("version", bad.edit([](auto& j) { j["version"] = 7; })), "version");
+  refused(bad.variant("latent", bad.edit([](auto& j) { j["model"]["latent"] = 9; })), "has 8 values, expected 9");
+  refused(bad.variant("width", bad.edit([](auto& j) { j["model"]["width"] = 16; })), "does not match the manifest's model shape");
+  refused(bad.variant("notunit", bad.edit([](auto& j) { j["manifold"]["valence"][0] = 5.0; })), "unit vector");
+  refused(bad.variant("scale", bad.edit([](auto& j) { j["manifold"]["scales"][0] = -1.0; })), "scale");
+  refused(bad.variant("nan", bad.edit([](auto& j) { j["identity_prior"]["mean"][0] = "NaN"; })), "finite number");
+  refused(bad.variant("escape", bad.edit([](auto& j) { j["weights"]["file"] = "../../etc/passwd"; })), "inside the package");
+  refused(bad.variant("noweights", SpoiltPackages::remove_weights), "weights.cpxw");
+  refused(bad.variant("truncweights", SpoiltPackages::truncate_weights), "truncated");
+  refused(bad.variant("flipweights", SpoiltPackages::flip_weights), "hash mismatch");
 }
 
 TEST_CASE("a session generates frames asynchronously - the latest request wins") {

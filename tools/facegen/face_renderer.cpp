@@ -555,7 +555,7 @@ void Face::draw_hair(bool front) {
   if (hs.curly || hs.stipple) {
     const int n = hs.curly ? 420 : 500;
     for (int i = 0; i < n; ++i) {
-      // sample a point inside the bounding region, drawing a small curl (or dot) there
+      // sample a point inside the bounding region, drawing a small coil (or dot) there
       const P q(m.roi.x + rng.uniform() * m.roi.width, m.roi.y + rng.uniform() * m.roi.height);
       const double r = hs.curly ? px(rng.uniform(0.018, 0.035)) : px(0.006);
       const double a0 = rng.uniform(0, 2 * kPi);

@@ -42,6 +42,9 @@ class VulkanUnavailable : public Error {
 const char* vk_result_name(VkResult result);
 /// Throws Error(Internal) naming `what` and the result unless `result` is VK_SUCCESS.
 void vk_check(VkResult result, const char* what);
+/// Records a layout transition of a single-mip, single-layer colour image into `cmd`.
+void image_barrier(VkCommandBuffer cmd, VkImage image, VkImageLayout from, VkImageLayout to, VkPipelineStageFlags src_stage,
+                   VkAccessFlags src_access, VkPipelineStageFlags dst_stage, VkAccessFlags dst_access);
 
 /// A buffer and its memory; `mapped` is non-null for host-visible buffers (persistently mapped).
 struct Buffer {
