@@ -116,6 +116,16 @@ struct Camera {
   }
 };
 
+/// Opens a fixed panel window at pos × size and returns true; with size.x ≤ 0 opens nothing
+/// and returns false (the panel is drawn into the current window: a tab of the compact layout).
+bool begin_panel(const char* name, const ImVec2& pos, const ImVec2& size, ImGuiWindowFlags flags) {
+  if (size.x <= 0) return false;
+  ImGui::SetNextWindowPos(pos);
+  ImGui::SetNextWindowSize(size);
+  ImGui::Begin(name, nullptr, flags);
+  return true;
+}
+
 }  // namespace
 
 // ---- style and fonts ---------------------------------------------------------------------
@@ -338,12 +348,7 @@ void Viewer::Impl::perf_overlay() {
 // ---- Controls: snap, intensity, smoothing, identity ---------------------------------------
 
 void Viewer::Impl::panel_controls(const ImVec2& pos, const ImVec2& size) {
-  const bool own = size.x > 0;  // false: drawn into the current window (a tab of the compact layout)
-  if (own) {
-    ImGui::SetNextWindowPos(pos);
-    ImGui::SetNextWindowSize(size);
-    ImGui::Begin("Controls", nullptr, kPanel);
-  }
+  const bool own = begin_panel("Controls", pos, size, kPanel);
   const Atlas& atlas = Atlas::builtin();
   const char* names[8] = {"neutral", "happy", "sad", "surprised", "fearful", "disgusted", "angry", "contempt"};
   const float bw = std::floor((ImGui::GetContentRegionAvail().x - 3 * ImGui::GetStyle().ItemSpacing.x) / 4.0f);
@@ -544,12 +549,7 @@ void Viewer::Impl::panel_pad(const ImVec2& pos, const ImVec2& size) {
 // ---- 3D view (C2A2) ----------------------------------------------------------------------
 
 void Viewer::Impl::panel_3d(const ImVec2& pos, const ImVec2& size) {
-  const bool own = size.x > 0;  // false: drawn into the current window (a tab of the compact layout)
-  if (own) {
-    ImGui::SetNextWindowPos(pos);
-    ImGui::SetNextWindowSize(size);
-    ImGui::Begin("C2A2 3D   valence x arousal x z", nullptr, kPanel | ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
-  }
+  const bool own = begin_panel("C2A2 3D   valence x arousal x z", pos, size, kPanel | ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
   const bool ball = session->space() == Space::Ball;
   const Atlas& atlas = Atlas::builtin();
   const AffectPoint pos_now = session->position();
@@ -690,12 +690,7 @@ void Viewer::Impl::panel_3d(const ImVec2& pos, const ImVec2& size) {
 // ---- Readouts ----------------------------------------------------------------------------
 
 void Viewer::Impl::panel_readouts(const ImVec2& pos, const ImVec2& size) {
-  const bool own = size.x > 0;  // false: drawn into the current window (a tab of the compact layout)
-  if (own) {
-    ImGui::SetNextWindowPos(pos);
-    ImGui::SetNextWindowSize(size);
-    ImGui::Begin("Readouts", nullptr, kPanel);
-  }
+  const bool own = begin_panel("Readouts", pos, size, kPanel);
   const Space space = session->space();
   const AffectPoint p = session->position();
   const Emotion& e = session->nearest();
@@ -767,12 +762,7 @@ void Viewer::Impl::panel_readouts(const ImVec2& pos, const ImVec2& size) {
 // ---- Record ------------------------------------------------------------------------------
 
 void Viewer::Impl::panel_record(const ImVec2& pos, const ImVec2& size) {
-  const bool own = size.x > 0;  // false: drawn into the current window (a tab of the compact layout)
-  if (own) {
-    ImGui::SetNextWindowPos(pos);
-    ImGui::SetNextWindowSize(size);
-    ImGui::Begin("Record", nullptr, kPanel);
-  }
+  const bool own = begin_panel("Record", pos, size, kPanel);
   const bool busy = recording;
   ImGui::RadioButton("Circle walk", &ui.record_mode, 0);
   ImGui::SameLine();
