@@ -3,8 +3,11 @@
 // and the package loader refuses each kind of corruption.
 #include "torch_doctest.hpp"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -14,6 +17,7 @@
 #include "circumplex/session.hpp"
 #include "circumplex/weights.hpp"
 #include "test_support.hpp"
+#include "train/dataset.hpp"
 
 using namespace circumplex;
 namespace fs = std::filesystem;
@@ -84,6 +88,83 @@ TEST_CASE("a resumed run ends with the same weights as an uninterrupted one") {
   CHECK(other_batch.out.find("--batch") != std::string::npos);
 }
 
+TEST_CASE("identity-swap training reduces the loss and resuming needs the run's loss settings") {
+  const fs::path run = root() / "swap";
+  const std::string args = train_args(run.string()) + " --affect-weight 20 --identity-swap";
+  const CliResult r = run_cli(args);
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const auto losses = loss_column(run / "loss.csv");
+  REQUIRE(losses.size() == 3);
+  CHECK(losses[2] < losses[0]);
+  CHECK(nlohmann::json::parse(read_text_file((run / "config.json").string()))["identity_swap"] == true);
+  // The run's checkpoint records the loss settings: resuming without the swap is refused.
+  const CliResult plain = run_cli(train_args(run.string()) + " --affect-weight 20 --resume");
+  CHECK(plain.code == 1);
+  CHECK(plain.out.find("--identity-swap") != std::string::npos);
+  const CliResult beta = run_cli(args + " --beta 0.5 --resume");
+  CHECK(beta.code == 1);
+  CHECK(beta.out.find("--beta 1") != std::string::npos);
+  std::string longer = args;
+  longer.replace(longer.find("--epochs 3"), 10, "--epochs 4");
+  const CliResult more = run_cli(longer + " --resume");  // the same settings continue
+  CHECK_MESSAGE(more.code == 0, more.out);
+  CHECK(loss_column(run / "loss.csv").size() == 4);
+  // The swap exchanges everything but the affect dimensions: it needs them guided.
+  const CliResult unguided = run_cli(train_args((root() / "swap2").string()) + " --identity-swap");
+  CHECK(unguided.code == 2);
+  CHECK(unguided.out.find("--affect-weight") != std::string::npos);
+}
+
+TEST_CASE("the expression saliency lies on the face where expressions change it") {
+  const tools::ImageSet train = tools::ImageSet::load((root() / "data").string(), "train");
+  const torch::Tensor s = train.expression_saliency();
+  REQUIRE(s.sizes() == torch::IntArrayRef({32, 32}));
+  CHECK(s.max().item<float>() == doctest::Approx(1.0f));
+  CHECK(s.min().item<float>() >= 0.0f);
+  // A person's images differ only in expression: the background corners hardly change, the
+  // middle of the face (eyes, brows, mouth) does.
+  const float corners = (s[0][0] + s[0][31] + s[31][0] + s[31][31]).item<float>() / 4.0f;
+  const float centre = s.narrow(0, 8, 16).narrow(1, 8, 16).mean().item<float>();
+  CHECK(corners < 0.05f);
+  CHECK(centre > 5.0f * corners);
+  // Training with it draws the weights next to the run.
+  const fs::path run = root() / "weighted";
+  const CliResult r = run_cli(train_args(run.string()) + " --affect-weight 20 --expression-weight 6");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(fs::exists(run / "expression_weight.png"));
+  CHECK(nlohmann::json::parse(read_text_file((run / "config.json").string()))["expression_weight"] == 6.0);
+}
+
+TEST_CASE("identity-swap training needs to know who is in each image") {
+  // A copy of the data without the identity column (as prep writes it) and without shards.
+  const fs::path data = root() / "noid";
+  fs::create_directories(data);
+  fs::copy(root() / "data" / "images", data / "images", fs::copy_options::recursive | fs::copy_options::skip_existing);
+  std::ifstream in(root() / "data" / "labels.csv");
+  std::ofstream out(data / "labels.csv");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+    std::string row;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      if (i == 6) continue;  // file,split,valence,arousal,z,category,identity,...
+      row += (row.empty() ? "" : ",") + cells[i];
+    }
+    out << row << "\n";
+  }
+  out.close();
+  const CliResult r = run_cli("train --data " + data.string() + " --out " + (root() / "noid_run").string() +
+                              " --epochs 1 --batch 16 --latent 8 --width 8 --threads 1 --affect-weight 20 --identity-swap");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("identity column") != std::string::npos);
+  const CliResult weighted = run_cli("train --data " + data.string() + " --out " + (root() / "noid_run2").string() +
+                                     " --epochs 1 --batch 16 --latent 8 --width 8 --threads 1 --expression-weight 4");
+  CHECK(weighted.code == 1);
+  CHECK(weighted.out.find("identity column") != std::string::npos);
+}
+
 TEST_CASE("train refuses bad arguments and missing data with clear messages") {
   CHECK(run_cli("train --data x").code == 2);
   const CliResult missing = run_cli("train --data /nonexistent/data --out " + (root() / "x").string());
@@ -123,6 +204,22 @@ TEST_CASE("map writes a complete report and a package the runtime loads") {
   CHECK(rgba.size() == 32u * 32u * 4u);
   CHECK(p.identity_from_seed(3) == p.identity_from_seed(3));
   CHECK(p.identity_from_seed(3) != p.identity_from_seed(4));
+  // Seeds draw from the held-out people: every identity is one of their latents, and the
+  // seeds reach every one of them.
+  REQUIRE(p.people() >= 1u);
+  REQUIRE(fs::exists(pkg / "people.cpxw"));
+  const TensorMap people_file = load_tensors((pkg / "people.cpxw").string());
+  const torch::Tensor people = people_file.at("people");
+  REQUIRE(people.size(0) == static_cast<std::int64_t>(p.people()));
+  std::set<std::int64_t> seen;
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    const std::vector<float> id = p.identity_from_seed(seed);
+    const torch::Tensor row = torch::from_blob(const_cast<float*>(id.data()), {1, 8}, torch::kFloat);
+    const torch::Tensor match = (people == row).all(1).nonzero();
+    REQUIRE(match.size(0) >= 1);
+    seen.insert(match[0][0].item<std::int64_t>());
+  }
+  CHECK(seen.size() == p.people());
   const std::vector<float> z = gen.encode(rgba.data(), 32, 32, 4);
   CHECK(z.size() == 8u);
 }
@@ -148,6 +245,10 @@ TEST_CASE("the package loader refuses each kind of corruption and names it") {
   refused(bad.variant("notunit", bad.edit([](auto& j) { j["manifold"]["valence"][0] = 5.0; })), "unit vector");
   refused(bad.variant("scale", bad.edit([](auto& j) { j["manifold"]["scales"][0] = -1.0; })), "scale");
   refused(bad.variant("nan", bad.edit([](auto& j) { j["identity_prior"]["mean"][0] = "NaN"; })), "finite number");
+  refused(bad.variant("nopeople", [](const fs::path& d) { fs::remove(d / "people.cpxw"); }), "people.cpxw");
+  refused(bad.variant("peoplecount", bad.edit([](auto& j) { j["identity_prior"]["people"]["count"] = 1000; })), "the manifest says 1000 x 8");
+  refused(bad.variant("peopleescape", bad.edit([](auto& j) { j["identity_prior"]["people"]["file"] = "../people.cpxw"; })), "inside the package");
+  refused(bad.variant("peoplefile", [](const fs::path& d) { fs::copy_file(d / "weights.cpxw", d / "people.cpxw", fs::copy_options::overwrite_existing); }), "exactly one tensor");
   refused(bad.variant("escape", bad.edit([](auto& j) { j["weights"]["file"] = "../../etc/passwd"; })), "inside the package");
   refused(bad.variant("noweights", SpoiltPackages::remove_weights), "weights.cpxw");
   refused(bad.variant("truncweights", SpoiltPackages::truncate_weights), "truncated");

@@ -116,6 +116,26 @@ TEST_CASE("the affect guidance is the squared distance of the first latents to t
   CHECK(g[0][3].item<double>() == 0.0); // beyond the labels: no pull (β = 0)
 }
 
+TEST_CASE("the identity swap decodes the affect latents of each image with the rest of its partner's") {
+  torch_compat::seed_everything(3);
+  BetaVae vae(small());
+  const torch::Tensor x = torch::rand({3, 3, 32, 32}), partners = torch::rand({3, 3, 32, 32});
+  const torch::Tensor noise = torch::zeros({3, 8});
+  const VaeOutput out = vae->forward_identity_swap(x, partners, noise, 3);
+  const auto [mu_x, logvar_x] = vae->encoder->forward(x);
+  const auto [mu_p, logvar_p] = vae->encoder->forward(partners);
+  CHECK(torch::allclose(out.mu.narrow(1, 0, 3), mu_x.narrow(1, 0, 3), 1e-5, 1e-6));
+  CHECK(torch::allclose(out.mu.narrow(1, 3, 5), mu_p.narrow(1, 3, 5), 1e-5, 1e-6));
+  CHECK(torch::allclose(out.logvar.narrow(1, 3, 5), logvar_p.narrow(1, 3, 5), 1e-5, 1e-6));
+  // With ε = 0 the decoded latent is that mixed mean.
+  CHECK(torch::allclose(out.reconstruction, vae->decoder->forward(out.mu), 1e-5, 1e-6));
+  // Each image as its own partner: the ordinary pass.
+  CHECK(torch::allclose(vae->forward_identity_swap(x, x, noise, 3).reconstruction, vae->forward(x, noise).reconstruction, 1e-5, 1e-6));
+  CHECK_THROWS_WITH_AS(vae->forward_identity_swap(x, partners.narrow(0, 0, 2), noise, 3), doctest::Contains("partners"), Error);
+  CHECK_THROWS_WITH_AS(vae->forward_identity_swap(x, partners, noise, 8), doctest::Contains("affect_dims"), Error);
+  CHECK_THROWS_WITH_AS(vae->forward_identity_swap(x, partners, torch::zeros({3, 7}), 3), doctest::Contains("noise"), Error);
+}
+
 TEST_CASE("weights round-trip exactly and corrupt files are refused") {
   BetaVae a(small()), b(small());
   const std::string path = (out_dir() / "w.cpxw").string();

@@ -18,12 +18,14 @@ if [ ! -f "$work/data/labels.csv" ]; then
 fi
 
 # The β-VAE: 128² RGB, latent 64, encoder width 16, β 0.1 (β 1 left faces too blurred for
-# 26 dB); one LibTorch thread (the run's floating-point order depends on the thread count).
-# Resumes if a checkpoint exists.
+# 26 dB); latents 0-2 guided to read (v, a, z) (W 300), and each face reconstructed from its
+# own affect latents and the rest of another image of the same person (--identity-swap), so
+# the decoder draws the expression from those three latents alone. Two LibTorch threads (the
+# run's floating-point order depends on the thread count). Resumes if a checkpoint exists.
 resume=()
 [ -f "$work/run/checkpoint.cpxw" ] && resume=(--resume)
-"$exe" train --data "$work/data" --out "$work/run" --epochs "${CIRCUMPLEX_DEFAULT_EPOCHS:-12}" --batch 32 \
-  --latent 64 --width 16 --beta 0.1 --affect-weight 200 --lr 1e-3 --threads 1 --seed 1 "${resume[@]}"
+"$exe" train --data "$work/data" --out "$work/run" --epochs "${CIRCUMPLEX_DEFAULT_EPOCHS:-16}" --batch 32 \
+  --latent 64 --width 16 --beta 0.1 --affect-weight 300 --identity-swap --lr 1e-3 --threads 2 --seed 1 "${resume[@]}"
 
 # Directions, metrics and the package.
 "$exe" map --run "$work/run" --data "$work/data" --out "$work/pkg" --threads 2 --seed 1

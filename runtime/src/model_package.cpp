@@ -1,5 +1,6 @@
 #include "circumplex/model_package.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <cstdlib>
@@ -84,6 +85,27 @@ ModelPackage ModelPackage::load(const std::string& dir) {
   for (double x : numbers(m["identity_prior"], manifest_path + ": identity_prior", "std", d)) {
     if (x <= 0) bad(manifest_path, "identity_prior std values must be > 0");
     pkg.prior_std_.push_back(static_cast<float>(x));
+  }
+  pkg.latent_size_ = d;
+  if (m["identity_prior"].contains("people")) {
+    const json& p = m["identity_prior"]["people"];
+    const std::string where = manifest_path + ": identity_prior.people";
+    if (!p.is_object() || !p.contains("file") || !p["file"].is_string() || !p.contains("count") || !p["count"].is_number_integer() || p["count"].get<std::int64_t>() < 1) {
+      bad(where, "must be {\"file\": name, \"count\": people >= 1}");
+    }
+    const std::string file = p["file"].get<std::string>();
+    if (file.empty() || file.find('/') != std::string::npos || file.find("..") != std::string::npos) bad(where, "the file must lie inside the package");
+    const std::string people_path = (fs::path(dir) / file).string();
+    const TensorMap t = load_tensors(people_path);  // checks magic, size and hash
+    const auto it = t.find("people");
+    const std::int64_t count = p["count"].get<std::int64_t>();
+    if (it == t.end() || t.size() != 1) bad(people_path, "must hold exactly one tensor, 'people'");
+    if (it->second.dim() != 2 || it->second.size(0) != count || it->second.size(1) != static_cast<std::int64_t>(d) || it->second.scalar_type() != torch::kFloat) {
+      bad(people_path, "tensor 'people' has shape " + c10::str(it->second.sizes()) + ", the manifest says " + std::to_string(count) + " x " + std::to_string(d) + " float32");
+    }
+    if (!torch::isfinite(it->second).all().item<bool>()) bad(people_path, "tensor 'people' holds values that are not finite");
+    const torch::Tensor rows = it->second.contiguous();
+    pkg.people_.assign(rows.data_ptr<float>(), rows.data_ptr<float>() + rows.numel());
   }
 
   if (!m.contains("weights") || !m["weights"].is_object() || !m["weights"].contains("file") || !m["weights"]["file"].is_string()) {
@@ -201,6 +223,11 @@ std::vector<float> ModelPackage::identity_from_seed(std::uint64_t seed) const {
     x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
     return static_cast<double>((x ^ (x >> 31)) >> 11) * 0x1.0p-53;
   };
+  if (!people_.empty()) {
+    const std::size_t person = static_cast<std::size_t>(static_cast<double>(people()) * next());
+    const auto row = people_.begin() + static_cast<std::ptrdiff_t>(std::min(person, people() - 1) * latent_size_);
+    return std::vector<float>(row, row + static_cast<std::ptrdiff_t>(latent_size_));
+  }
   std::vector<float> z(prior_mean_.size());
   for (std::size_t i = 0; i < z.size(); ++i) {
     const double u1 = std::max(next(), 1e-300), u2 = next();

@@ -137,9 +137,38 @@ VaeOutput BetaVaeImpl::forward(const torch::Tensor& images, const torch::Tensor&
   return {decoder->forward(z), mu, logvar};
 }
 
+VaeOutput BetaVaeImpl::forward_identity_swap(const torch::Tensor& images, const torch::Tensor& partners, const torch::Tensor& noise,
+                                             std::int64_t affect_dims) {
+  if (partners.sizes() != images.sizes()) {
+    throw Error(ErrorKind::InvalidArgument, "identity swap: partners have shape " + c10::str(partners.sizes()) + ", images " + c10::str(images.sizes()));
+  }
+  if (affect_dims < 1 || affect_dims >= config_.latent) {
+    throw Error(ErrorKind::InvalidArgument, "identity swap: affect_dims must be in 1.." + std::to_string(config_.latent - 1) + ", got " + std::to_string(affect_dims));
+  }
+  const std::int64_t n = images.size(0);
+  auto [mu_both, logvar_both] = encoder->forward(torch::cat({images, partners}));  // one encoder pass for both
+  const std::int64_t rest = config_.latent - affect_dims;
+  const auto mix = [&](const torch::Tensor& both) {
+    return torch::cat({both.narrow(0, 0, n).narrow(1, 0, affect_dims), both.narrow(0, n, n).narrow(1, affect_dims, rest)}, 1);
+  };
+  const torch::Tensor mu = mix(mu_both), logvar = mix(logvar_both);
+  if (noise.sizes() != mu.sizes()) {
+    throw Error(ErrorKind::InvalidArgument, "VAE noise has shape " + c10::str(noise.sizes()) + ", expected " + c10::str(mu.sizes()));
+  }
+  return {decoder->forward(mu + noise * torch::exp(0.5 * logvar)), mu, logvar};
+}
+
 VaeLoss vae_loss(const VaeOutput& out, const torch::Tensor& images, double beta, const torch::Tensor& sample_weights,
-                 const torch::Tensor& affect, double guidance_weight) {
-  auto recon = (out.reconstruction - images).pow(2).flatten(1).sum(1);
+                 const torch::Tensor& affect, double guidance_weight, const torch::Tensor& pixel_weights) {
+  torch::Tensor squared = (out.reconstruction - images).pow(2);
+  if (pixel_weights.defined()) {
+    const std::int64_t s = images.size(2);
+    if (pixel_weights.dim() != 2 || pixel_weights.size(0) != s || pixel_weights.size(1) != images.size(3)) {
+      throw Error(ErrorKind::InvalidArgument, "pixel weights have shape " + c10::str(pixel_weights.sizes()) + ", images are " + c10::str(images.sizes()));
+    }
+    squared = squared * pixel_weights.to(squared.dtype());
+  }
+  auto recon = squared.flatten(1).sum(1);
   auto kl = (-0.5 * (1 + out.logvar - out.mu.pow(2) - out.logvar.exp())).sum(1);
   auto total = recon + beta * kl;
   torch::Tensor guidance = torch::zeros_like(recon);

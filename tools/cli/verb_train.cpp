@@ -24,6 +24,8 @@ int run_train(int argc, char** argv) {
       {"--batch", "B", "images per step, all ranks together (default 32)"},
       {"--beta", "B", "weight of the KL term (default 1.0)"},
       {"--affect-weight", "W", "weight of the affect guidance: latents 0-2 learn to read 2*(valence, arousal, z) (default 0: none)"},
+      {"--identity-swap", "", "reconstruct each face from its own affect latents and another image of the same person (needs --affect-weight and synth data)"},
+      {"--expression-weight", "A", "weight the reconstruction error 1 + A*saliency, where expressions change the face (needs synth data; default 0)"},
       {"--latent", "D", "latent dimension (default 64)"},
       {"--width", "C", "channels of the first encoder stage (default 32)"},
       {"--decoder-width", "C", "channels of the decoder's full-resolution stage (default: --width)"},
@@ -76,6 +78,9 @@ int run_train(int argc, char** argv) {
   opt.batch = static_cast<int>(args.integer_or("--batch", 32, 1, 4096));
   opt.beta = args.number_or("--beta", 1.0, 0.0, 1000.0);
   opt.affect_weight = args.number_or("--affect-weight", 0.0, 0.0, 1e6);
+  opt.identity_swap = args.has("--identity-swap");
+  opt.expression_weight = args.number_or("--expression-weight", 0.0, 0.0, 1e4);
+  if (opt.identity_swap && opt.affect_weight <= 0.0) throw UsageError("--identity-swap needs --affect-weight W > 0: it swaps everything but the guided affect latents");
   opt.model.latent = static_cast<int>(args.integer_or("--latent", 64, 2, 1024));
   opt.model.width = static_cast<int>(args.integer_or("--width", 32, 4, 256));
   opt.model.decoder_width = static_cast<int>(args.integer_or("--decoder-width", 0, 0, 256));
@@ -138,9 +143,10 @@ int run_train(int argc, char** argv) {
   std::signal(SIGTERM, SIG_DFL);
   if (!lead) return r.finished || (opt.stop_after_steps > 0 && r.steps >= opt.stop_after_steps) ? 0 : 130;
   if (!r.finished) {
-    std::printf("stopped after %lld steps (%.1f img/s); resume with: circumplex train --data %s --out %s --seed %llu --batch %d --resume\n",
+    std::printf("stopped after %lld steps (%.1f img/s); resume with: circumplex train --data %s --out %s --seed %llu --batch %d "
+                "--beta %.10g --affect-weight %.10g --expression-weight %.10g --lr %.10g%s --resume\n",
                 static_cast<long long>(r.steps), r.images_per_second, opt.data.c_str(), opt.out.c_str(),
-                static_cast<unsigned long long>(opt.seed), opt.batch);
+                static_cast<unsigned long long>(opt.seed), opt.batch, opt.beta, opt.affect_weight, opt.expression_weight, opt.lr, opt.identity_swap ? " --identity-swap" : "");
     return opt.stop_after_steps > 0 && r.steps >= opt.stop_after_steps ? 0 : 130;
   }
   std::printf("trained %d epochs (%lld steps, %.1f img/s); weights in %s/model.cpxw\n", r.epochs_done,

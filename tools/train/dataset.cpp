@@ -1,8 +1,10 @@
 #include "dataset.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -43,6 +45,8 @@ ImageSet ImageSet::load(const std::string& dir, const std::string& split, std::i
     throw Error(ErrorKind::BadData, csv_path.string() + ": line 1: columns must start with file,split,valence,arousal,z,category");
   }
   const std::size_t columns = row.size();
+  const auto identity_column = std::find(row.begin(), row.end(), "identity");
+  const std::size_t identity_at = identity_column == row.end() ? 0 : static_cast<std::size_t>(identity_column - row.begin());
 
   ImageSet set;
   std::vector<std::size_t> lines;
@@ -56,6 +60,11 @@ ImageSet ImageSet::load(const std::string& dir, const std::string& split, std::i
     label.file = row[0];
     label.affect = {parse_field(row[2], where, "valence"), parse_field(row[3], where, "arousal"), parse_field(row[4], where, "z")};
     label.category = row[5];
+    if (identity_at) {
+      const double id = parse_field(row[identity_at], where, "identity");
+      if (id < 0 || id != std::floor(id) || id > 9.0e15) throw Error(ErrorKind::BadData, where + ": column identity must be a whole number >= 0: '" + row[identity_at] + "'");
+      label.identity = static_cast<std::int64_t>(id);
+    }
     set.labels_.push_back(std::move(label));
     lines.push_back(csv.line());
   }
@@ -105,6 +114,32 @@ ImageSet ImageSet::load(const std::string& dir, const std::string& split, std::i
     cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   }
   return set;
+}
+
+torch::Tensor ImageSet::expression_saliency() const {
+  std::map<std::int64_t, std::vector<std::int64_t>> people;
+  for (std::int64_t i = 0; i < size(); ++i) {
+    const std::int64_t id = labels_[static_cast<std::size_t>(i)].identity;
+    if (id < 0) throw Error(ErrorKind::BadData, "expression weighting needs labels.csv's identity column (synth data); " + labels_[static_cast<std::size_t>(i)].file + " has none");
+    people[id].push_back(i);
+  }
+  torch::Tensor sum = torch::zeros({image_size_, image_size_}, torch::kDouble);
+  std::int64_t terms = 0;
+  for (const auto& [id, members] : people) {
+    if (members.size() < 2) continue;
+    const torch::Tensor x = pixels_.index_select(0, torch::tensor(members, torch::kLong)).to(torch::kDouble);  // [k, S, S, 3]
+    sum += (x - x.mean(0, true)).pow(2).sum(std::vector<std::int64_t>{0, 3});
+    terms += static_cast<std::int64_t>(members.size()) - 1;
+  }
+  if (terms == 0) throw Error(ErrorKind::BadData, "expression weighting needs people with several images; every person here has one");
+  cv::Mat variance(image_size_, image_size_, CV_64F);
+  std::memcpy(variance.data, (sum / static_cast<double>(terms)).contiguous().data_ptr<double>(), sizeof(double) * static_cast<std::size_t>(image_size_ * image_size_));
+  cv::GaussianBlur(variance, variance, cv::Size(0, 0), image_size_ / 32.0);
+  double lo = 0, hi = 0;
+  cv::minMaxLoc(variance, &lo, &hi);
+  if (!(hi > 0)) throw Error(ErrorKind::BadData, "expression weighting: the images of each person are identical");
+  torch::Tensor out = torch::from_blob(variance.data, {image_size_, image_size_}, torch::kDouble).clone() / hi;
+  return out.to(torch::kFloat);
 }
 
 torch::Tensor ImageSet::batch(const std::vector<std::int64_t>& indices) const {

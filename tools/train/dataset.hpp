@@ -1,9 +1,10 @@
 // tools/train/dataset.hpp — labelled face images for training and mapping.
 //
 // A data folder written by `circumplex synth` or `circumplex prep` holds labels.csv (columns
-// starting file,split,valence,arousal,z,category) and the images it names; `synth` also
-// writes one packed shard per split (<split>.cpxshard), which loads much faster. ImageSet
-// loads one split into memory as uint8 RGB and hands out float batches.
+// starting file,split,valence,arousal,z,category; synth's also has `identity`, the person
+// shown) and the images it names; `synth` also writes one packed shard per split
+// (<split>.cpxshard), which loads much faster. ImageSet loads one split into memory as uint8
+// RGB and hands out float batches.
 #pragma once
 
 #include <torch/torch.h>
@@ -21,6 +22,7 @@ struct ImageLabel {
   std::string file;      ///< path relative to the data folder
   AffectPoint affect;    ///< valence, arousal, z
   std::string category;  ///< nearest basic emotion / AffectNet category
+  std::int64_t identity = -1;  ///< the person (synth's `identity` column); -1 when the data has none
 };
 
 /// One split of a data folder, in memory.
@@ -41,6 +43,11 @@ class ImageSet {
   torch::Tensor batch(const std::vector<std::int64_t>& indices) const;
   /// uint8 pixels [N, S, S, 3] (RGB) of every image.
   const torch::Tensor& pixels() const { return pixels_; }
+  /// Where expressions change the face: the per-pixel variance of each image around the mean
+  /// of its person's images (summed over colour, pooled over people with several images),
+  /// blurred with a Gaussian of σ = S/32 and scaled to a maximum of 1. [S, S] float. Needs the
+  /// identity column; throws circumplex::Error when no person has two images.
+  torch::Tensor expression_saliency() const;
 
  private:
   torch::Tensor pixels_;  // [N, S, S, 3] uint8

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <numeric>
 #include <opencv2/imgproc.hpp>
 
@@ -92,6 +93,27 @@ cv::Mat scatter_panels(const std::vector<std::string>& names, const std::vector<
   }
   cv::Mat out;
   cv::hconcat(panels, out);
+  return out;
+}
+
+// One latent per person of `set` (rows of z in set order): the mean over the person's images,
+// people in order of their identity number; every image on its own (at most 1000) when the
+// data has no identity column.
+torch::Tensor people_latents(const ImageSet& set, const Matrix& z) {
+  std::map<std::int64_t, std::vector<std::size_t>> people;
+  for (std::size_t i = 0; i < z.rows(); ++i) {
+    const std::int64_t id = set.labels()[i].identity;
+    if (id < 0 && i >= 1000) break;
+    people[id < 0 ? static_cast<std::int64_t>(i) : id].push_back(i);
+  }
+  torch::Tensor out = torch::zeros({static_cast<std::int64_t>(people.size()), static_cast<std::int64_t>(z.cols())});
+  std::int64_t row = 0;
+  for (const auto& [id, images] : people) {
+    auto r = out[row++];
+    for (std::size_t i : images) {
+      for (std::size_t c = 0; c < z.cols(); ++c) r[static_cast<std::int64_t>(c)] += static_cast<float>(z(i, c) / static_cast<double>(images.size()));
+    }
+  }
   return out;
 }
 
@@ -208,7 +230,9 @@ MapResult map_manifold(const MapOptions& opt) {
     }
   }
 
-  // Identity prior: per-dimension mean and std of the training latents.
+  // Identity prior: per-dimension mean and std of the training latents, and the people of the
+  // held-out split (the mean latent of each person's images; each image where the data has no
+  // identity column), whom seeds draw from (model_package.hpp says why).
   std::vector<double> mean(ztr.cols(), 0.0), sd(ztr.cols(), 0.0);
   for (std::size_t i = 0; i < ztr.rows(); ++i) for (std::size_t j = 0; j < ztr.cols(); ++j) mean[j] += ztr(i, j) / static_cast<double>(ztr.rows());
   for (std::size_t i = 0; i < ztr.rows(); ++i) for (std::size_t j = 0; j < ztr.cols(); ++j) sd[j] += std::pow(ztr(i, j) - mean[j], 2) / static_cast<double>(ztr.rows());
@@ -253,7 +277,9 @@ MapResult map_manifold(const MapOptions& opt) {
   mf["scales"] = scales;
   mf["space"] = three_d ? "3d" : "2d";
   manifest["manifold"] = mf;
-  manifest["identity_prior"] = {{"mean", mean}, {"std", sd}};
+  const torch::Tensor people = people_latents(test, zte);
+  save_tensors((pkg / "people.cpxw").string(), {{"people", people}}, json{{"from", opt.data + " held-out split, mean latent per person"}}.dump());
+  manifest["identity_prior"] = {{"mean", mean}, {"std", sd}, {"people", {{"file", "people.cpxw"}, {"count", people.size(0)}}}};
   manifest["metrics"] = metrics;
   manifest["provenance"] = {{"data", opt.data}, {"run", opt.run}, {"train_command", config.value("command", "")},
                             {"train_seed", config.value("seed", 0)}, {"map_command", opt.command_line},

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <opencv2/imgproc.hpp>
+#include <map>
 #include <mutex>
 #include <optional>
 
@@ -139,6 +140,26 @@ cv::Mat to_bgr(const torch::Tensor& chw) {
   return bgr;
 }
 
+// The reconstruction's pixel weights beside the first training image, and over it.
+void write_weight_picture(const std::string& path, const torch::Tensor& weights, const ImageSet& train, double expression_weight) {
+  const int s = train.image_size(), scale = std::max(1, 256 / s);
+  const torch::Tensor unit = ((weights - 1.0) / expression_weight * 255.0).clamp(0, 255).round().to(torch::kUInt8).contiguous();
+  cv::Mat grey(s, s, CV_8UC1, unit.data_ptr<std::uint8_t>()), heat;
+  cv::applyColorMap(grey, heat, cv::COLORMAP_INFERNO);
+  const cv::Mat face = to_bgr(train.batch({0})[0]);
+  cv::Mat over;
+  cv::addWeighted(face, 0.55, heat, 0.45, 0.0, over);
+  cv::Mat row;
+  cv::hconcat(std::vector<cv::Mat>{face, heat, over}, row);
+  cv::resize(row, row, cv::Size(), scale, scale, cv::INTER_NEAREST);
+  cv::Mat picture(row.rows + 40, row.cols, CV_8UC3, cv::Scalar(250, 248, 246));
+  row.copyTo(picture(cv::Rect(0, 40, row.cols, row.rows)));
+  char title[128];
+  std::snprintf(title, sizeof title, "reconstruction weight per pixel: 1 (dark) to %.3g (bright)", 1.0 + expression_weight);
+  plot::draw_text(picture, title, {8, 10}, 0.5, cv::Scalar(40, 40, 40), 1);
+  plot::write_image_atomic(path, picture);
+}
+
 struct EpochRecord {
   int epoch;
   double loss, recon, kl, val_loss, val_recon, val_psnr, images_per_second;
@@ -219,6 +240,38 @@ TrainResult train_vae(const TrainOptions& opt) {
     }
     affect_labels = torch::tensor(a).view({train.size(), 3});
   }
+  // Pixel weights of the reconstruction: more where expressions change the face.
+  torch::Tensor pixel_weights;
+  if (opt.expression_weight > 0.0) pixel_weights = 1.0 + opt.expression_weight * train.expression_saliency();
+  // For the identity swap: the other training images of each image's person.
+  std::vector<std::vector<std::int64_t>> same_person;
+  if (opt.identity_swap) {
+    if (opt.affect_weight <= 0.0) throw Error(ErrorKind::InvalidArgument, "--identity-swap needs --affect-weight > 0 (it swaps everything but the affect dimensions)");
+    std::map<std::int64_t, std::vector<std::int64_t>> by_person;
+    for (std::int64_t i = 0; i < train.size(); ++i) {
+      const std::int64_t id = train.labels()[static_cast<std::size_t>(i)].identity;
+      if (id < 0) throw Error(ErrorKind::BadData, opt.data + ": --identity-swap needs labels.csv's identity column (synth data); " + train.labels()[static_cast<std::size_t>(i)].file + " has none");
+      by_person[id].push_back(i);
+    }
+    same_person.resize(static_cast<std::size_t>(train.size()));
+    std::size_t alone = 0;
+    for (const auto& [id, members] : by_person) {
+      for (std::int64_t i : members) {
+        for (std::int64_t j : members) if (j != i) same_person[static_cast<std::size_t>(i)].push_back(j);
+      }
+      alone += members.size() == 1;
+    }
+    if (alone == by_person.size()) throw Error(ErrorKind::BadData, opt.data + ": --identity-swap needs several images per person; every person in the train split has one");
+  }
+  // Partner of the image at position `slot` of step `step`'s global batch: drawn from (seed,
+  // step, slot), so it does not depend on how the batch is split over ranks. An image whose
+  // person has no other image is its own partner.
+  auto partner_of = [&](std::int64_t image, std::int64_t step_no, std::int64_t slot) {
+    const auto& others = same_person[static_cast<std::size_t>(image)];
+    if (others.empty()) return image;
+    const std::uint64_t h = dist::mix_seed(dist::mix_seed(opt.seed ^ 0x1D5A9C3BULL, static_cast<std::uint64_t>(step_no)), static_cast<std::uint64_t>(slot));
+    return others[static_cast<std::size_t>(h % others.size())];
+  };
   std::unique_ptr<dist::Group> group;
   if (distributed) group = std::make_unique<dist::Group>(opt.dist);
 
@@ -240,6 +293,20 @@ TrainResult train_vae(const TrainOptions& opt) {
         if (meta.at("seed").get<std::uint64_t>() != opt.seed || meta.at("batch_size").get<int>() != opt.batch) {
           throw Error(ErrorKind::InvalidArgument, ckpt_path.string() + ": --resume needs the run's --seed and --batch (seed " +
                                                       meta.at("seed").dump() + ", batch " + meta.at("batch_size").dump() + ")");
+        }
+        // The loss's settings too (checkpoints from before they were recorded lack them).
+        if (meta.contains("loss")) {
+          const json& l = meta["loss"];
+          const auto differs = [](double a, double b) { return std::fabs(a - b) > 1e-9 * std::max(std::fabs(a), std::fabs(b)); };
+          const double expression = l.value("expression_weight", 0.0);
+          if (differs(l.at("beta").get<double>(), opt.beta) || differs(l.at("affect_weight").get<double>(), opt.affect_weight) ||
+              l.at("identity_swap").get<bool>() != opt.identity_swap || differs(expression, opt.expression_weight) ||
+              differs(l.at("lr").get<double>(), opt.lr)) {
+            throw Error(ErrorKind::InvalidArgument, ckpt_path.string() + ": --resume needs the run's loss settings: --beta " + l.at("beta").dump() +
+                                                        " --affect-weight " + l.at("affect_weight").dump() + " --expression-weight " +
+                                                        json(expression).dump() + " --lr " + l.at("lr").dump() +
+                                                        (l.at("identity_swap").get<bool>() ? " --identity-swap" : " (without --identity-swap)"));
+          }
         }
         for (const char* key : {"epoch", "batch", "step", "adam_t", "epoch_sums", "history"}) start[key] = meta.at(key);
       } else {
@@ -313,10 +380,11 @@ TrainResult train_vae(const TrainOptions& opt) {
   if (lead) {
     json run_config = {{"model", config_json(config)}, {"data", opt.data}, {"train_images", train.size()},
                        {"data_source", train.source()}, {"epochs", opt.epochs}, {"batch", opt.batch}, {"beta", opt.beta},
-                       {"affect_weight", opt.affect_weight}, {"lr", opt.lr}, {"class_weights", opt.class_weights}, {"threads", opt.threads}, {"seed", opt.seed},
+                       {"affect_weight", opt.affect_weight}, {"identity_swap", opt.identity_swap}, {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"class_weights", opt.class_weights}, {"threads", opt.threads}, {"seed", opt.seed},
                        {"world_size", world}, {"command", opt.command_line}, {"libtorch", torch_compat::version()}};
     if (distributed) run_config["backend"] = opt.dist.backend;
     write_file_atomic((run / "config.json").string(), run_config.dump(2) + "\n");
+    if (pixel_weights.defined()) write_weight_picture((run / "expression_weight.png").string(), pixel_weights, train, opt.expression_weight);
   }
 
   const std::int64_t n = train.size();
@@ -331,6 +399,8 @@ TrainResult train_vae(const TrainOptions& opt) {
     for (const auto& h : history) hist.push_back({h.epoch, h.loss, h.recon, h.kl, h.val_loss, h.val_recon, h.val_psnr, h.images_per_second});
     const json meta = {{"model", config_json(config)}, {"epoch", epoch}, {"batch", batch}, {"step", step},
                        {"adam_t", adam.t()}, {"seed", opt.seed}, {"batch_size", opt.batch}, {"history", hist}, {"world_size", world},
+                       {"loss", {{"beta", opt.beta}, {"affect_weight", opt.affect_weight}, {"identity_swap", opt.identity_swap},
+                                 {"expression_weight", opt.expression_weight}, {"lr", opt.lr}}},
                        {"epoch_sums", batch == 0 ? json::array({0.0, 0.0, 0.0, 0.0}) : json::array({sum_loss, sum_recon, sum_kl, counted})}};
     save_tensors(ckpt_path.string(), all, meta.dump());  // atomic: a temporary file renamed into place
   };
@@ -385,7 +455,15 @@ TrainResult train_vae(const TrainOptions& opt) {
         }
         torch::Tensor y;
         if (affect_labels.defined()) y = affect_labels.index_select(0, torch::tensor(idx, torch::kLong)).to(device);
-        const VaeLoss loss = vae_loss(vae->forward(x, noise.to(device)), x, opt.beta, w, y, opt.affect_weight);
+        VaeOutput out;
+        if (opt.identity_swap) {
+          std::vector<std::int64_t> partners;
+          for (std::size_t k = 0; k < idx.size(); ++k) partners.push_back(partner_of(idx[k], step, share_lo + static_cast<std::int64_t>(k)));
+          out = vae->forward_identity_swap(x, train.batch(partners).to(device), noise.to(device), affect_labels.size(1));
+        } else {
+          out = vae->forward(x, noise.to(device));
+        }
+        const VaeLoss loss = vae_loss(out, x, opt.beta, w, y, opt.affect_weight, pixel_weights.defined() ? pixel_weights.to(device) : pixel_weights);
         const double part = static_cast<double>(idx.size());
         sums = torch::tensor({loss.total.item<double>() * share * static_cast<double>(count), loss.reconstruction.item<double>() * part,
                               loss.kl.item<double>() * part, 0.0}, torch::kDouble).to(device);

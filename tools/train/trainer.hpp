@@ -7,6 +7,7 @@
 //   model.cpxw           the final weights (written when the last epoch ends)
 //   loss.csv, loss.png   loss terms per epoch (train and held-out)
 //   recon/epoch_NNN.png  held-out images (top) and their reconstructions (bottom)
+//   expression_weight.png  the pixel weights of the reconstruction (--expression-weight)
 // Deterministic for a seed and thread count: the data order comes from (seed, epoch) and the
 // sampling noise of each step from (seed, step) (one row per image of the global batch), so a
 // resumed run ends with the same weights as an uninterrupted one.
@@ -35,6 +36,15 @@ struct TrainOptions {
   int batch = 32;
   double beta = 1.0;
   double affect_weight = 0.0;    ///< weight of the affect guidance (vae_loss): 0 is a plain β-VAE
+  /// Reconstruct each image from its own affect dimensions and the other dimensions of another
+  /// image of the same person (BetaVae::forward_identity_swap). Needs affect_weight > 0 and
+  /// data with an identity column (synth). Teaches the decoder to draw the expression from the
+  /// affect dimensions alone, so that composing a face at a new affect point shows it.
+  bool identity_swap = false;
+  /// Extra weight of the reconstruction error where expressions change the face: pixel
+  /// weights 1 + A·saliency (ImageSet::expression_saliency, in [0, 1]); 0: none. Needs data
+  /// with an identity column (synth). The map is drawn to RUN/expression_weight.png.
+  double expression_weight = 0.0;
   double lr = 1e-3;
   std::string class_weights;     ///< JSON file {category: weight} (prep --class-weights), optional
   int threads = 2;

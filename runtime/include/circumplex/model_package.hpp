@@ -4,10 +4,13 @@
 //   manifest.json   format "circumplex-model", version 1: the VAE's shape (image_size, latent,
 //                   width, decoder_width), the affect directions (valence, arousal[, z]; unit,
 //                   orthonormal), origins and scales (see manifold.hpp), the identity prior
-//                   (per-dimension mean and std of training latents), metrics, provenance
+//                   (per-dimension mean and std of training latents, and optionally
+//                   "people": {"file", "count"}, a tensor file of latents of real people,
+//                   which seeds then draw from), metrics, provenance
 //                   (data, seed, command, commit, LibTorch version) and the weights' file name
 //                   and FNV-1a hash.
 //   weights.cpxw    the encoder's and decoder's tensors (weights.hpp: data only, never code).
+//   people.cpxw     optional: tensor "people" [count, latent], one latent per person.
 // load() refuses a missing, corrupt, truncated or mismatched package with circumplex::Error
 // naming the file and what is wrong.
 //
@@ -41,7 +44,12 @@ class ModelPackage {
   const Manifold& manifold() const { return *manifold_; }
   const std::vector<float>& prior_mean() const { return prior_mean_; }
   const std::vector<float>& prior_std() const { return prior_std_; }
-  /// A latent drawn from the identity prior with a seeded generator (same seed, same face).
+  /// Number of people the package's seeds draw from (0: the Gaussian of mean and std).
+  std::size_t people() const { return latent_size_ ? people_.size() / latent_size_ : 0; }
+  /// The identity for a seed (same seed, same face on every platform). With people, one of
+  /// them: seeds pick among real faces the encoder has seen, which decode as sharply as a
+  /// reconstruction, where draws from a Gaussian fall between the kinds of face (hair styles,
+  /// glasses) and decode blurred. Without, a draw from N(mean, std²) per dimension.
   std::vector<float> identity_from_seed(std::uint64_t seed) const;
   /// The manifest's text (metrics, provenance) for reports.
   const std::string& manifest_json() const { return manifest_; }
@@ -53,6 +61,8 @@ class ModelPackage {
   VaeConfig config_;
   std::shared_ptr<const Manifold> manifold_;
   std::vector<float> prior_mean_, prior_std_;
+  std::vector<float> people_;  // [people × latent], row-major
+  std::size_t latent_size_ = 0;
   std::map<std::string, torch::Tensor> weights_;
 };
 

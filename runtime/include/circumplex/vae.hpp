@@ -79,6 +79,13 @@ class BetaVaeImpl : public torch::nn::Module {
   VaeOutput forward(const torch::Tensor& images);
   /// Training pass with the given ε [N, D] (training draws it from (seed, step, sample)).
   VaeOutput forward(const torch::Tensor& images, const torch::Tensor& noise);
+  /// Identity-swap training pass: `partners` [N, 3, S, S] are other images of the same people
+  /// as `images`. The latent decoded for image i takes its first `affect_dims` dimensions from
+  /// image i and the rest from partner i (z = μ + σ·ε, ε = `noise`), so the reconstruction of
+  /// image i can show its expression only through those dimensions and the person only
+  /// through the partner's. The returned μ and log σ² are those of that mixed latent.
+  VaeOutput forward_identity_swap(const torch::Tensor& images, const torch::Tensor& partners, const torch::Tensor& noise,
+                                  std::int64_t affect_dims);
   const VaeConfig& config() const { return config_; }
 
   VaeEncoder encoder{nullptr};
@@ -92,7 +99,7 @@ TORCH_MODULE(BetaVae);
 /// Loss terms, per image (sums over pixels and latent dimensions, mean over the batch).
 struct VaeLoss {
   torch::Tensor total;           ///< reconstruction + β · KL (weighted when weights given)
-  torch::Tensor reconstruction;  ///< squared error summed over pixels
+  torch::Tensor reconstruction;  ///< squared error summed over pixels (weighted when pixel weights given)
   torch::Tensor kl;              ///< KL(q(z|x) ‖ N(0, I))
   torch::Tensor guidance;        ///< Σₖ (μₖ − kAffectLatentScale·affectₖ)² (0 without affect labels)
 };
@@ -107,8 +114,10 @@ constexpr double kAffectLatentScale = 2.0;
 /// a few known directions of the latent instead of being spread thinly over all of them
 /// (expression is a small part of a face's pixels: an unguided VAE keeps little of it).
 /// `sample_weights` ([N], optional) weights each image's terms (class weights).
+/// `pixel_weights` ([S, S], optional) weights each pixel's squared error in the
+/// reconstruction term (training puts more weight where expressions change the face).
 VaeLoss vae_loss(const VaeOutput& out, const torch::Tensor& images, double beta,
                  const torch::Tensor& sample_weights = {}, const torch::Tensor& affect = {},
-                 double guidance_weight = 0.0);
+                 double guidance_weight = 0.0, const torch::Tensor& pixel_weights = {});
 
 }  // namespace circumplex
