@@ -24,7 +24,7 @@ fi
 # run's floating-point order depends on the thread count). Resumes if a checkpoint exists.
 resume=()
 [ -f "$work/run/checkpoint.cpxw" ] && resume=(--resume)
-"$exe" train --data "$work/data" --out "$work/run" --epochs "${CIRCUMPLEX_DEFAULT_EPOCHS:-16}" --batch 32 \
+"$exe" train --data "$work/data" --out "$work/run" --epochs "${CIRCUMPLEX_DEFAULT_EPOCHS:-20}" --batch 32 \
   --latent 64 --width 16 --beta 0.1 --affect-weight 300 --identity-swap --lr 1e-3 --threads 2 --seed 1 "${resume[@]}"
 
 # Directions, metrics and the package.
