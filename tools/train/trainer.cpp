@@ -242,7 +242,7 @@ TrainResult train_vae(const TrainOptions& opt) {
   }
   // Pixel weights of the reconstruction: more where expressions change the face.
   torch::Tensor pixel_weights;
-  if (opt.expression_weight > 0.0) pixel_weights = 1.0 + opt.expression_weight * train.expression_saliency();
+  if (opt.expression_weight > 0.0) pixel_weights = (1.0 + opt.expression_weight * train.expression_saliency()).to(device);
   // For the identity swap: the other training images of each image's person.
   std::vector<std::vector<std::int64_t>> same_person;
   if (opt.identity_swap) {
@@ -384,7 +384,7 @@ TrainResult train_vae(const TrainOptions& opt) {
                        {"world_size", world}, {"command", opt.command_line}, {"libtorch", torch_compat::version()}};
     if (distributed) run_config["backend"] = opt.dist.backend;
     write_file_atomic((run / "config.json").string(), run_config.dump(2) + "\n");
-    if (pixel_weights.defined()) write_weight_picture((run / "expression_weight.png").string(), pixel_weights, train, opt.expression_weight);
+    if (pixel_weights.defined()) write_weight_picture((run / "expression_weight.png").string(), pixel_weights.cpu(), train, opt.expression_weight);
   }
 
   const std::int64_t n = train.size();
@@ -463,7 +463,7 @@ TrainResult train_vae(const TrainOptions& opt) {
         } else {
           out = vae->forward(x, noise.to(device));
         }
-        const VaeLoss loss = vae_loss(out, x, opt.beta, w, y, opt.affect_weight, pixel_weights.defined() ? pixel_weights.to(device) : pixel_weights);
+        const VaeLoss loss = vae_loss(out, x, opt.beta, w, y, opt.affect_weight, pixel_weights);
         const double part = static_cast<double>(idx.size());
         sums = torch::tensor({loss.total.item<double>() * share * static_cast<double>(count), loss.reconstruction.item<double>() * part,
                               loss.kl.item<double>() * part, 0.0}, torch::kDouble).to(device);
