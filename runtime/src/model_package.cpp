@@ -86,7 +86,6 @@ ModelPackage ModelPackage::load(const std::string& dir) {
     if (x <= 0) bad(manifest_path, "identity_prior std values must be > 0");
     pkg.prior_std_.push_back(static_cast<float>(x));
   }
-  pkg.latent_size_ = d;
   if (m["identity_prior"].contains("people")) {
     const json& p = m["identity_prior"]["people"];
     const std::string where = manifest_path + ": identity_prior.people";
@@ -224,9 +223,9 @@ std::vector<float> ModelPackage::identity_from_seed(std::uint64_t seed) const {
     return static_cast<double>((x ^ (x >> 31)) >> 11) * 0x1.0p-53;
   };
   if (!people_.empty()) {
-    const std::size_t person = static_cast<std::size_t>(static_cast<double>(people()) * next());
-    const auto row = people_.begin() + static_cast<std::ptrdiff_t>(std::min(person, people() - 1) * latent_size_);
-    return std::vector<float>(row, row + static_cast<std::ptrdiff_t>(latent_size_));
+    const std::size_t d = prior_mean_.size(), person = static_cast<std::size_t>(static_cast<double>(people()) * next());  // next() < 1
+    const auto row = people_.begin() + static_cast<std::ptrdiff_t>(person * d);
+    return std::vector<float>(row, row + static_cast<std::ptrdiff_t>(d));
   }
   std::vector<float> z(prior_mean_.size());
   for (std::size_t i = 0; i < z.size(); ++i) {

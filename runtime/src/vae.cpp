@@ -130,11 +130,14 @@ VaeOutput BetaVaeImpl::forward(const torch::Tensor& images) {
 
 VaeOutput BetaVaeImpl::forward(const torch::Tensor& images, const torch::Tensor& noise) {
   auto [mu, logvar] = encoder->forward(images);
+  return decode_sample(mu, logvar, noise);
+}
+
+VaeOutput BetaVaeImpl::decode_sample(const torch::Tensor& mu, const torch::Tensor& logvar, const torch::Tensor& noise) {
   if (noise.sizes() != mu.sizes()) {
     throw Error(ErrorKind::InvalidArgument, "VAE noise has shape " + c10::str(noise.sizes()) + ", expected " + c10::str(mu.sizes()));
   }
-  const torch::Tensor z = mu + noise * torch::exp(0.5 * logvar);
-  return {decoder->forward(z), mu, logvar};
+  return {decoder->forward(mu + noise * torch::exp(0.5 * logvar)), mu, logvar};
 }
 
 VaeOutput BetaVaeImpl::forward_identity_swap(const torch::Tensor& images, const torch::Tensor& partners, const torch::Tensor& noise,
@@ -151,11 +154,7 @@ VaeOutput BetaVaeImpl::forward_identity_swap(const torch::Tensor& images, const 
   const auto mix = [&](const torch::Tensor& both) {
     return torch::cat({both.narrow(0, 0, n).narrow(1, 0, affect_dims), both.narrow(0, n, n).narrow(1, affect_dims, rest)}, 1);
   };
-  const torch::Tensor mu = mix(mu_both), logvar = mix(logvar_both);
-  if (noise.sizes() != mu.sizes()) {
-    throw Error(ErrorKind::InvalidArgument, "VAE noise has shape " + c10::str(noise.sizes()) + ", expected " + c10::str(mu.sizes()));
-  }
-  return {decoder->forward(mu + noise * torch::exp(0.5 * logvar)), mu, logvar};
+  return decode_sample(mix(mu_both), mix(logvar_both), noise);
 }
 
 VaeLoss vae_loss(const VaeOutput& out, const torch::Tensor& images, double beta, const torch::Tensor& sample_weights,

@@ -116,13 +116,18 @@ ImageSet ImageSet::load(const std::string& dir, const std::string& split, std::i
   return set;
 }
 
-torch::Tensor ImageSet::expression_saliency() const {
-  std::map<std::int64_t, std::vector<std::int64_t>> people;
+std::map<std::int64_t, std::vector<std::int64_t>> ImageSet::people() const {
+  std::map<std::int64_t, std::vector<std::int64_t>> out;
   for (std::int64_t i = 0; i < size(); ++i) {
     const std::int64_t id = labels_[static_cast<std::size_t>(i)].identity;
-    if (id < 0) throw Error(ErrorKind::BadData, "expression weighting needs labels.csv's identity column (synth data); " + labels_[static_cast<std::size_t>(i)].file + " has none");
-    people[id].push_back(i);
+    if (id >= 0) out[id].push_back(i);  // labels.csv has the column for every row or for none
   }
+  return out;
+}
+
+torch::Tensor ImageSet::expression_saliency() const {
+  const auto people = this->people();
+  if (people.empty()) throw Error(ErrorKind::BadData, "expression weighting needs labels.csv's identity column (synth data); " + labels_.front().file + " has none");
   torch::Tensor sum = torch::zeros({image_size_, image_size_}, torch::kDouble);
   std::int64_t terms = 0;
   for (const auto& [id, members] : people) {

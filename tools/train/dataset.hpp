@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ class ImageSet {
   torch::Tensor batch(const std::vector<std::int64_t>& indices) const;
   /// uint8 pixels [N, S, S, 3] (RGB) of every image.
   const torch::Tensor& pixels() const { return pixels_; }
+  /// The images of each person (identity → indices in this set, ascending); empty when the
+  /// data has no identity column.
+  std::map<std::int64_t, std::vector<std::int64_t>> people() const;
   /// Where expressions change the face: the per-pixel variance of each image around the mean
   /// of its person's images (summed over colour, pooled over people with several images),
   /// blurred with a Gaussian of σ = S/32 and scaled to a maximum of 1. [S, S] float. Needs the

@@ -100,21 +100,20 @@ cv::Mat scatter_panels(const std::vector<std::string>& names, const std::vector<
 // people in order of their identity number; every image on its own (at most 1000) when the
 // data has no identity column.
 torch::Tensor people_latents(const ImageSet& set, const Matrix& z) {
-  std::map<std::int64_t, std::vector<std::size_t>> people;
-  for (std::size_t i = 0; i < z.rows(); ++i) {
-    const std::int64_t id = set.labels()[i].identity;
-    if (id < 0 && i >= 1000) break;
-    people[id < 0 ? static_cast<std::int64_t>(i) : id].push_back(i);
+  auto people = set.people();
+  if (people.empty()) {
+    for (std::int64_t i = 0; i < std::min<std::int64_t>(set.size(), 1000); ++i) people[i] = {i};
   }
-  torch::Tensor out = torch::zeros({static_cast<std::int64_t>(people.size()), static_cast<std::int64_t>(z.cols())});
-  std::int64_t row = 0;
+  const std::size_t d = z.cols();
+  std::vector<float> out;
+  out.reserve(people.size() * d);
   for (const auto& [id, images] : people) {
-    auto r = out[row++];
-    for (std::size_t i : images) {
-      for (std::size_t c = 0; c < z.cols(); ++c) r[static_cast<std::int64_t>(c)] += static_cast<float>(z(i, c) / static_cast<double>(images.size()));
+    float* mean = &*out.insert(out.end(), d, 0.0f);
+    for (std::int64_t i : images) {
+      for (std::size_t c = 0; c < d; ++c) mean[c] += static_cast<float>(z(static_cast<std::size_t>(i), c) / static_cast<double>(images.size()));
     }
   }
-  return out;
+  return torch::tensor(out).view({static_cast<std::int64_t>(people.size()), static_cast<std::int64_t>(d)});
 }
 
 }  // namespace

@@ -247,12 +247,8 @@ TrainResult train_vae(const TrainOptions& opt) {
   std::vector<std::vector<std::int64_t>> same_person;
   if (opt.identity_swap) {
     if (opt.affect_weight <= 0.0) throw Error(ErrorKind::InvalidArgument, "--identity-swap needs --affect-weight > 0 (it swaps everything but the affect dimensions)");
-    std::map<std::int64_t, std::vector<std::int64_t>> by_person;
-    for (std::int64_t i = 0; i < train.size(); ++i) {
-      const std::int64_t id = train.labels()[static_cast<std::size_t>(i)].identity;
-      if (id < 0) throw Error(ErrorKind::BadData, opt.data + ": --identity-swap needs labels.csv's identity column (synth data); " + train.labels()[static_cast<std::size_t>(i)].file + " has none");
-      by_person[id].push_back(i);
-    }
+    const auto by_person = train.people();
+    if (by_person.empty()) throw Error(ErrorKind::BadData, opt.data + ": --identity-swap needs labels.csv's identity column (synth data); " + train.labels().front().file + " has none");
     same_person.resize(static_cast<std::size_t>(train.size()));
     std::size_t alone = 0;
     for (const auto& [id, members] : by_person) {

@@ -45,7 +45,7 @@ class ModelPackage {
   const std::vector<float>& prior_mean() const { return prior_mean_; }
   const std::vector<float>& prior_std() const { return prior_std_; }
   /// Number of people the package's seeds draw from (0: the Gaussian of mean and std).
-  std::size_t people() const { return latent_size_ ? people_.size() / latent_size_ : 0; }
+  std::size_t people() const { return prior_mean_.empty() ? 0 : people_.size() / prior_mean_.size(); }
   /// The identity for a seed (same seed, same face on every platform). With people, one of
   /// them: seeds pick among real faces the encoder has seen, which decode as sharply as a
   /// reconstruction, where draws from a Gaussian fall between the kinds of face (hair styles,
@@ -62,7 +62,6 @@ class ModelPackage {
   std::shared_ptr<const Manifold> manifold_;
   std::vector<float> prior_mean_, prior_std_;
   std::vector<float> people_;  // [people × latent], row-major
-  std::size_t latent_size_ = 0;
   std::map<std::string, torch::Tensor> weights_;
 };
 

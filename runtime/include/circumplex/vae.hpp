@@ -92,6 +92,8 @@ class BetaVaeImpl : public torch::nn::Module {
   VaeDecoder decoder{nullptr};
 
  private:
+  /// Decodes z = μ + σ·ε (checks ε's shape).
+  VaeOutput decode_sample(const torch::Tensor& mu, const torch::Tensor& logvar, const torch::Tensor& noise);
   VaeConfig config_;
 };
 TORCH_MODULE(BetaVae);
