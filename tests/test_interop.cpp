@@ -114,13 +114,14 @@ TEST_CASE("CUDA writes the face into Vulkan memory ordered by the semaphores") {
   }
   const int w = 37, h = 23;  // odd sizes: the kernel's edge blocks
   std::vector<float> planar(static_cast<std::size_t>(3 * w * h));
-  for (std::size_t i = 0; i < planar.size(); ++i) planar[i] = static_cast<float>((i * 37) % 300) / 280.0f - 0.03f;
   {
     CudaVulkanInterop interop;
     interop.init(vk, w, h);
     REQUIRE(interop.ready());
     Buffer readback = vk.create_buffer(static_cast<VkDeviceSize>(w * h * 4), VK_BUFFER_USAGE_TRANSFER_DST_BIT, true);
     for (int round = 0; round < 2; ++round) {  // the second write waits on Vulkan's first copy
+      // Other values each round: a copy that read the first round's bytes would fail.
+      for (std::size_t i = 0; i < planar.size(); ++i) planar[i] = static_cast<float>((i * 37 + static_cast<std::size_t>(round) * 101) % 300) / 280.0f - 0.03f;
       interop.write_planar_host(planar.data());
       VkCommandPoolCreateInfo pinfo{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO, nullptr, 0, vk.queue_family()};
       VkCommandPool pool = VK_NULL_HANDLE;

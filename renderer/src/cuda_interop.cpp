@@ -2,6 +2,8 @@
 
 #include <cuda_runtime.h>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <string>
 
@@ -15,8 +17,10 @@ namespace {
 void cuda_check(cudaError_t e, const char* step) {
   if (e != cudaSuccess) throw Error(ErrorKind::Internal, std::string("CUDA interop: ") + step + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
 }
-void vk_step(VkResult r, const char* step) {
-  if (r != VK_SUCCESS) throw Error(ErrorKind::Internal, std::string("CUDA interop: ") + step + ": " + vk_result_name(r));
+// CUDA owns an imported file descriptor only once the import succeeds: close it otherwise.
+void cuda_import(cudaError_t e, int fd, const char* step) {
+  if (e != cudaSuccess) close(fd);
+  cuda_check(e, step);
 }
 }  // namespace
 
@@ -57,16 +61,10 @@ void CudaVulkanInterop::init(VulkanContext& vk, int width, int height) {
     binfo.size = size;
     binfo.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT;
     binfo.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-    vk_step(vkCreateBuffer(dev, &binfo, nullptr, &buffer_), "vkCreateBuffer (exportable)");
+    vk_check(vkCreateBuffer(dev, &binfo, nullptr, &buffer_), "vkCreateBuffer (exportable)");
     VkMemoryRequirements req{};
     vkGetBufferMemoryRequirements(dev, buffer_, &req);
-    VkPhysicalDeviceMemoryProperties mem{};
-    vkGetPhysicalDeviceMemoryProperties(vk.physical_device(), &mem);
-    std::uint32_t type = UINT32_MAX;
-    for (std::uint32_t i = 0; i < mem.memoryTypeCount && type == UINT32_MAX; ++i) {
-      if ((req.memoryTypeBits & (1u << i)) && (mem.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)) type = i;
-    }
-    if (type == UINT32_MAX) throw Error(ErrorKind::Internal, "CUDA interop: no device-local memory type for the shared buffer");
+    const std::uint32_t type = vk.memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
     VkExportMemoryAllocateInfo export_info{};
     export_info.sType = VK_STRUCTURE_TYPE_EXPORT_MEMORY_ALLOCATE_INFO;
     export_info.handleTypes = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
@@ -75,20 +73,20 @@ void CudaVulkanInterop::init(VulkanContext& vk, int width, int height) {
     ainfo.pNext = &export_info;
     ainfo.allocationSize = req.size;
     ainfo.memoryTypeIndex = type;
-    vk_step(vkAllocateMemory(dev, &ainfo, nullptr, &memory_), "vkAllocateMemory (exportable)");
-    vk_step(vkBindBufferMemory(dev, buffer_, memory_, 0), "vkBindBufferMemory");
+    vk_check(vkAllocateMemory(dev, &ainfo, nullptr, &memory_), "vkAllocateMemory (exportable)");
+    vk_check(vkBindBufferMemory(dev, buffer_, memory_, 0), "vkBindBufferMemory");
     VkMemoryGetFdInfoKHR fd_info{};
     fd_info.sType = VK_STRUCTURE_TYPE_MEMORY_GET_FD_INFO_KHR;
     fd_info.memory = memory_;
     fd_info.handleType = VK_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD_BIT;
     int memory_fd = -1;
-    vk_step(get_memory_fd(dev, &fd_info, &memory_fd), "vkGetMemoryFdKHR");
+    vk_check(get_memory_fd(dev, &fd_info, &memory_fd), "vkGetMemoryFdKHR");
     cudaExternalMemoryHandleDesc mdesc{};
     mdesc.type = cudaExternalMemoryHandleTypeOpaqueFd;
     mdesc.handle.fd = memory_fd;  // owned by CUDA once imported
     mdesc.size = req.size;
     cudaExternalMemory_t ext_memory = nullptr;
-    cuda_check(cudaImportExternalMemory(&ext_memory, &mdesc), "cudaImportExternalMemory");
+    cuda_import(cudaImportExternalMemory(&ext_memory, &mdesc), memory_fd, "cudaImportExternalMemory");
     ext_memory_ = ext_memory;
     cudaExternalMemoryBufferDesc bdesc{};
     bdesc.offset = 0;
@@ -103,18 +101,18 @@ void CudaVulkanInterop::init(VulkanContext& vk, int width, int height) {
       VkSemaphoreCreateInfo sinfo{};
       sinfo.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO;
       sinfo.pNext = &esinfo;
-      vk_step(vkCreateSemaphore(dev, &sinfo, nullptr, &sem), name);
+      vk_check(vkCreateSemaphore(dev, &sinfo, nullptr, &sem), name);
       VkSemaphoreGetFdInfoKHR sfd{};
       sfd.sType = VK_STRUCTURE_TYPE_SEMAPHORE_GET_FD_INFO_KHR;
       sfd.semaphore = sem;
       sfd.handleType = VK_EXTERNAL_SEMAPHORE_HANDLE_TYPE_OPAQUE_FD_BIT;
       int fd = -1;
-      vk_step(get_semaphore_fd(dev, &sfd, &fd), "vkGetSemaphoreFdKHR");
+      vk_check(get_semaphore_fd(dev, &sfd, &fd), "vkGetSemaphoreFdKHR");
       cudaExternalSemaphoreHandleDesc sdesc{};
       sdesc.type = cudaExternalSemaphoreHandleTypeOpaqueFd;
       sdesc.handle.fd = fd;
       cudaExternalSemaphore_t s = nullptr;
-      cuda_check(cudaImportExternalSemaphore(&s, &sdesc), "cudaImportExternalSemaphore");
+      cuda_import(cudaImportExternalSemaphore(&s, &sdesc), fd, "cudaImportExternalSemaphore");
       ext = s;
     };
     make_semaphore(cuda_done_, ext_cuda_done_, "vkCreateSemaphore (cuda_done)");

@@ -26,9 +26,6 @@ Timing summarize(const std::vector<double>& ms) {
   t.median_ms = stats::percentile(ms, 0.5);
   t.p99_ms = stats::percentile(ms, 0.99);
   t.min_ms = *std::min_element(ms.begin(), ms.end());
-  double sum = 0;
-  for (double x : ms) sum += x;
-  t.mean_ms = sum / static_cast<double>(ms.size());
   return t;
 }
 

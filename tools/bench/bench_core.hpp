@@ -30,7 +30,7 @@ namespace circumplex::bench {
 
 /// Wall times of repeated runs, in milliseconds.
 struct Timing {
-  double median_ms = 0, p99_ms = 0, mean_ms = 0, min_ms = 0;
+  double median_ms = 0, p99_ms = 0, min_ms = 0;
   /// CPU time of the whole process per run (all its threads): what a run costs, which
   /// other work on a shared machine inflates far less than wall time. 0 when not measured.
   double cpu_ms = 0;

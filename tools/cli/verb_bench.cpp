@@ -255,8 +255,6 @@ int run_bench(int argc, char** argv) {
 
   print_table(report);
   if (json_path) {
-    const fs::path parent = fs::path(*json_path).parent_path();
-    if (!parent.empty()) fs::create_directories(parent);
     tools::write_file_atomic(*json_path, report.dump(2) + "\n");
     std::printf("wrote %s\n", json_path->c_str());
   }

@@ -141,13 +141,15 @@ int run_train(int argc, char** argv) {
   const tools::TrainResult r = tools::train_vae(opt);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  if (!lead) return r.finished || (opt.stop_after_steps > 0 && r.steps >= opt.stop_after_steps) ? 0 : 130;
+  // Stopping where --stop-after-steps asked is success; any other stop (a signal) is 130.
+  const int stopped = opt.stop_after_steps > 0 && r.steps >= opt.stop_after_steps ? 0 : 130;
+  if (!lead) return r.finished ? 0 : stopped;
   if (!r.finished) {
     std::printf("stopped after %lld steps (%.1f img/s); resume with: circumplex train --data %s --out %s --seed %llu --batch %d "
                 "--beta %.10g --affect-weight %.10g --expression-weight %.10g --lr %.10g%s --resume\n",
                 static_cast<long long>(r.steps), r.images_per_second, opt.data.c_str(), opt.out.c_str(),
                 static_cast<unsigned long long>(opt.seed), opt.batch, opt.beta, opt.affect_weight, opt.expression_weight, opt.lr, opt.identity_swap ? " --identity-swap" : "");
-    return opt.stop_after_steps > 0 && r.steps >= opt.stop_after_steps ? 0 : 130;
+    return stopped;
   }
   std::printf("trained %d epochs (%lld steps, %.1f img/s); weights in %s/model.cpxw\n", r.epochs_done,
               static_cast<long long>(r.steps), r.images_per_second, opt.out.c_str());

@@ -79,9 +79,6 @@ class Group {
   Group(const Group&) = delete;
   Group& operator=(const Group&) = delete;
 
-  int rank() const { return options_.rank; }
-  int world() const { return options_.world; }
-  const DistOptions& options() const { return options_; }
   /// "rank R of W" for messages.
   std::string who() const;
 
@@ -116,8 +113,6 @@ class GradientReducer {
   /// zero), waits for all sums (and any other sum started on the group) and writes them into
   /// each parameter's .grad.
   void finish();
-  /// Number of buckets.
-  std::size_t buckets() const { return buckets_.size(); }
 
  private:
   struct Bucket {

@@ -65,7 +65,8 @@ class Adam {
       out["adam.v." + std::to_string(i)] = v_[i];
     }
   }
-  void load(const TensorMap& in, std::int64_t t, const std::string& origin) {
+  /// The moments from `in` (the step count comes from set_t).
+  void load(const TensorMap& in, const std::string& origin) {
     torch::NoGradGuard no_grad;
     for (std::size_t i = 0; i < params_.size(); ++i) {
       for (auto* pair : {&m_, &v_}) {
@@ -77,7 +78,6 @@ class Adam {
         (*pair)[i].copy_(it->second);
       }
     }
-    t_ = t;
   }
   std::int64_t t() const { return t_; }
   void set_t(std::int64_t t) { t_ = t; }
@@ -360,7 +360,7 @@ TrainResult train_vae(const TrainOptions& opt) {
       for (const auto& [k, v] : checkpoint) if (k.rfind("adam.", 0) != 0) weights[k] = v;
       return weights;
     }(), ckpt_path.string());
-    adam.load(checkpoint, start.at("adam_t").get<std::int64_t>(), ckpt_path.string());
+    adam.load(checkpoint, ckpt_path.string());
   }
   adam.set_t(start.at("adam_t").get<std::int64_t>());
   std::unique_ptr<dist::GradientReducer> reducer;
@@ -441,16 +441,19 @@ TrainResult train_vae(const TrainOptions& opt) {
       torch::Tensor loss_to_minimise;
       if (!idx.empty()) {
         const torch::Tensor x = train.batch(idx).to(device);
+        const torch::Tensor rows = torch::tensor(idx, torch::kLong);
         torch::Tensor w;
         double share = static_cast<double>(idx.size()) / static_cast<double>(count);  // of the global batch's mean loss
         if (sample_weights.defined()) {
-          w = sample_weights.index_select(0, torch::tensor(idx, torch::kLong)).to(device);
-          // vae_loss normalises weights by this rank's mean; rescale to the global batch's.
-          const std::vector<std::int64_t> all(order.begin() + lo, order.begin() + hi);
-          share *= w.mean().item<double>() / sample_weights.index_select(0, torch::tensor(all, torch::kLong)).mean().item<double>();
+          w = sample_weights.index_select(0, rows).to(device);
+          if (distributed) {
+            // vae_loss normalises weights by this rank's mean; rescale to the global batch's.
+            const std::vector<std::int64_t> all(order.begin() + lo, order.begin() + hi);
+            share *= w.mean().item<double>() / sample_weights.index_select(0, torch::tensor(all, torch::kLong)).mean().item<double>();
+          }
         }
         torch::Tensor y;
-        if (affect_labels.defined()) y = affect_labels.index_select(0, torch::tensor(idx, torch::kLong)).to(device);
+        if (affect_labels.defined()) y = affect_labels.index_select(0, rows).to(device);
         VaeOutput out;
         if (opt.identity_swap) {
           std::vector<std::int64_t> partners;

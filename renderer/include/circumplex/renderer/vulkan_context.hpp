@@ -122,9 +122,10 @@ class VulkanContext {
   void destroy(Image& image);
   /// Records `record` into a one-off command buffer, submits it and waits (setup only).
   void immediate_submit(const std::function<void(VkCommandBuffer)>& record);
+  /// The first memory type in `bits` with all of `flags`; throws circumplex::Error when none.
+  std::uint32_t memory_type(std::uint32_t bits, VkMemoryPropertyFlags flags) const;
 
  private:
-  std::uint32_t memory_type(std::uint32_t bits, VkMemoryPropertyFlags flags) const;
 
   VkInstance instance_ = VK_NULL_HANDLE;
   VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
