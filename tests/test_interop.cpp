@@ -28,6 +28,7 @@ InteropFacts all_met() {
   f.vulkan_external = true;
   f.uuid_match = true;
   f.torch_cuda = true;
+  f.generator_on_gpu = true;
   return f;
 }
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
@@ -37,6 +38,7 @@ TEST_CASE("every condition met: CUDA interop") {
   const InteropDecision d = decide_face_upload(all_met());
   CHECK(d.path == FaceUpload::CudaInterop);
   CHECK(d.message == "face upload: CUDA-Vulkan interop (the generator writes the texture on the GPU)");
+  CHECK(d.label == "CUDA interop");
 }
 
 TEST_CASE("each missing condition falls back to the staging buffer and says which") {
@@ -44,21 +46,26 @@ TEST_CASE("each missing condition falls back to the staging buffer and says whic
     const char* name;
     void (*breakit)(InteropFacts&);
     const char* message;
+    const char* label;  ///< the overlay's short form
   };
   const Case cases[] = {
       {"not built", [](InteropFacts& f) { f.built = false; },
-       "face upload: staging buffer (built without CUDA interop: no CUDA toolkit at build time)"},
+       "face upload: staging buffer (built without CUDA interop: no CUDA toolkit at build time)", "staging buffer (built without CUDA interop)"},
       {"no device", [](InteropFacts& f) { f.cuda_devices = 0; f.cuda_error = "no CUDA driver (libcuda.so.1 not found)"; },
-       "face upload: staging buffer (no CUDA device: no CUDA driver (libcuda.so.1 not found))"},
-      {"no device, no reason", [](InteropFacts& f) { f.cuda_devices = 0; }, "face upload: staging buffer (no CUDA device)"},
+       "face upload: staging buffer (no CUDA device: no CUDA driver (libcuda.so.1 not found))", "staging buffer (no CUDA device)"},
+      {"no device, no reason", [](InteropFacts& f) { f.cuda_devices = 0; }, "face upload: staging buffer (no CUDA device)", "staging buffer (no CUDA device)"},
       {"no external memory", [](InteropFacts& f) { f.vulkan_external = false; },
-       "face upload: staging buffer (the Vulkan device lacks opaque-fd external memory and semaphores)"},
+       "face upload: staging buffer (the Vulkan device lacks opaque-fd external memory and semaphores)",
+       "staging buffer (the Vulkan device lacks opaque-fd external memory and semaphores)"},
       {"other GPU", [](InteropFacts& f) { f.uuid_match = false; },
-       "face upload: staging buffer (no CUDA device has the Vulkan device's UUID: Vulkan draws on another GPU)"},
+       "face upload: staging buffer (no CUDA device has the Vulkan device's UUID: Vulkan draws on another GPU)",
+       "staging buffer (no CUDA device has the Vulkan device's UUID)"},
       {"CPU LibTorch", [](InteropFacts& f) { f.torch_cuda = false; },
-       "face upload: staging buffer (LibTorch is CPU-only: the generator's faces are in host memory)"},
+       "face upload: staging buffer (LibTorch is CPU-only: the generator's faces are in host memory)", "staging buffer (LibTorch is CPU-only)"},
       {"set-up failed", [](InteropFacts& f) { f.failure = "cudaImportExternalMemory: cudaErrorInvalidValue"; },
-       "face upload: staging buffer (CUDA interop failed: cudaImportExternalMemory: cudaErrorInvalidValue)"},
+       "face upload: staging buffer (CUDA interop failed: cudaImportExternalMemory: cudaErrorInvalidValue)", "staging buffer (CUDA interop failed)"},
+      {"CPU generator", [](InteropFacts& f) { f.generator_on_gpu = false; },
+       "face upload: staging buffer (the generator decodes on the CPU: its faces are in host memory)", "staging buffer (the generator decodes on the CPU)"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.name);
@@ -67,6 +74,7 @@ TEST_CASE("each missing condition falls back to the staging buffer and says whic
     const InteropDecision d = decide_face_upload(f);
     CHECK(d.path == FaceUpload::StagingBuffer);
     CHECK(d.message == c.message);
+    CHECK(d.label == c.label);
   }
 }
 

@@ -7,16 +7,19 @@
 namespace circumplex::renderer {
 
 InteropDecision decide_face_upload(const InteropFacts& f) {
-  auto staging = [](const std::string& why) {
-    return InteropDecision{FaceUpload::StagingBuffer, "face upload: staging buffer (" + why + ")"};
+  // `why` is the overlay's short reason; `detail` follows it in the log line.
+  auto staging = [](const std::string& why, const std::string& detail = {}) {
+    return InteropDecision{FaceUpload::StagingBuffer, "face upload: staging buffer (" + why + (detail.empty() ? "" : ": " + detail) + ")",
+                           "staging buffer (" + why + ")"};
   };
-  if (!f.built) return staging("built without CUDA interop: no CUDA toolkit at build time");
-  if (f.cuda_devices <= 0) return staging("no CUDA device" + (f.cuda_error.empty() ? std::string() : ": " + f.cuda_error));
+  if (!f.built) return staging("built without CUDA interop", "no CUDA toolkit at build time");
+  if (f.cuda_devices <= 0) return staging("no CUDA device", f.cuda_error);
   if (!f.vulkan_external) return staging("the Vulkan device lacks opaque-fd external memory and semaphores");
-  if (!f.uuid_match) return staging("no CUDA device has the Vulkan device's UUID: Vulkan draws on another GPU");
-  if (!f.torch_cuda) return staging("LibTorch is CPU-only: the generator's faces are in host memory");
-  if (!f.failure.empty()) return staging("CUDA interop failed: " + f.failure);
-  return {FaceUpload::CudaInterop, "face upload: CUDA-Vulkan interop (the generator writes the texture on the GPU)"};
+  if (!f.uuid_match) return staging("no CUDA device has the Vulkan device's UUID", "Vulkan draws on another GPU");
+  if (!f.torch_cuda) return staging("LibTorch is CPU-only", "the generator's faces are in host memory");
+  if (!f.generator_on_gpu) return staging("the generator decodes on the CPU", "its faces are in host memory");
+  if (!f.failure.empty()) return staging("CUDA interop failed", f.failure);
+  return {FaceUpload::CudaInterop, "face upload: CUDA-Vulkan interop (the generator writes the texture on the GPU)", "CUDA interop"};
 }
 
 InteropFacts probe_interop(const std::array<std::uint8_t, 16>& vulkan_uuid, bool vulkan_external, bool torch_cuda) {

@@ -197,19 +197,13 @@ void Viewer::Impl::init_vulkan() {
   }
   // How faces reach the texture (interop_decision.hpp): said once here, shown in the overlay.
   {
-    InteropFacts facts = probe_interop(vk.device_uuid(), vk.external_fd(), torch_compat::cuda_available());
-    // The session's Generator decodes on the CPU and hands over host RGBA8 frames; until it
-    // can decode on the CUDA device, a machine that meets every other condition still uses
+    // The session's Generator decodes on the CPU and hands over host RGBA8 frames
+    // (generator_on_gpu stays false): a machine that meets every other condition still uses
     // the staging buffer, and says why.
-    if (decide_face_upload(facts).path == FaceUpload::CudaInterop) facts.failure = "the session's generator decodes on the CPU";
+    const InteropFacts facts = probe_interop(vk.device_uuid(), vk.external_fd(), torch_compat::cuda_available());
     const InteropDecision d = decide_face_upload(facts);
     face_upload = d.message;
-    face_upload_short = d.path == FaceUpload::CudaInterop ? "CUDA interop" : "staging buffer";
-    const auto open = d.message.find('(');
-    if (d.path == FaceUpload::StagingBuffer && open != std::string::npos) {
-      const std::string why = d.message.substr(open + 1);
-      face_upload_short += " (" + why.substr(0, std::min(why.find(':'), why.size() - 1)) + ")";
-    }
+    face_upload_short = d.label;
     if (!opt.quiet) std::printf("circumplex view: %s\n", face_upload.c_str());
   }
   VkDevice device = vk.device();

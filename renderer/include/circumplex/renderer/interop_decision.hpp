@@ -9,8 +9,8 @@
 //
 // Interop needs all of: the module built in; a CUDA device; a Vulkan device with opaque-fd
 // external memory and semaphores; a CUDA device that *is* the Vulkan device (same UUID);
-// a LibTorch with CUDA (else the generator's output is in host memory anyway); and a
-// set-up that succeeded. The choice is a pure function of those probed facts, so every
+// a LibTorch with CUDA (else the generator's output is in host memory anyway); a generator
+// that decodes on that device; and a set-up that succeeded. The choice is a pure function of those probed facts, so every
 // branch is unit-tested (tests/test_interop.cpp); the viewer logs its message once and
 // shows it in the performance overlay.
 //
@@ -32,6 +32,7 @@ struct InteropFacts {
   bool vulkan_external = false;  ///< the Vulkan device has opaque-fd external memory and semaphores
   bool uuid_match = false;       ///< one of the CUDA devices has the Vulkan device's UUID
   bool torch_cuda = false;       ///< LibTorch has CUDA and sees a device
+  bool generator_on_gpu = false; ///< the frames' generator decodes on that device (the session's decodes on the CPU)
   std::string failure;           ///< the interop set-up failed after the facts allowed it (its error)
 };
 
@@ -39,7 +40,8 @@ enum class FaceUpload { StagingBuffer, CudaInterop };
 
 struct InteropDecision {
   FaceUpload path = FaceUpload::StagingBuffer;
-  std::string message;  ///< one line for the log and the overlay, starting "face upload: "
+  std::string message;  ///< one line for the log, starting "face upload: "
+  std::string label;    ///< the short form for the overlay: "CUDA interop" or "staging buffer (no CUDA device)"
 };
 
 /// The path and why, checking in the order of InteropFacts' fields; pure.
