@@ -39,6 +39,30 @@ void check_timing(const json& t, const char* unit, const std::string& where) {
 }
 }  // namespace
 
+TEST_CASE("circumplex_bench_decode writes the same decode members as the verb") {
+  const fs::path out = fresh_dir("bench-decode") / "decode.json";
+  const std::string cmd = std::string(CIRCUMPLEX_BENCH_DECODE) + " --quick --threads 1 --model '" + CIRCUMPLEX_TINY_MODEL + "' --json '" + out.string() + "' 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string text;
+  for (char buf[4096]; std::fgets(buf, sizeof buf, pipe);) text += buf;
+  INFO(text);
+  REQUIRE(pclose(pipe) == 0);
+  std::ifstream in(out);
+  REQUIRE(in.good());
+  const json j = json::parse(in);
+  CHECK(j["schema"] == "circumplex-bench-decode");
+  require_members(j["machine"], {"cpu", "cores", "threads", "torch", "mkldnn", "cuda", "load_average", "omp_wait_policy", "device"}, "machine");
+  require_members(j["decode"], {"flops_per_image", "batches", "face"}, "decode");
+  REQUIRE(j["decode"]["batches"].size() == 3);
+  for (const json& b : j["decode"]["batches"]) {
+    require_members(b, {"batch", "median_ms", "p99_ms", "runs", "cpu_ms", "ms_per_image", "images_per_s", "gflops", "efficiency"}, "decode.batches");
+  }
+  check_timing(j["decode"]["face"], "ms", "decode.face");
+  require_members(j["peak"], {"gflops", "kind", "median_ms", "blas_gflops"}, "peak");
+  CHECK(j["efficiency"].get<double>() > 0);
+}
+
 TEST_CASE("bench --quick writes every documented field with sane values") {
   const fs::path dir = fresh_dir("bench-quick");
   const fs::path out = dir / "bench.json";

@@ -23,10 +23,6 @@ namespace circumplex::bench {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-Json timing_json(const Timing& t) {
-  return {{"median_ms", t.median_ms}, {"p99_ms", t.p99_ms}, {"runs", t.runs}, {"cpu_ms", t.cpu_ms}};
-}
-
 namespace {
 Json ns_json(const Timing& t) { return {{"median_ns", t.median_ms * 1e6}, {"p99_ns", t.p99_ms * 1e6}, {"runs", t.runs}}; }
 
@@ -51,39 +47,6 @@ std::string self_dir() {
   return fs::path(exe).parent_path().string();
 }
 }  // namespace
-
-Json machine_json(int threads) {
-  Json m;
-  m["cpu"] = cpu_name();
-  m["cores"] = std::thread::hardware_concurrency();
-  m["threads"] = threads;
-  m["torch"] = torch_compat::version();
-  m["mkldnn"] = torch::globalContext().userEnabledMkldnn() && at::hasMKLDNN();
-  m["cuda"] = torch_compat::cuda_available();
-  m["load_average"] = load_average();
-  const char* policy = std::getenv("OMP_WAIT_POLICY");
-  m["omp_wait_policy"] = policy && *policy ? policy : "default";
-  return m;
-}
-
-void add_decode_json(Json& report, const DecodeResult& decode, const Peak& peak) {
-  Json d;
-  d["flops_per_image"] = decode.flops_per_image;
-  d["batches"] = Json::array();
-  double best = 0;
-  for (const DecodeRow& r : decode.rows) {
-    const double eff = peak.gflops > 0 ? r.gflops / peak.gflops : 0.0;
-    best = std::max(best, eff);
-    d["batches"].push_back({{"batch", r.batch}, {"median_ms", r.timing.median_ms}, {"p99_ms", r.timing.p99_ms},
-                            {"runs", r.timing.runs}, {"cpu_ms", r.timing.cpu_ms}, {"ms_per_image", r.ms_per_image},
-                            {"images_per_s", r.images_per_s}, {"gflops", r.gflops}, {"efficiency", eff}});
-  }
-  d["face"] = timing_json(decode.face);
-  report["decode"] = d;
-  report["peak"] = {{"gflops", peak.gflops}, {"kind", peak.kind}, {"median_ms", peak.timing.median_ms},
-                    {"blas_gflops", peak.blas_gflops}};
-  report["efficiency"] = best;
-}
 
 Json bench_engine(const BenchModel& model, int threads, bool quick, const ProgressFn& progress) {
   if (progress) progress("engine latency (Session: new target -> finished frame)");

@@ -53,15 +53,7 @@
 
 namespace circumplex::bench {
 
-using Json = nlohmann::ordered_json;
 using ProgressFn = std::function<void(const std::string&)>;
-
-/// {"median_ms", "p99_ms", "runs"} of a timing.
-Json timing_json(const Timing& t);
-/// The "decode", "peak" and "efficiency" members from measured results.
-void add_decode_json(Json& report, const DecodeResult& decode, const Peak& peak);
-/// The "machine" member.
-Json machine_json(int threads);
 
 /// Session latency: new target → finished frame of it.
 Json bench_engine(const BenchModel& model, int threads, bool quick, const ProgressFn& progress);

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -103,6 +104,14 @@ struct Peak {
   Timing timing;
 };
 Peak measure_matmul_peak(int threads, bool quick, const std::string& device = "cpu");
+
+using Json = nlohmann::ordered_json;
+/// {"median_ms", "p99_ms", "runs", "cpu_ms"} of a timing.
+Json timing_json(const Timing& t);
+/// The "decode", "peak" and "efficiency" members from measured results.
+void add_decode_json(Json& report, const DecodeResult& decode, const Peak& peak);
+/// The "machine" member.
+Json machine_json(int threads);
 
 /// Model name of the CPU ("/proc/cpuinfo"), or "unknown".
 std::string cpu_name();

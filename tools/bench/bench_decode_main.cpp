@@ -10,7 +10,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <unistd.h>
 
@@ -69,29 +68,21 @@ int main(int argc, char** argv) {
     std::error_code ec;
     std::filesystem::remove_all(scratch, ec);
 
-    nlohmann::ordered_json j;
+    bench::Json j;
     j["schema"] = "circumplex-bench-decode";
     j["version"] = 1;
     j["quick"] = quick;
-    j["machine"] = {{"cpu", bench::cpu_name()}, {"threads", threads}, {"device", device},
-                    {"torch", torch_compat::version()}, {"load_average", bench::load_average()}};
+    j["machine"] = bench::machine_json(threads);
+    j["machine"]["device"] = device;
     j["model"] = {{"source", model.fresh ? "fresh" : "package"}, {"path", model.dir}, {"note", model.note}};
-    j["decode"]["flops_per_image"] = r.flops_per_image;
-    double best = 0;
+    bench::add_decode_json(j, r, peak);
     std::printf("decoder %.3f GFLOP/face; %s matrix-multiply peak %.1f GFLOP/s (%s)\n", static_cast<double>(r.flops_per_image) * 1e-9,
                 device.c_str(), peak.gflops, peak.kind.c_str());
-    for (const bench::DecodeRow& row : r.rows) {
-      const double eff = peak.gflops > 0 ? row.gflops / peak.gflops : 0.0;
-      best = std::max(best, eff);
-      std::printf("  batch %3d: median %8.3f ms  p99 %8.3f ms  %8.1f faces/s  %7.1f GFLOP/s  %5.1f%%\n", row.batch,
-                  row.timing.median_ms, row.timing.p99_ms, row.images_per_s, row.gflops, 100 * eff);
-      j["decode"]["batches"].push_back({{"batch", row.batch}, {"median_ms", row.timing.median_ms}, {"p99_ms", row.timing.p99_ms},
-                                        {"runs", row.timing.runs}, {"ms_per_image", row.ms_per_image},
-                                        {"images_per_s", row.images_per_s}, {"gflops", row.gflops}, {"efficiency", eff}});
+    for (const bench::Json& row : j["decode"]["batches"]) {
+      std::printf("  batch %3d: median %8.3f ms  p99 %8.3f ms  %8.1f faces/s  %7.1f GFLOP/s  %5.1f%%\n", row["batch"].get<int>(),
+                  row["median_ms"].get<double>(), row["p99_ms"].get<double>(), row["images_per_s"].get<double>(),
+                  row["gflops"].get<double>(), 100 * row["efficiency"].get<double>());
     }
-    j["peak"] = {{"gflops", peak.gflops}, {"kind", peak.kind}, {"median_ms", peak.timing.median_ms},
-                 {"blas_gflops", peak.blas_gflops}};
-    j["efficiency"] = best;
     if (!json_path.empty()) {
       std::ofstream out(json_path);
       out << j.dump(2) << "\n";
