@@ -126,22 +126,36 @@ TEST_CASE("shards of the ranks are disjoint and cover every epoch") {
         CAPTURE(world);
         CAPTURE(n);
         CAPTURE(batch);
+        const std::vector<std::int64_t> order = dist::epoch_order(n, 9, 2);
         std::vector<int> seen(static_cast<std::size_t>(n), 0);
-        for (int rank = 0; rank < world; ++rank) {
-          for (const std::int64_t i : dist::epoch_shard(n, batch, 9, 2, rank, world)) {
-            REQUIRE(i >= 0);
-            REQUIRE(i < n);
-            ++seen[static_cast<std::size_t>(i)];
+        for (std::int64_t step = 0; step * batch < n; ++step) {
+          std::int64_t covered = 0;
+          for (int rank = 0; rank < world; ++rank) {
+            const dist::StepSlice s = dist::step_slice(order, batch, step, rank, world);
+            CHECK(s.count == std::min(batch, n - step * batch));
+            CHECK(s.first == covered);  // contiguous, in rank order
+            covered += static_cast<std::int64_t>(s.images.size());
+            for (const std::int64_t i : s.images) {
+              REQUIRE(i >= 0);
+              REQUIRE(i < n);
+              ++seen[static_cast<std::size_t>(i)];
+            }
           }
+          CHECK(covered == std::min(batch, n - step * batch));
         }
         for (const int s : seen) CHECK(s == 1);
       }
     }
   }
-  // One rank's shard is the whole epoch's order; the order changes with the epoch, not the rank.
-  CHECK(dist::epoch_shard(50, 8, 3, 0, 0, 1) == dist::epoch_order(50, 3, 0));
+  // One rank trains on the order itself; the order changes with the epoch.
+  const std::vector<std::int64_t> order = dist::epoch_order(50, 3, 0);
+  std::vector<std::int64_t> alone;
+  for (std::int64_t step = 0; step * 8 < 50; ++step) {
+    const dist::StepSlice s = dist::step_slice(order, 8, step, 0, 1);
+    alone.insert(alone.end(), s.images.begin(), s.images.end());
+  }
+  CHECK(alone == order);
   CHECK(dist::epoch_order(50, 3, 0) != dist::epoch_order(50, 3, 1));
-  CHECK(dist::epoch_shard(50, 8, 3, 1, 1, 2) != dist::epoch_shard(50, 8, 3, 0, 1, 2));
   // Each global batch is cut into contiguous, near-equal slices in rank order.
   CHECK(dist::rank_share(16, 0, 2) == std::pair<std::int64_t, std::int64_t>{0, 8});
   CHECK(dist::rank_share(16, 1, 2) == std::pair<std::int64_t, std::int64_t>{8, 16});

@@ -121,14 +121,15 @@ std::pair<std::int64_t, std::int64_t> rank_share(std::int64_t count, int rank, i
   return {count * rank / world, count * (rank + 1) / world};
 }
 
-std::vector<std::int64_t> epoch_shard(std::int64_t n, std::int64_t batch, std::uint64_t seed, int epoch, int rank, int world) {
-  const std::vector<std::int64_t> order = epoch_order(n, seed, epoch);
-  std::vector<std::int64_t> shard;
-  for (std::int64_t lo = 0; lo < n; lo += batch) {
-    const auto [begin, end] = rank_share(std::min(batch, n - lo), rank, world);
-    shard.insert(shard.end(), order.begin() + lo + begin, order.begin() + lo + end);
-  }
-  return shard;
+StepSlice step_slice(const std::vector<std::int64_t>& order, std::int64_t batch, std::int64_t step, int rank, int world) {
+  const auto n = static_cast<std::int64_t>(order.size());
+  const std::int64_t lo = step * batch;
+  StepSlice s;
+  s.count = std::max<std::int64_t>(0, std::min(batch, n - lo));
+  const auto [begin, end] = rank_share(s.count, rank, world);
+  s.first = begin;
+  s.images.assign(order.begin() + lo + begin, order.begin() + lo + end);
+  return s;
 }
 
 // --- Process group --------------------------------------------------------------------------

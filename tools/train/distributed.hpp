@@ -62,10 +62,15 @@ std::vector<std::int64_t> epoch_order(std::int64_t n, std::uint64_t seed, int ep
 /// by at most one; the slices of ranks 0 … world-1 are disjoint and cover [0, count).
 std::pair<std::int64_t, std::int64_t> rank_share(std::int64_t count, int rank, int world);
 
-/// The images `rank` trains on in `epoch`, step by step: its rank_share of every global batch
-/// of `batch` images of epoch_order. The shards of all ranks are disjoint and cover 0 … n-1.
-std::vector<std::int64_t> epoch_shard(std::int64_t n, std::int64_t batch, std::uint64_t seed, int epoch, int rank,
-                                      int world);
+/// Rank `rank`'s part of global batch `step` (0-based) of an epoch's `order`: the global batch
+/// is `count` images of `order` from `step`·`batch` on (the last may be short), and the rank
+/// trains on `images`, its rank_share of them, which start at position `first` of the batch.
+/// Over the steps of an epoch the ranks' images are disjoint and cover the order.
+struct StepSlice {
+  std::vector<std::int64_t> images;
+  std::int64_t first = 0, count = 0;
+};
+StepSlice step_slice(const std::vector<std::int64_t>& order, std::int64_t batch, std::int64_t step, int rank, int world);
 
 // --- Process group --------------------------------------------------------------------------
 

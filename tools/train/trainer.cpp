@@ -429,13 +429,13 @@ TrainResult train_vae(const TrainOptions& opt) {
     }
     vae->train();
     for (std::int64_t b = first_batch; b < batches; ++b) {
-      // The global batch [lo, hi) of this epoch's order; this rank trains on its share.
-      const std::int64_t lo = b * opt.batch, hi = std::min(n, lo + opt.batch), count = hi - lo;
-      const auto [share_lo, share_hi] = dist::rank_share(count, rank, world);
-      const std::vector<std::int64_t> idx(order.begin() + lo + share_lo, order.begin() + lo + share_hi);
+      // The global batch b of this epoch's order; this rank trains on its share.
+      const dist::StepSlice slice = dist::step_slice(order, opt.batch, b, rank, world);
+      const std::vector<std::int64_t>& idx = slice.images;
+      const std::int64_t count = slice.count, share_lo = slice.first;
       // ε for every image of the global batch from (seed, step); this rank takes its rows.
       auto gen = at::detail::createCPUGenerator(dist::mix_seed(opt.seed ^ 0xA5A5A5A5ULL, static_cast<std::uint64_t>(step)));
-      const torch::Tensor noise = torch::randn({count, config.latent}, gen).narrow(0, share_lo, share_hi - share_lo);
+      const torch::Tensor noise = torch::randn({count, config.latent}, gen).narrow(0, share_lo, static_cast<std::int64_t>(idx.size()));
       // Loss terms of the global batch × its size: [total, reconstruction, KL, stop requested].
       torch::Tensor sums = torch::zeros({4}, torch::TensorOptions(torch::kDouble).device(device));
       torch::Tensor loss_to_minimise;
@@ -448,7 +448,7 @@ TrainResult train_vae(const TrainOptions& opt) {
           w = sample_weights.index_select(0, rows).to(device);
           if (distributed) {
             // vae_loss normalises weights by this rank's mean; rescale to the global batch's.
-            const std::vector<std::int64_t> all(order.begin() + lo, order.begin() + hi);
+            const std::vector<std::int64_t> all(order.begin() + b * opt.batch, order.begin() + b * opt.batch + count);
             share *= w.mean().item<double>() / sample_weights.index_select(0, torch::tensor(all, torch::kLong)).mean().item<double>();
           }
         }
