@@ -118,6 +118,7 @@ TEST_CASE("bench --quick writes every documented field with sane values") {
 
   require_members(j["engine"], {"latency"}, "engine");
   check_timing(j["engine"]["latency"], "ms", "engine.latency");
+  CHECK(j["engine"]["latency"]["cpu_ms"].get<double>() > 0);  // the generator's work, timed by time_runs
 
   const json& v = j["viewer"];
   require_members(v, {"available", "reason"}, "viewer");

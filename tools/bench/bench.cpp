@@ -21,7 +21,6 @@
 
 namespace circumplex::bench {
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 Json ns_json(const Timing& t) { return {{"median_ns", t.median_ms * 1e6}, {"p99_ns", t.p99_ms * 1e6}, {"runs", t.runs}}; }
@@ -29,14 +28,9 @@ Json ns_json(const Timing& t) { return {{"median_ns", t.median_ms * 1e6}, {"p99_
 /// Per-call times of `fn`, measured over batches of `per_batch` calls (a single call is
 /// shorter than the clock's resolution is trustworthy for).
 Timing per_call(const std::function<void()>& fn, int batches, int per_batch) {
-  for (int i = 0; i < per_batch * 4; ++i) fn();
-  std::vector<double> ms;
-  for (int b = 0; b < batches; ++b) {
-    const auto t0 = Clock::now();
-    for (int i = 0; i < per_batch; ++i) fn();
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / per_batch);
-  }
-  return summarize(ms);
+  Timing t = time_runs([&] { for (int i = 0; i < per_batch; ++i) fn(); }, 4, batches);
+  for (double* ms : {&t.median_ms, &t.p99_ms, &t.min_ms, &t.cpu_ms}) *ms /= per_batch;
+  return t;
 }
 
 std::string self_dir() {
@@ -55,16 +49,12 @@ Json bench_engine(const BenchModel& model, int threads, bool quick, const Progre
   Session session(ModelPackage::load(model.dir), opt);
   const AffectPoint points[] = {{0.8, 0.5, 0}, {-0.6, -0.4, 0}, {-0.5, 0.7, 0}, {0.5, -0.6, 0}, {0.0, 0.0, 0}};
   int k = 0;
-  std::vector<double> ms;
-  const int warmup = quick ? 1 : 3, runs = quick ? 4 : 25;
-  for (int i = 0; i < warmup + runs; ++i) {
-    const auto t0 = Clock::now();
+  const Timing latency = time_runs([&] {
     session.set_target(points[k++ % 5]);
     session.update(2.0);  // 16 half-lives: the cursor is at the target
     if (!session.wait_for_latest(30.0)) throw Error(ErrorKind::Internal, "bench: the session's generator produced no frame within 30 s");
-    if (i >= warmup) ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-  }
-  return {{"latency", timing_json(summarize(ms))}};
+  }, quick ? 1 : 3, quick ? 4 : 25);
+  return {{"latency", timing_json(latency)}};
 }
 
 Json bench_viewer(const BenchModel& model, int threads, bool quick, const ProgressFn& progress) {
