@@ -13,6 +13,10 @@
 #include "circumplex/error.hpp"
 #include "circumplex/judge.hpp"
 #include "circumplex/weights.hpp"
+#include "judge/ground_truth.hpp"
+#include "circumplex/vae.hpp"
+#include "train/dataset.hpp"
+#include <numeric>
 #include "judge/judge_metrics.hpp"
 #include "test_support.hpp"
 
@@ -214,7 +218,7 @@ TEST_CASE("evaluate on the tiny model and the tiny judge writes every number and
                               " --seed 5 --identities 3 --fresh 48 --steps 4 --threads 1 --json " + (out / "eval.json").string() +
                               " --data " + vae_data.string());
   REQUIRE_MESSAGE(r.code == 0, r.out);
-  for (const char* f : {"eval.json", "eval.md", "eval_grid.png", "eval_sweeps.png"}) {
+  for (const char* f : {"eval.json", "eval.md", "eval_grid.png", "eval_sweeps.png", "eval_truth.png", "eval_directions.png"}) {
     CAPTURE(f);
     CHECK(fs::exists(out / f));
   }
@@ -243,7 +247,15 @@ TEST_CASE("evaluate on the tiny model and the tiny judge writes every number and
   CHECK(j["fresh_set"]["images"] == 48);
   CHECK(number(j["directions"]["max_abs_cos_after"]));
   CHECK(j["directions"]["max_abs_cos_after"].get<double>() <= 1e-6);
-  REQUIRE(j["checks"].size() == 7);
+  const json& gt = j["ground_truth"];
+  for (const char* key : {"psnr_db", "mae_ratio", "drift_ratio", "sharpness_ratio", "emotion_accuracy", "renderer_emotion_accuracy"}) {
+    CAPTURE(key);
+    CHECK(number(gt[key]));
+  }
+  CHECK(gt["people"] == 3);
+  CHECK(gt["per_emotion"].contains("happily-sad"));
+  CHECK(j["per_direction"].size() == 48);  // every 15 degrees at r 0.5 and 1.0
+  REQUIRE(j["checks"].size() == 12);
   for (const json& c : j["checks"]) {
     CAPTURE(c.dump());
     CHECK(number(c["value"]));
@@ -295,4 +307,141 @@ TEST_CASE("judge and evaluate refuse bad arguments and inputs with clear message
   CHECK(no_judge.code == 1);
   CHECK(no_judge.out.find("/nonexistent/judge") != std::string::npos);
   CHECK_FALSE(fs::exists(root() / "e" / "x_fresh_seed1"));
+}
+
+namespace {
+// The shipped judge reads affect well (held-out R² ≈ 0.94), so known answers show through it.
+struct ShippedJudge {
+  JudgePackage package = JudgePackage::load(std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/judge");
+  Judge judge{package, 1};
+  std::vector<int> drift_outputs() const {
+    std::vector<int> out;
+    for (int j : package.group("identity")) {
+      if (!package.outputs()[static_cast<std::size_t>(j)].constant) out.push_back(j);
+    }
+    return out;
+  }
+};
+}  // namespace
+
+TEST_CASE("ground truth: the renderer standing in as the model scores 1 on every ratio") {
+  ShippedJudge j;
+  const auto people = tools::ground_truth_people(11, 3);
+  tools::GroundTruthOptions o;
+  o.seed = 11;
+  o.people = 3;
+  o.threads = 1;
+  const tools::FaceMaker renderer = tools::renderer_faces(people, 128, Space::Plane, 1);
+  const tools::GroundTruthResult r = tools::ground_truth_eval(renderer, renderer, j.judge, j.drift_outputs(), people, o);
+  CHECK(r.mae_ratio == doctest::Approx(1.0).epsilon(1e-9));
+  CHECK(r.drift_ratio == doctest::Approx(1.0).epsilon(1e-9));
+  CHECK(r.sharpness_ratio == doctest::Approx(1.0).epsilon(1e-9));
+  CHECK(r.psnr_db > 60.0);
+  CHECK(r.emotion_accuracy == r.renderer_emotion_accuracy);
+  // The judge reads the renderer's own faces well: these are the references the model meets.
+  CHECK(r.renderer_mae < 0.2);
+  CHECK(r.renderer_emotion_accuracy > 0.2);
+  CHECK(r.json["per_direction"].size() == 48);
+  CHECK(r.emotions_picture.cols > 900);
+  CHECK(r.polar_picture.rows > 500);
+}
+
+TEST_CASE("ground truth: a model that always draws the same face is far off and near chance") {
+  ShippedJudge j;
+  const auto people = tools::ground_truth_people(12, 3);
+  tools::GroundTruthOptions o;
+  o.seed = 12;
+  o.people = 3;
+  o.threads = 1;
+  const tools::FaceMaker renderer = tools::renderer_faces(people, 128, Space::Plane, 1);
+  // Each person's neutral face, whatever is asked.
+  const tools::FaceMaker frozen = [&](std::size_t person, const std::vector<AffectPoint>& points) {
+    const torch::Tensor neutral = renderer(person, {AffectPoint{}});
+    return neutral.expand({static_cast<std::int64_t>(points.size()), 3, 128, 128}).contiguous();
+  };
+  const tools::GroundTruthResult r = tools::ground_truth_eval(frozen, renderer, j.judge, j.drift_outputs(), people, o);
+  CHECK(r.mae_ratio > 2.0);
+  CHECK(r.emotion_accuracy < 0.15);  // 20 emotions: chance is 0.05; one neutral face is nearest one or two of them
+  CHECK(r.emotion_accuracy < r.renderer_emotion_accuracy - 0.1);
+  CHECK(r.drift_ratio < 0.5);        // nothing moves, so nothing drifts
+  CHECK(r.psnr_db < 40.0);
+}
+
+namespace {
+// The reader's mean error (v, a) on faces a finished tiny run draws for random points of the
+// disk, each with the identity of a held-out image.
+double reader_error(const fs::path& run, const fs::path& data, const fs::path& reader) {
+  VaeConfig c;
+  c.image_size = 32;
+  c.latent = 8;
+  c.width = 8;
+  BetaVae vae(c);
+  assign_module_tensors(*vae, load_tensors((run / "model.cpxw").string()), (run / "model.cpxw").string());
+  vae->eval();
+  const tools::ImageSet held = tools::ImageSet::load(data.string(), "val", 16);
+  std::vector<std::int64_t> idx(static_cast<std::size_t>(held.size()));
+  std::iota(idx.begin(), idx.end(), 0);
+  torch::NoGradGuard no_grad;
+  torch::Tensor z = vae->encoder->forward(held.batch(idx)).first;
+  auto gen = at::detail::createCPUGenerator(77);
+  const torch::Tensor t = torch::rand({z.size(0)}, gen) * 6.2831853, r = torch::rand({z.size(0)}, gen).sqrt();
+  const torch::Tensor asked = torch::stack({r * torch::cos(t), r * torch::sin(t)}, 1);
+  z.narrow(1, 0, 2).copy_(kAffectLatentScale * asked);
+  z.select(1, 2).zero_();
+  const JudgePackage pkg = JudgePackage::load(reader.string());
+  Judge judge(pkg, 1);
+  const torch::Tensor read = judge.predict(vae->decoder->forward(z));
+  return (read.narrow(1, 0, 2) - asked).abs().mean().item<double>();
+}
+}  // namespace
+
+// A reader that reads affect at 32² (held-out R² ≈ 0.45 for valence, 0.35 for arousal; the
+// tiny judge above reads nothing, R² ≈ 0, and could teach nothing): 2 400 faces of 240
+// people, 20 epochs without augmentation, about 30 s.
+fs::path trained_reader() {
+  const fs::path d = root() / "reader";
+  const CliResult s = run_cli("synth --count 2400 --identities 240 --size 32 --seed 98 --jobs 1 --out " + (d / "data").string());
+  REQUIRE_MESSAGE(s.code == 0, s.out);
+  const CliResult j = run_cli("judge --data " + (d / "data").string() + " --out " + (d / "judge").string() +
+                              " --epochs 20 --batch 32 --width 16 --work-size 32 --stem 0 --threads 1 --seed 3 --no-augment --dropout 0.1 --lr 3e-3");
+  REQUIRE_MESSAGE(j.code == 0, j.out);
+  const json report = json::parse(read_text_file((d / "judge" / "report.json").string()));
+  CHECK(report["metrics"]["r2"]["valence"].get<double>() > 0.3);  // it reads affect: what it teaches means something
+  return d / "judge";
+}
+
+TEST_CASE("the read-back loss lowers the reader's error - and evaluate refuses the reader as judge") {
+  in_folder("readback");
+  const fs::path reader = trained_reader();
+  const fs::path data = fs::path(CIRCUMPLEX_TINY_MODEL).parent_path() / "data";
+  const fs::path dir = root() / "readback";
+  const std::string base = "train --data " + data.string() + " --epochs 4 --batch 16 --latent 8 --width 8 --threads 1 --seed 3 "
+                           "--beta 0.1 --affect-weight 10 --identity-swap --teacher-forcing --out ";
+  const CliResult plain = run_cli(base + (dir / "plain").string());
+  REQUIRE_MESSAGE(plain.code == 0, plain.out);
+  const CliResult read = run_cli(base + (dir / "read").string() + " --reader " + reader.string() + " --readback-weight 20");
+  REQUIRE_MESSAGE(read.code == 0, read.out);
+  const double without = reader_error(dir / "plain", data, reader), with = reader_error(dir / "read", data, reader);
+  MESSAGE("reader's MAE (v, a) on faces at random points: without read-back ", without, ", with ", with);
+  CHECK(with < 0.85 * without);
+  // The run records its reader; resuming needs the same one.
+  const json config = json::parse(read_text_file((dir / "read" / "config.json").string()));
+  CHECK(config["reader"]["fingerprint"].get<std::string>().size() == 16);
+  CHECK(config["teacher_forcing"] == true);
+  // map carries the reader's fingerprint into the package, and evaluate refuses that judge.
+  const CliResult map = run_cli("map --run " + (dir / "read").string() + " --data " + data.string() + " --out " + (dir / "pkg").string() + " --threads 1");
+  REQUIRE_MESSAGE(map.code == 0, map.out);
+  const json manifest = json::parse(read_text_file((dir / "pkg" / "manifest.json").string()));
+  CHECK(manifest["provenance"]["reader_fingerprint"] == config["reader"]["fingerprint"]);
+  // Teacher forcing: the package's directions are the forced axes.
+  CHECK(manifest["manifold"]["valence"][0] == 1.0);
+  CHECK(manifest["manifold"]["scales"][0] == kAffectLatentScale);
+  const CliResult refused = run_cli("evaluate --model " + (dir / "pkg").string() + " --judge " + reader.string() +
+                                    " --seed 5 --identities 2 --fresh 32 --threads 1 --json " + (dir / "eval" / "e.json").string());
+  CHECK(refused.code != 0);
+  CHECK(refused.out.find("read-back reader") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "eval" / "e.json"));
+  // Read-back without the identity swap, or without a weight, is a usage error.
+  CHECK(run_cli("train --data " + data.string() + " --out " + (dir / "bad").string() + " --reader " + reader.string() + " --readback-weight 1").code == 2);
+  CHECK(run_cli(base + (dir / "bad").string() + " --reader " + reader.string()).code == 2);
 }

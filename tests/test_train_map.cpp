@@ -10,6 +10,8 @@
 #include <sstream>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "circumplex/assets.hpp"
 #include "circumplex/error.hpp"
@@ -292,4 +294,46 @@ TEST_CASE("a session generates frames asynchronously - the latest request wins")
   s.set_identity_seed(99);
   s.update(0.0);
   CHECK(s.requests() == before + 1);
+}
+
+TEST_CASE("render grid - axis - between and walk write pictures of the stated size whose faces move") {
+  const std::string model = std::string(CIRCUMPLEX_TINY_MODEL);
+  const fs::path out = root() / "render";
+  const int cell = 32, steps = 7;
+  const CliResult grid = run_cli("render grid --model " + model + " --threads 1 --out " + (out / "grid.png").string());
+  REQUIRE_MESSAGE(grid.code == 0, grid.out);
+  const cv::Mat g = cv::imread((out / "grid.png").string());
+  REQUIRE_FALSE(g.empty());
+  // Layout (tools/render/render.cpp): 90 px left margin, 6 px gaps, 70 px top, 18 px labels.
+  CHECK(g.cols == 90 + steps * (cell + 6) + 20);
+  CHECK(g.rows == 70 + steps * (cell + 18 + 6) + 80);
+  // The middle row: v = -1 at the left, v = +1 at the right. The faces differ.
+  const int y = 70 + 3 * (cell + 18 + 6);
+  const cv::Mat left = g(cv::Rect(90, y, cell, cell)), right = g(cv::Rect(90 + (steps - 1) * (cell + 6), y, cell, cell));
+  cv::Mat diff;
+  cv::absdiff(left, right, diff);
+  CHECK(cv::mean(diff)[0] + cv::mean(diff)[1] + cv::mean(diff)[2] > 1.5);
+  for (const std::string& strip : {std::string("axis --emotion happy"), std::string("between --from happy --to sad --sphere")}) {
+    CAPTURE(strip);
+    const fs::path file = out / (strip.substr(0, strip.find(' ')) + ".png");
+    const CliResult r = run_cli("render " + strip + " --model " + model + " --threads 1 --out " + file.string());
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    const cv::Mat s = cv::imread(file.string());
+    REQUIRE_FALSE(s.empty());
+    CHECK(s.cols == 20 + steps * (cell + 6));
+    CHECK(s.rows == 54 + cell + 40 + 10);
+    cv::Mat d;
+    cv::absdiff(s(cv::Rect(10, 54, cell, cell)), s(cv::Rect(10 + (steps - 1) * (cell + 6), 54, cell, cell)), d);
+    CHECK(cv::sum(cv::mean(d))[0] > 1.0);
+  }
+  const CliResult walk = run_cli("render walk --model " + model + " --threads 1 --seconds 1 --fps 8 --out " + (out / "walk").string());
+  REQUIRE_MESSAGE(walk.code == 0, walk.out);
+  int frames = 0;
+  for (const auto& e : fs::recursive_directory_iterator(out / "walk")) {
+    if (e.path().extension() == ".png" && e.path().filename().string().find("frame") != std::string::npos) {
+      ++frames;
+      CHECK(cv::imread(e.path().string()).cols == cell);
+    }
+  }
+  CHECK(frames == 8);
 }

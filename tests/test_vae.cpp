@@ -136,6 +136,30 @@ TEST_CASE("the identity swap decodes the affect latents of each image with the r
   CHECK_THROWS_WITH_AS(vae->forward_identity_swap(x, partners, torch::zeros({3, 7}), 3), doctest::Contains("noise"), Error);
 }
 
+TEST_CASE("teacher forcing decodes exactly the asked affect in the affect latents") {
+  torch_compat::seed_everything(4);
+  BetaVae vae(small());
+  const torch::Tensor x = torch::rand({3, 3, 32, 32}), partners = torch::rand({3, 3, 32, 32});
+  const torch::Tensor noise = torch::randn({3, 8});
+  torch::Tensor affect = torch::tensor({0.8f, 0.5f, 0.0f, -0.6f, -0.4f, 0.3f, 0.1f, 0.9f, -0.2f}).view({3, 3});
+  affect[2][1] = std::numeric_limits<float>::quiet_NaN();  // a missing label keeps the encoder's sample
+  const VaeOutput forced = vae->forward_identity_swap(x, partners, noise, 3, affect);
+  const VaeOutput free = vae->forward_identity_swap(x, partners, noise, 3);
+  // The decoded latent: kAffectLatentScale * affect in dims 0-2, the partner's sample elsewhere.
+  torch::Tensor z = free.mu + noise * torch::exp(0.5 * free.logvar);
+  for (int i = 0; i < 3; ++i) {
+    for (int k = 0; k < 3; ++k) {
+      const float a = affect[i][k].item<float>();
+      if (std::isfinite(a)) z[i][k] = kAffectLatentScale * a;
+    }
+  }
+  CHECK(torch::allclose(forced.reconstruction, vae->decoder->forward(z), 1e-5, 1e-6));
+  CHECK_FALSE(torch::allclose(forced.reconstruction, free.reconstruction, 1e-4, 1e-5));
+  // The encoder's reading is still returned, so the guidance keeps training it.
+  CHECK(torch::allclose(forced.mu, free.mu));
+  CHECK_THROWS_WITH_AS(vae->forward_identity_swap(x, partners, noise, 3, torch::zeros({2, 3})), doctest::Contains("forced affect"), Error);
+}
+
 TEST_CASE("weights round-trip exactly and corrupt files are refused") {
   BetaVae a(small()), b(small());
   const std::string path = (out_dir() / "w.cpxw").string();

@@ -133,15 +133,27 @@ VaeOutput BetaVaeImpl::forward(const torch::Tensor& images, const torch::Tensor&
   return decode_sample(mu, logvar, noise);
 }
 
-VaeOutput BetaVaeImpl::decode_sample(const torch::Tensor& mu, const torch::Tensor& logvar, const torch::Tensor& noise) {
+VaeOutput BetaVaeImpl::decode_sample(const torch::Tensor& mu, const torch::Tensor& logvar, const torch::Tensor& noise,
+                                     const torch::Tensor& forced_affect) {
   if (noise.sizes() != mu.sizes()) {
     throw Error(ErrorKind::InvalidArgument, "VAE noise has shape " + c10::str(noise.sizes()) + ", expected " + c10::str(mu.sizes()));
   }
-  return {decoder->forward(mu + noise * torch::exp(0.5 * logvar)), mu, logvar};
+  torch::Tensor z = mu + noise * torch::exp(0.5 * logvar);
+  if (forced_affect.defined()) {
+    const std::int64_t k = forced_affect.dim() == 2 ? forced_affect.size(1) : 0;
+    if (forced_affect.dim() != 2 || forced_affect.size(0) != mu.size(0) || k < 1 || k >= mu.size(1)) {
+      throw Error(ErrorKind::InvalidArgument, "forced affect has shape " + c10::str(forced_affect.sizes()) + ", expected [" +
+                                                  std::to_string(mu.size(0)) + ", K] with 1 <= K < " + std::to_string(mu.size(1)));
+    }
+    const torch::Tensor labels = forced_affect.to(z.dtype());
+    const torch::Tensor head = torch::where(torch::isfinite(labels), kAffectLatentScale * labels, z.narrow(1, 0, k));
+    z = torch::cat({head, z.narrow(1, k, mu.size(1) - k)}, 1);
+  }
+  return {decoder->forward(z), mu, logvar};
 }
 
 VaeOutput BetaVaeImpl::forward_identity_swap(const torch::Tensor& images, const torch::Tensor& partners, const torch::Tensor& noise,
-                                             std::int64_t affect_dims) {
+                                             std::int64_t affect_dims, const torch::Tensor& forced_affect) {
   if (partners.sizes() != images.sizes()) {
     throw Error(ErrorKind::InvalidArgument, "identity swap: partners have shape " + c10::str(partners.sizes()) + ", images " + c10::str(images.sizes()));
   }
@@ -154,7 +166,7 @@ VaeOutput BetaVaeImpl::forward_identity_swap(const torch::Tensor& images, const 
   const auto mix = [&](const torch::Tensor& both) {
     return torch::cat({both.narrow(0, 0, n).narrow(1, 0, affect_dims), both.narrow(0, n, n).narrow(1, affect_dims, rest)}, 1);
   };
-  return decode_sample(mix(mu_both), mix(logvar_both), noise);
+  return decode_sample(mix(mu_both), mix(logvar_both), noise, forced_affect);
 }
 
 VaeLoss vae_loss(const VaeOutput& out, const torch::Tensor& images, double beta, const torch::Tensor& sample_weights,

@@ -17,7 +17,7 @@ int run_evaluate(int argc, char** argv) {
       {"--model", "PKG", "model package to evaluate (required)"},
       {"--judge", "JUDGE", "judge package from `circumplex judge` (required)"},
       {"--seed", "S", "identities S, S+1, … of the model's prior, and the synth seed of the fresh set (required)"},
-      {"--identities", "K", "identities rendered on the grid and the sweeps, 2..1000 (default 8)"},
+      {"--identities", "K", "identities rendered on the grid and the sweeps, and ground-truth people, 2..1000 (default 8)"},
       {"--json", "FILE", "where the JSON goes; FILE's stem names the .md and PNGs beside it (default out/evaluate/evaluate.json)"},
       {"--data", "DIR", "the VAE's data folder: PSNR on its test split too, and a check that S makes new people"},
       {"--fresh", "N", "faces in the fresh set made with seed S (default 1000)"},
@@ -34,8 +34,11 @@ int run_evaluate(int argc, char** argv) {
                 "(v, a) against the asked point, identity drift (spread of the judged identity factors within an\n"
                 "identity's grid over their spread between identities) and monotonicity along the sweeps. Then makes a\n"
                 "fresh set of procedural faces with seed S (`circumplex synth`, new people) and reports the held-out R2\n"
-                "of the model's directions, quadrant accuracy and reconstruction PSNR. Prints every number beside its\n"
-                "target and writes FILE, FILE's .md and pictures (<stem>_grid.png, <stem>_sweeps.png) beside it.\n\n%s\n"
+                "of the model's directions, quadrant accuracy and reconstruction PSNR. Ground truth: the first K people of\n"
+                "`synth --seed S`, drawn by the model (identity encoded from their neutral face) and by the renderer at the\n"
+                "grid, every atlas emotion and 24 directions x 2 radii: PSNR on the face, judged MAE, drift and sharpness\n"
+                "as model / renderer ratios, emotion accuracy, error per direction. Prints every number beside its target\n"
+                "and writes FILE, FILE's .md and pictures (<stem>_grid.png, _sweeps.png, _truth.png, _directions.png).\n\n%s\n"
                 "Example: circumplex evaluate --model assets/models/default --judge judge --seed 9001 --json out/eval/eval.json\n",
                 format_options(options).c_str());
     return 0;

@@ -25,6 +25,9 @@ int run_train(int argc, char** argv) {
       {"--beta", "B", "weight of the KL term (default 1.0)"},
       {"--affect-weight", "W", "weight of the affect guidance: latents 0-2 learn to read 2*(valence, arousal, z) (default 0: none)"},
       {"--identity-swap", "", "reconstruct each face from its own affect latents and another image of the same person (needs --affect-weight and synth data)"},
+      {"--teacher-forcing", "", "with --identity-swap: decode from the true affect in latents 0-2 (what compose sets at run time), not the encoder's reading"},
+      {"--reader", "JUDGE", "affect read-back: a judge package (other people than the evaluation judge's) reads faces drawn at random affect points (needs --identity-swap)"},
+      {"--readback-weight", "W", "weight of the read-back loss (default 0; needs --reader)"},
       {"--expression-weight", "A", "weight the reconstruction error 1 + A*saliency, where expressions change the face (needs synth data; default 0)"},
       {"--latent", "D", "latent dimension (default 64)"},
       {"--width", "C", "channels of the first encoder stage (default 32)"},
@@ -79,7 +82,13 @@ int run_train(int argc, char** argv) {
   opt.beta = args.number_or("--beta", 1.0, 0.0, 1000.0);
   opt.affect_weight = args.number_or("--affect-weight", 0.0, 0.0, 1e6);
   opt.identity_swap = args.has("--identity-swap");
+  opt.teacher_forcing = args.has("--teacher-forcing");
+  opt.reader = args.get_or("--reader", "");
+  opt.readback_weight = args.number_or("--readback-weight", 0.0, 0.0, 1e6);
+  if (opt.reader.empty() != (opt.readback_weight == 0.0)) throw UsageError("--reader and --readback-weight W > 0 go together");
+  if (!opt.reader.empty() && !opt.identity_swap) throw UsageError("--reader needs --identity-swap: it draws the partner's person at random affect points");
   opt.expression_weight = args.number_or("--expression-weight", 0.0, 0.0, 1e4);
+  if (opt.teacher_forcing && !opt.identity_swap) throw UsageError("--teacher-forcing needs --identity-swap: it forces the affect latents of the swapped face");
   if (opt.identity_swap && opt.affect_weight <= 0.0) throw UsageError("--identity-swap needs --affect-weight W > 0: it swaps everything but the guided affect latents");
   opt.model.latent = static_cast<int>(args.integer_or("--latent", 64, 2, 1024));
   opt.model.width = static_cast<int>(args.integer_or("--width", 32, 4, 256));
@@ -145,10 +154,13 @@ int run_train(int argc, char** argv) {
   const int stopped = opt.stop_after_steps > 0 && r.steps >= opt.stop_after_steps ? 0 : 130;
   if (!lead) return r.finished ? 0 : stopped;
   if (!r.finished) {
+    std::string loss_flags = opt.identity_swap ? " --identity-swap" : "";
+    if (opt.teacher_forcing) loss_flags += " --teacher-forcing";
+    if (!opt.reader.empty()) loss_flags += " --reader " + opt.reader + " --readback-weight " + std::to_string(opt.readback_weight);
     std::printf("stopped after %lld steps (%.1f img/s); resume with: circumplex train --data %s --out %s --seed %llu --batch %d "
                 "--beta %.10g --affect-weight %.10g --expression-weight %.10g --lr %.10g%s --resume\n",
                 static_cast<long long>(r.steps), r.images_per_second, opt.data.c_str(), opt.out.c_str(),
-                static_cast<unsigned long long>(opt.seed), opt.batch, opt.beta, opt.affect_weight, opt.expression_weight, opt.lr, opt.identity_swap ? " --identity-swap" : "");
+                static_cast<unsigned long long>(opt.seed), opt.batch, opt.beta, opt.affect_weight, opt.expression_weight, opt.lr, loss_flags.c_str());
     return stopped;
   }
   std::printf("trained %d epochs (%lld steps, %.1f img/s); weights in %s/model.cpxw\n", r.epochs_done,

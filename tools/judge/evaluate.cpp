@@ -23,6 +23,7 @@
 #include "common/csv.hpp"
 #include "common/files.hpp"
 #include "common/progress.hpp"
+#include "ground_truth.hpp"
 #include "judge_metrics.hpp"
 #include "plot/chart.hpp"
 #include "plot/plot.hpp"
@@ -36,6 +37,8 @@ namespace {
 
 // circumplex's targets for the default model.
 constexpr double kR2Valence = 0.95, kR2Arousal = 0.90, kQuadrant = 0.95, kMaxCos = 1e-6, kPsnr = 26.0, kGridMae = 0.10, kDrift = 0.05;
+// Against the renderer's own faces (ground_truth.hpp).
+constexpr double kMaeRatio = 1.25, kDriftRatio = 1.25, kTruthPsnr = 26.0, kSharpnessRatio = 0.7, kEmotionGap = 0.05;
 constexpr int kGridSteps = 7;
 constexpr double kDriftMinR2 = 0.5;  // identity factors the judge reads at least this well enter the drift
 const cv::Scalar kInk(40, 40, 40), kMuted(120, 120, 120), kPaper(252, 250, 248), kAsked(150, 150, 150), kJudged(190, 90, 30);
@@ -202,7 +205,14 @@ cv::Mat faces_panel(const std::vector<cv::Mat>& faces, const std::vector<AffectP
 
 FreshSpec check_packages(const std::string& model, const std::string& judge) {
   const ModelPackage pkg = ModelPackage::load(model);
-  JudgePackage::load(judge);
+  const JudgePackage jpkg = JudgePackage::load(judge);
+  // A judge that trained the model (its read-back reader) would grade its own lessons.
+  const json manifest = json::parse(pkg.manifest_json());
+  const std::string used = manifest.contains("provenance") ? manifest["provenance"].value("reader_fingerprint", std::string()) : std::string();
+  if (!used.empty() && used == tensors_fingerprint(jpkg.weights())) {
+    throw Error(ErrorKind::InvalidArgument, judge + ": this judge (weights " + used + ") was the read-back reader in training " + model +
+                                                "; evaluate with an independent judge (another seed and other people)");
+  }
   return {pkg.config().image_size, pkg.manifold().space() == Space::Ball ? "3d" : "2d"};
 }
 
@@ -210,6 +220,7 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
   if (opt.identities < 2) throw Error(ErrorKind::InvalidArgument, "evaluate needs at least 2 identities (identity drift compares them)");
   if (opt.sweep_steps < 3) throw Error(ErrorKind::InvalidArgument, "evaluate needs sweeps of at least 3 steps");
   torch_compat::set_threads(opt.threads);
+  check_packages(opt.model, opt.judge);
   const ModelPackage pkg = ModelPackage::load(opt.model);
   const JudgePackage jpkg = JudgePackage::load(opt.judge);
   Judge judge(jpkg, opt.threads);
@@ -344,6 +355,22 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
     rho += mean(sweep_rho[e]) / static_cast<double>(emotions.size());
   }
 
+  // ---- ground truth: the model against the renderer's faces of the same people -----------
+  GroundTruthOptions gto;
+  gto.seed = opt.seed;
+  gto.people = opt.identities;
+  gto.size = S;
+  gto.space = space;
+  gto.threads = opt.threads;
+  const std::vector<facegen::Identity> truth_people = ground_truth_people(opt.seed, opt.identities);
+  GroundTruthResult truth;
+  {
+    Progress bar("evaluate: ground truth", 1, "step");
+    truth = ground_truth_eval(model_faces(pkg, truth_people, opt.threads), renderer_faces(truth_people, S, space, opt.threads), judge,
+                              drift_outputs, truth_people, gto);
+    bar.advance();
+  }
+
   // ---- the fresh set: R², quadrant accuracy, reconstruction -----------------------------
   const std::vector<ImageSet> fresh_train = load_splits(opt.fresh_data, {"train"}, 0);
   const std::vector<ImageSet> fresh_held = load_splits(opt.fresh_data, {"val", "test"}, 0);
@@ -444,6 +471,12 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
   check("reconstruction PSNR dB (fresh set)", fresh_rec.psnr(), ">= 26", fresh_rec.psnr() >= kPsnr);
   check("judge MAE (v, a) over the grid", mae_va, "<= 0.10", mae_va <= kGridMae);
   check("identity drift", drift.drift, "<= 0.05", drift.drift <= kDrift);
+  check("ground truth: judge MAE ratio (model / renderer)", truth.mae_ratio, "<= 1.25", truth.mae_ratio <= kMaeRatio);
+  check("ground truth: drift ratio (model / renderer)", truth.drift_ratio, "<= 1.25", truth.drift_ratio <= kDriftRatio);
+  check("ground truth: PSNR dB (face region)", truth.psnr_db, ">= 26", truth.psnr_db >= kTruthPsnr);
+  check("ground truth: sharpness ratio", truth.sharpness_ratio, ">= 0.7", truth.sharpness_ratio >= kSharpnessRatio);
+  check("ground truth: emotion accuracy", truth.emotion_accuracy, ">= " + fmt("%.2f", truth.renderer_emotion_accuracy - kEmotionGap),
+        truth.emotion_accuracy >= truth.renderer_emotion_accuracy - kEmotionGap);
   result.all_pass = std::all_of(result.checks.begin(), result.checks.end(), [](const EvaluateCheck& c) { return c.pass; });
   std::string table = "metric                                   value       target     \n";
   std::string md = "| metric | value | target | |\n|---|---|---|---|\n";
@@ -459,6 +492,9 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
                                                       {"judge AU MAE vs expression model (grid)", au_count ? au_abs / static_cast<double>(au_count) : nan()}};
   if (std::isfinite(r2_z)) info.emplace_back("R2 z (fresh set)", r2_z);
   if (!opt.data.empty()) info.emplace_back("reconstruction PSNR dB (--data test)", data_rec.psnr());
+  info.emplace_back("ground truth: renderer emotion accuracy", truth.renderer_emotion_accuracy);
+  info.emplace_back("ground truth: judge MAE (v, a) model grid", truth.model_mae);
+  info.emplace_back("ground truth: judge MAE (v, a) renderer grid", truth.renderer_mae);
   for (const auto& [name, v] : info) {
     std::snprintf(line, sizeof line, "%-40s %-11s %-10s\n", name.c_str(), fmt("%.4f", v).c_str(), "(report)");
     table += line;
@@ -471,6 +507,7 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
   const fs::path folder = json_path.has_parent_path() ? json_path.parent_path() : fs::path(".");
   const std::string stem = json_path.stem().string();
   const fs::path grid_png = folder / (stem + "_grid.png"), sweeps_png = folder / (stem + "_sweeps.png"), md_path = folder / (stem + ".md");
+  const fs::path truth_png = folder / (stem + "_truth.png"), polar_png = folder / (stem + "_directions.png");
 
   json grid_points = json::array();
   for (std::size_t i = 0; i < grid.size(); ++i) {
@@ -510,14 +547,19 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
       {"directions", {{"max_abs_cos_after", max_cos}, {"manifest_max_abs_cos_after", manifest_cos}}},
       {"targets", {{"r2_valence", kR2Valence}, {"r2_arousal", kR2Arousal}, {"quadrant_accuracy", kQuadrant}, {"max_abs_cos_after", kMaxCos},
                    {"psnr_db", kPsnr}, {"judge_mae_va", kGridMae}, {"identity_drift", kDrift}}},
+      {"ground_truth", truth.json}, {"per_direction", truth.json["per_direction"]},
       {"checks", checks}, {"all_pass", result.all_pass}, {"warnings", warnings},
-      {"pictures", {grid_png.filename().string(), sweeps_png.filename().string()}}};
+      {"pictures", {grid_png.filename().string(), sweeps_png.filename().string(), truth_png.filename().string(), polar_png.filename().string()}}};
   fs::create_directories(folder);
   write_file_atomic(json_path.string(), out.dump(2) + "\n");
   write_file_atomic(md_path.string(), "# Evaluation of `" + opt.model + "` by the judge `" + opt.judge + "`\n\n" + std::to_string(opt.identities) +
                                           " identities from seed " + std::to_string(opt.seed) + "; fresh set of " + std::to_string(fresh_n) +
                                           " faces made with seed " + std::to_string(opt.seed) + ".\n\n" + md +
-                                          "\nPictures: `" + grid_png.filename().string() + "`, `" + sweeps_png.filename().string() + "`.\n");
+                                          "\nPictures: `" + grid_png.filename().string() + "`, `" + sweeps_png.filename().string() + "`, `" +
+                                          truth_png.filename().string() + "` (model above renderer per emotion), `" + polar_png.filename().string() +
+                                          "` (judged error per direction).\n");
+  plot::write_image_atomic(truth_png.string(), truth.emotions_picture);
+  plot::write_image_atomic(polar_png.string(), truth.polar_picture);
 
   const cv::Mat left = circumplex_panel(grid, grid_judged, mae_va);
   const cv::Mat right = faces_panel(first_faces, grid_judged.front(), left.rows);
@@ -545,7 +587,7 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
   }
   plot::write_image_atomic(sweeps_png.string(), plot::line_chart("judged affect along each emotion's axis (mean over identities)",
                                                                  "asked intensity (neutral -> emotion)", "judged affect . emotion direction", series));
-  result.written = {json_path.string(), md_path.string(), grid_png.string(), sweeps_png.string()};
+  result.written = {json_path.string(), md_path.string(), grid_png.string(), sweeps_png.string(), truth_png.string(), polar_png.string()};
   return result;
 }
 

@@ -271,9 +271,23 @@ MapResult map_manifold(const MapOptions& opt) {
   manifest["version"] = 1;
   manifest["model"] = config.at("model");
   json mf;
-  for (std::size_t k = 0; k < axes; ++k) mf[names[k]] = dirs.orthonormal[k];
-  mf["origins"] = origins;
-  mf["scales"] = scales;
+  if (config.value("teacher_forcing", false)) {
+    // The decoder was trained on the true affect in latents 0..axes-1 (times
+    // kAffectLatentScale): those axes are the exact directions, not the Ridge estimate of them.
+    for (std::size_t k = 0; k < axes; ++k) {
+      std::vector<double> axis(static_cast<std::size_t>(vc.latent), 0.0);
+      axis[k] = 1.0;
+      mf[names[k]] = axis;
+    }
+    mf["origins"] = std::vector<double>(axes, 0.0);
+    mf["scales"] = std::vector<double>(axes, kAffectLatentScale);
+    mf["directions_from"] = "teacher-forced axes (training decoded latents 0-2 = 2 * (v, a, z))";
+  } else {
+    for (std::size_t k = 0; k < axes; ++k) mf[names[k]] = dirs.orthonormal[k];
+    mf["origins"] = origins;
+    mf["scales"] = scales;
+    mf["directions_from"] = "ridge regression on the encoder's latents, Gram-Schmidt";
+  }
   mf["space"] = three_d ? "3d" : "2d";
   manifest["manifold"] = mf;
   const torch::Tensor people = people_latents(test, zte);
@@ -282,7 +296,10 @@ MapResult map_manifold(const MapOptions& opt) {
   manifest["metrics"] = metrics;
   manifest["provenance"] = {{"data", opt.data}, {"run", opt.run}, {"train_command", config.value("command", "")},
                             {"train_seed", config.value("seed", 0)}, {"map_command", opt.command_line},
-                            {"map_seed", opt.seed}, {"commit", opt.commit}, {"libtorch", torch_compat::version()}};
+                            {"map_seed", opt.seed}, {"commit", opt.commit}, {"libtorch", torch_compat::version()},
+                            {"teacher_forcing", config.value("teacher_forcing", false)}};
+  // The read-back reader's weights, so `evaluate` refuses it as an evaluation judge.
+  if (config.contains("reader") && config["reader"].is_object()) manifest["provenance"]["reader_fingerprint"] = config["reader"].value("fingerprint", "");
   manifest["weights"] = {{"file", "weights.cpxw"}};
 
   write_file_atomic((pkg / "latents.csv").string(), latents_csv(test, zte));

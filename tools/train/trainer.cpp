@@ -20,6 +20,7 @@
 #include "common/files.hpp"
 #include "common/progress.hpp"
 #include "dataset.hpp"
+#include "readback.hpp"
 #include "plot/chart.hpp"
 #include "plot/plot.hpp"
 
@@ -259,6 +260,15 @@ TrainResult train_vae(const TrainOptions& opt) {
     }
     if (alone == by_person.size()) throw Error(ErrorKind::BadData, opt.data + ": --identity-swap needs several images per person; every person in the train split has one");
   }
+  if (opt.teacher_forcing && !opt.identity_swap) throw Error(ErrorKind::InvalidArgument, "--teacher-forcing needs --identity-swap (it forces the affect of the swapped latent)");
+  std::unique_ptr<ReadBack> readback;
+  if (!opt.reader.empty()) {
+    if (!opt.identity_swap) throw Error(ErrorKind::InvalidArgument, "--reader needs --identity-swap (it draws the partner's person at random affect points)");
+    if (!(opt.readback_weight > 0.0)) throw Error(ErrorKind::InvalidArgument, "--reader needs --readback-weight W > 0");
+    bool three_d = false;
+    for (const ImageLabel& l : train.labels()) three_d = three_d || std::fabs(l.affect.z) > 1e-9;
+    readback = std::make_unique<ReadBack>(opt.reader, three_d ? Space::Ball : Space::Plane, device);
+  }
   // Partner of the image at position `slot` of step `step`'s global batch: drawn from (seed,
   // step, slot), so it does not depend on how the batch is split over ranks. An image whose
   // person has no other image is its own partner.
@@ -296,12 +306,17 @@ TrainResult train_vae(const TrainOptions& opt) {
           const auto differs = [](double a, double b) { return std::fabs(a - b) > 1e-9 * std::max(std::fabs(a), std::fabs(b)); };
           const double expression = l.value("expression_weight", 0.0);
           if (differs(l.at("beta").get<double>(), opt.beta) || differs(l.at("affect_weight").get<double>(), opt.affect_weight) ||
-              l.at("identity_swap").get<bool>() != opt.identity_swap || differs(expression, opt.expression_weight) ||
+              l.at("identity_swap").get<bool>() != opt.identity_swap || l.value("teacher_forcing", false) != opt.teacher_forcing ||
+              differs(expression, opt.expression_weight) || differs(l.value("readback_weight", 0.0), opt.readback_weight) ||
+              l.value("reader_fingerprint", std::string()) != (readback ? readback->fingerprint() : std::string()) ||
               differs(l.at("lr").get<double>(), opt.lr)) {
             throw Error(ErrorKind::InvalidArgument, ckpt_path.string() + ": --resume needs the run's loss settings: --beta " + l.at("beta").dump() +
                                                         " --affect-weight " + l.at("affect_weight").dump() + " --expression-weight " +
                                                         json(expression).dump() + " --lr " + l.at("lr").dump() +
-                                                        (l.at("identity_swap").get<bool>() ? " --identity-swap" : " (without --identity-swap)"));
+                                                        (l.at("identity_swap").get<bool>() ? " --identity-swap" : " (without --identity-swap)") +
+                                                        (l.value("teacher_forcing", false) ? " --teacher-forcing" : " (without --teacher-forcing)") +
+                                                        " --readback-weight " + json(l.value("readback_weight", 0.0)).dump() +
+                                                        " and the same --reader (weights " + l.value("reader_fingerprint", std::string("none")) + ")");
           }
         }
         for (const char* key : {"epoch", "batch", "step", "adam_t", "epoch_sums", "history"}) start[key] = meta.at(key);
@@ -376,7 +391,10 @@ TrainResult train_vae(const TrainOptions& opt) {
   if (lead) {
     json run_config = {{"model", config_json(config)}, {"data", opt.data}, {"train_images", train.size()},
                        {"data_source", train.source()}, {"epochs", opt.epochs}, {"batch", opt.batch}, {"beta", opt.beta},
-                       {"affect_weight", opt.affect_weight}, {"identity_swap", opt.identity_swap}, {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"class_weights", opt.class_weights}, {"threads", opt.threads}, {"seed", opt.seed},
+                       {"affect_weight", opt.affect_weight}, {"identity_swap", opt.identity_swap}, {"teacher_forcing", opt.teacher_forcing}, {"readback_weight", opt.readback_weight},
+                                 {"reader_fingerprint", readback ? readback->fingerprint() : std::string()}, {"readback_weight", opt.readback_weight},
+                       {"reader", readback ? json{{"dir", readback->dir()}, {"fingerprint", readback->fingerprint()}} : json(nullptr)},
+                       {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"class_weights", opt.class_weights}, {"threads", opt.threads}, {"seed", opt.seed},
                        {"world_size", world}, {"command", opt.command_line}, {"libtorch", torch_compat::version()}};
     if (distributed) run_config["backend"] = opt.dist.backend;
     write_file_atomic((run / "config.json").string(), run_config.dump(2) + "\n");
@@ -395,7 +413,8 @@ TrainResult train_vae(const TrainOptions& opt) {
     for (const auto& h : history) hist.push_back({h.epoch, h.loss, h.recon, h.kl, h.val_loss, h.val_recon, h.val_psnr, h.images_per_second});
     const json meta = {{"model", config_json(config)}, {"epoch", epoch}, {"batch", batch}, {"step", step},
                        {"adam_t", adam.t()}, {"seed", opt.seed}, {"batch_size", opt.batch}, {"history", hist}, {"world_size", world},
-                       {"loss", {{"beta", opt.beta}, {"affect_weight", opt.affect_weight}, {"identity_swap", opt.identity_swap},
+                       {"loss", {{"beta", opt.beta}, {"affect_weight", opt.affect_weight}, {"identity_swap", opt.identity_swap}, {"teacher_forcing", opt.teacher_forcing}, {"readback_weight", opt.readback_weight},
+                                 {"reader_fingerprint", readback ? readback->fingerprint() : std::string()},
                                  {"expression_weight", opt.expression_weight}, {"lr", opt.lr}}},
                        {"epoch_sums", batch == 0 ? json::array({0.0, 0.0, 0.0, 0.0}) : json::array({sum_loss, sum_recon, sum_kl, counted})}};
     save_tensors(ckpt_path.string(), all, meta.dump());  // atomic: a temporary file renamed into place
@@ -458,15 +477,27 @@ TrainResult train_vae(const TrainOptions& opt) {
         if (opt.identity_swap) {
           std::vector<std::int64_t> partners;
           for (std::size_t k = 0; k < idx.size(); ++k) partners.push_back(partner_of(idx[k], step, share_lo + static_cast<std::int64_t>(k)));
-          out = vae->forward_identity_swap(x, train.batch(partners).to(device), noise.to(device), affect_labels.size(1));
+          out = vae->forward_identity_swap(x, train.batch(partners).to(device), noise.to(device), affect_labels.size(1),
+                                           opt.teacher_forcing ? y : torch::Tensor());
         } else {
           out = vae->forward(x, noise.to(device));
         }
         const VaeLoss loss = vae_loss(out, x, opt.beta, w, y, opt.affect_weight, pixel_weights);
+        torch::Tensor total = loss.total;
+        if (readback) {
+          // The partner's person (its sampled identity latents) at random points of the whole
+          // disk/ball, drawn from (seed, step) for the global batch; this rank takes its rows.
+          auto pgen = at::detail::createCPUGenerator(dist::mix_seed(opt.seed ^ 0x52EADB4CULL, static_cast<std::uint64_t>(step)));
+          const torch::Tensor asked = readback->sample_points(count, pgen).narrow(0, share_lo, static_cast<std::int64_t>(idx.size())).to(device);
+          const std::int64_t k = asked.size(1), rest = config.latent - k;
+          const torch::Tensor who = (out.mu + noise.to(device) * torch::exp(0.5 * out.logvar)).narrow(1, k, rest);
+          const torch::Tensor faces = vae->decoder->forward(torch::cat({kAffectLatentScale * asked, who}, 1));
+          total = total + opt.readback_weight * readback->loss(faces, asked, x);
+        }
         const double part = static_cast<double>(idx.size());
-        sums = torch::tensor({loss.total.item<double>() * share * static_cast<double>(count), loss.reconstruction.item<double>() * part,
+        sums = torch::tensor({total.item<double>() * share * static_cast<double>(count), loss.reconstruction.item<double>() * part,
                               loss.kl.item<double>() * part, 0.0}, torch::kDouble).to(device);
-        loss_to_minimise = distributed ? loss.total * share : loss.total;
+        loss_to_minimise = distributed ? total * share : total;
       }
       if (g_stop.load()) sums[3].fill_(1.0);
       adam.zero_grad();

@@ -41,6 +41,17 @@ struct TrainOptions {
   /// data with an identity column (synth). Teaches the decoder to draw the expression from the
   /// affect dimensions alone, so that composing a face at a new affect point shows it.
   bool identity_swap = false;
+  /// Teacher forcing (with identity_swap): decode each image from the *true* affect
+  /// (kAffectLatentScale × (v, a, z)) in the affect dimensions instead of the encoder's reading,
+  /// so the decoder learns exactly the mapping Manifold::compose uses at run time; `map` then
+  /// writes those axes as the package's directions (config.json says so).
+  bool teacher_forcing = false;
+  /// Affect read-back (readback.hpp): a frozen reader package (`circumplex judge` on other
+  /// people; never the evaluation judge) reads faces decoded at random affect points of the
+  /// partner's identity; its squared reading error × readback_weight joins the loss. Needs
+  /// identity_swap. Empty: off.
+  std::string reader;
+  double readback_weight = 0.0;
   /// Extra weight of the reconstruction error where expressions change the face: pixel
   /// weights 1 + A·saliency (ImageSet::expression_saliency, in [0, 1]); 0: none. Needs data
   /// with an identity column (synth). The map is drawn to RUN/expression_weight.png.

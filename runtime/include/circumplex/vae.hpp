@@ -84,16 +84,24 @@ class BetaVaeImpl : public torch::nn::Module {
   /// image i and the rest from partner i (z = μ + σ·ε, ε = `noise`), so the reconstruction of
   /// image i can show its expression only through those dimensions and the person only
   /// through the partner's. The returned μ and log σ² are those of that mixed latent.
+  ///
+  /// Teacher forcing: with `forced_affect` ([N, affect_dims], the true (v, a[, z]) of each
+  /// image), the decoded latent's first `affect_dims` dimensions are kAffectLatentScale ×
+  /// that affect, exactly what Manifold::compose puts there at run time for a model trained
+  /// so, instead of the encoder's noisy reading (non-finite labels keep the reading). μ and
+  /// log σ² are still the encoder's, so the affect guidance keeps teaching it to read affect.
   VaeOutput forward_identity_swap(const torch::Tensor& images, const torch::Tensor& partners, const torch::Tensor& noise,
-                                  std::int64_t affect_dims);
+                                  std::int64_t affect_dims, const torch::Tensor& forced_affect = {});
   const VaeConfig& config() const { return config_; }
 
   VaeEncoder encoder{nullptr};
   VaeDecoder decoder{nullptr};
 
  private:
-  /// Decodes z = μ + σ·ε (checks ε's shape).
-  VaeOutput decode_sample(const torch::Tensor& mu, const torch::Tensor& logvar, const torch::Tensor& noise);
+  /// Decodes z = μ + σ·ε (checks ε's shape), its first dimensions set from `forced_affect`
+  /// when given (see forward_identity_swap).
+  VaeOutput decode_sample(const torch::Tensor& mu, const torch::Tensor& logvar, const torch::Tensor& noise,
+                          const torch::Tensor& forced_affect = {});
   VaeConfig config_;
 };
 TORCH_MODULE(BetaVae);

@@ -1,0 +1,380 @@
+#include "ground_truth.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <numeric>
+#include <opencv2/imgproc.hpp>
+#include <thread>
+
+#include "circumplex/atlas.hpp"
+#include "circumplex/error.hpp"
+#include "circumplex/expression.hpp"
+#include "circumplex/model_package.hpp"
+#include "circumplex/torch_compat.hpp"
+#include "circumplex/vae.hpp"
+#include "circumplex/weights.hpp"
+#include "facegen/rng.hpp"
+#include "judge_metrics.hpp"
+#include "plot/plot.hpp"
+
+namespace circumplex::tools {
+using nlohmann::json;
+
+namespace {
+
+constexpr int kGridSteps = 7, kDirections = 24;
+constexpr double kRadii[2] = {0.5, 1.0};
+const cv::Scalar kInk(40, 40, 40), kMuted(120, 120, 120), kPaper(252, 250, 248), kModel(190, 90, 30), kTruth(110, 110, 110);
+
+std::string fmt(const char* f, double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, x);
+  return buf;
+}
+
+// BGR 8-bit → [3, S, S] float RGB in [0, 1].
+torch::Tensor to_tensor(const cv::Mat& bgr) {
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  return torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat32).div(255.0);
+}
+
+cv::Mat to_bgr(const torch::Tensor& chw) {
+  const torch::Tensor hwc = (chw.clamp(0, 1) * 255.0).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+  cv::Mat rgb(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC3, hwc.data_ptr<std::uint8_t>());
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  return bgr;
+}
+
+// The face region of a person's neutral render: an ellipse from above the brows to the chin.
+cv::Mat face_mask(const facegen::Identity& id, int size) {
+  const facegen::Landmarks l = facegen::face_landmarks(id, AuVector{}, size);
+  const double top = std::min(l.brow_left.y, l.brow_right.y) - 0.25 * l.face_unit, bottom = l.chin.y;
+  const cv::Point centre(cvRound((l.eye_left.x + l.eye_right.x) / 2.0), cvRound((top + bottom) / 2.0));
+  const cv::Size axes(std::max(2, cvRound(1.0 * l.face_unit)), std::max(2, cvRound((bottom - top) / 2.0)));
+  cv::Mat mask(size, size, CV_8UC1, cv::Scalar(0));
+  cv::ellipse(mask, centre, axes, 0.0, 0.0, 360.0, cv::Scalar(255), cv::FILLED);
+  return mask;
+}
+
+// Variance of the Laplacian of the grey image inside `mask`.
+double sharpness(const cv::Mat& bgr, const cv::Mat& mask) {
+  cv::Mat grey, lap;
+  cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
+  cv::Laplacian(grey, lap, CV_64F);
+  cv::Scalar mean, sd;
+  cv::meanStdDev(lap, mean, sd, mask);
+  return sd[0] * sd[0];
+}
+
+// Squared error summed over the masked pixels and channels, and the count of values.
+std::pair<double, double> masked_squared_error(const cv::Mat& a, const cv::Mat& b, const cv::Mat& mask) {
+  cv::Mat fa, fb, d;
+  a.convertTo(fa, CV_64FC3, 1.0 / 255.0);
+  b.convertTo(fb, CV_64FC3, 1.0 / 255.0);
+  cv::subtract(fa, fb, d);
+  cv::multiply(d, d, d);
+  const cv::Scalar s = cv::sum(d.setTo(cv::Scalar::all(0), ~mask));
+  return {s[0] + s[1] + s[2], 3.0 * cv::countNonZero(mask)};
+}
+
+struct Asked {
+  std::vector<AffectPoint> grid, emotions, directions;
+  std::vector<std::string> emotion_names;
+  std::vector<AffectPoint> all() const {
+    std::vector<AffectPoint> out(grid);
+    out.insert(out.end(), emotions.begin(), emotions.end());
+    out.insert(out.end(), directions.begin(), directions.end());
+    return out;
+  }
+};
+
+Asked asked_points(Space space) {
+  Asked a;
+  for (int row = 0; row < kGridSteps; ++row) {
+    for (int col = 0; col < kGridSteps; ++col) {
+      a.grid.push_back(clamp_to_unit({-1.0 + 2.0 * col / (kGridSteps - 1), 1.0 - 2.0 * row / (kGridSteps - 1), 0.0}, Space::Plane));
+    }
+  }
+  const Atlas& atlas = Atlas::builtin();
+  for (const Emotion& e : atlas.emotions()) {
+    if (e.name == "neutral") continue;
+    a.emotions.push_back(clamp_to_unit(atlas.at_intensity(e, 1.0, space), space));
+    a.emotion_names.push_back(e.name);
+  }
+  for (double r : kRadii) {
+    for (int d = 0; d < kDirections; ++d) {
+      const double t = 2.0 * 3.14159265358979323846 * d / kDirections;
+      a.directions.push_back({r * std::cos(t), r * std::sin(t), 0.0});
+    }
+  }
+  return a;
+}
+
+// What the judge reads from one maker's faces of every person.
+struct Readings {
+  std::vector<std::vector<AffectPoint>> affect;                   // [person][point]
+  std::vector<std::vector<std::vector<double>>> identity;         // [person][grid face][factor]
+  std::vector<std::vector<cv::Mat>> faces;                        // [person][point] BGR
+};
+
+Readings read_faces(const FaceMaker& maker, Judge& judge, const std::vector<int>& drift_outputs, std::size_t people,
+                    const std::vector<AffectPoint>& points, std::size_t grid_count, bool judge_z) {
+  Readings r;
+  const auto& outs = judge.package().outputs();
+  for (std::size_t k = 0; k < people; ++k) {
+    const torch::Tensor images = maker(k, points);
+    if (images.dim() != 4 || images.size(0) != static_cast<std::int64_t>(points.size())) {
+      throw Error(ErrorKind::Internal, "ground truth: a face maker returned " + c10::str(images.sizes()) + " for " + std::to_string(points.size()) + " points");
+    }
+    const torch::Tensor pred = judge.predict(images).to(torch::kFloat64).contiguous();
+    const auto acc = pred.accessor<double, 2>();
+    r.affect.emplace_back();
+    r.identity.emplace_back();
+    r.faces.emplace_back();
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      const auto row = static_cast<std::int64_t>(i);
+      r.affect.back().push_back({acc[row][0], acc[row][1], judge_z ? acc[row][2] : 0.0});
+      r.faces.back().push_back(to_bgr(images[row]));
+      if (i < grid_count) {
+        std::vector<double> reading;
+        for (int f : drift_outputs) {
+          const JudgeOutput& o = outs[static_cast<std::size_t>(f)];
+          reading.push_back((acc[row][f] - o.mean) / o.stdev);
+        }
+        r.identity.back().push_back(reading);
+      }
+    }
+  }
+  return r;
+}
+
+double grid_mae(const Readings& r, const std::vector<AffectPoint>& grid) {
+  double sum = 0;
+  std::size_t n = 0;
+  for (const auto& person : r.affect) {
+    for (std::size_t i = 0; i < grid.size(); ++i, ++n) sum += (std::fabs(person[i].v - grid[i].v) + std::fabs(person[i].a - grid[i].a)) / 2.0;
+  }
+  return sum / static_cast<double>(std::max<std::size_t>(1, n));
+}
+
+// Fraction of emotion faces judged nearest their own asked emotion (among the asked ones).
+double emotion_hits(const Readings& r, const Asked& asked, std::size_t offset, bool use_z, std::vector<double>& per_emotion) {
+  const std::size_t m = asked.emotions.size();
+  per_emotion.assign(m, 0.0);
+  double hits = 0;
+  for (const auto& person : r.affect) {
+    for (std::size_t e = 0; e < m; ++e) {
+      const AffectPoint j = person[offset + e];
+      std::size_t best = 0;
+      double best_d = std::numeric_limits<double>::infinity();
+      for (std::size_t c = 0; c < m; ++c) {
+        const AffectPoint q = asked.emotions[c];
+        const double d = std::pow(j.v - q.v, 2) + std::pow(j.a - q.a, 2) + (use_z ? std::pow(j.z - q.z, 2) : 0.0);
+        if (d < best_d) { best_d = d; best = c; }
+      }
+      const double hit = best == e ? 1.0 : 0.0;
+      hits += hit;
+      per_emotion[e] += hit / static_cast<double>(r.affect.size());
+    }
+  }
+  return hits / static_cast<double>(std::max<std::size_t>(1, m * r.affect.size()));
+}
+
+// Mean judged distance in (v, a) per direction point.
+std::vector<double> direction_errors(const Readings& r, const Asked& asked, std::size_t offset) {
+  std::vector<double> out(asked.directions.size(), 0.0);
+  for (const auto& person : r.affect) {
+    for (std::size_t d = 0; d < out.size(); ++d) {
+      const AffectPoint j = person[offset + d], q = asked.directions[d];
+      out[d] += std::hypot(j.v - q.v, j.a - q.a) / static_cast<double>(r.affect.size());
+    }
+  }
+  return out;
+}
+
+cv::Mat emotions_picture(const Readings& model, const Readings& truth, const Asked& asked, std::size_t offset) {
+  const int cell = 96, label = 18, cols = 10, gap = 4, left = 70;
+  const int n = static_cast<int>(asked.emotions.size()), blocks = (n + cols - 1) / cols;
+  const int block_h = label + 2 * (cell + gap) + 8;
+  cv::Mat img(30 + blocks * block_h, left + cols * (cell + gap) + 6, CV_8UC3, kPaper);
+  plot::draw_text(img, "person 1 at each atlas emotion (intensity 1): model above, renderer (ground truth) below", {8, 8}, 0.5, kInk, 1);
+  for (int e = 0; e < n; ++e) {
+    const int b = e / cols, c = e % cols, x = left + c * (cell + gap), y = 30 + b * block_h;
+    plot::draw_text(img, asked.emotion_names[static_cast<std::size_t>(e)], {x, y + 2}, 0.33, kInk);
+    for (int row = 0; row < 2; ++row) {
+      const cv::Mat& face = (row == 0 ? model : truth).faces[0][offset + static_cast<std::size_t>(e)];
+      cv::Mat f;
+      cv::resize(face, f, {cell, cell}, 0, 0, face.cols > cell ? cv::INTER_AREA : cv::INTER_CUBIC);
+      f.copyTo(img(cv::Rect(x, y + label + row * (cell + gap), cell, cell)));
+    }
+    if (c == 0) {
+      plot::draw_text(img, "model", {6, y + label + cell / 2 - 6}, 0.42, kModel, 1);
+      plot::draw_text(img, "renderer", {6, y + label + cell + gap + cell / 2 - 6}, 0.42, kTruth, 1);
+    }
+  }
+  return img;
+}
+
+cv::Mat polar_picture(const std::vector<double>& model, const std::vector<double>& truth, double max_error) {
+  const int S = 640;
+  cv::Mat img(S, S, CV_8UC3, kPaper);
+  const cv::Point2d c(S / 2.0, S / 2.0 + 16);
+  const double R = S / 2.0 - 70, top = std::max(0.25, std::ceil(max_error * 4.0) / 4.0);
+  auto ip = [](cv::Point2d p) { return cv::Point(cvRound(p.x), cvRound(p.y)); };
+  auto at = [&](double theta, double err) { return cv::Point2d(c.x + std::cos(theta) * err / top * R, c.y - std::sin(theta) * err / top * R); };
+  for (double ring = 0.25; ring <= top + 1e-9; ring += 0.25) {
+    cv::circle(img, ip(c), cvRound(ring / top * R), cv::Scalar(215, 215, 215), 1, cv::LINE_AA);
+    plot::draw_text(img, fmt("%.2f", ring), ip(at(0.35, ring)), 0.35, kMuted);
+  }
+  const char* names[8] = {"0 (pleasure)", "45", "90 (arousal)", "135", "180 (displeasure)", "225", "270 (calm)", "315"};
+  for (int k = 0; k < 8; ++k) {
+    const double t = k * 3.14159265358979323846 / 4.0;
+    cv::line(img, ip(c), ip(at(t, top)), cv::Scalar(225, 225, 225), 1, cv::LINE_AA);
+    const cv::Point2d p = at(t, top * 1.08);
+    plot::draw_text_centred(img, names[k], ip(p), 0.38, kMuted);
+  }
+  auto curve = [&](const std::vector<double>& err, std::size_t offset, cv::Scalar colour, int thickness) {
+    std::vector<cv::Point> pts;
+    for (int d = 0; d < kDirections; ++d) pts.push_back(ip(at(2.0 * 3.14159265358979323846 * d / kDirections, err[offset + static_cast<std::size_t>(d)])));
+    cv::polylines(img, pts, true, colour, thickness, cv::LINE_AA);
+  };
+  curve(truth, kDirections, kTruth, 2);
+  curve(truth, 0, kTruth, 1);
+  curve(model, kDirections, kModel, 2);
+  curve(model, 0, kModel, 1);
+  plot::draw_text(img, "judged error |judged - asked| (v, a) per direction, mean over people", {10, 8}, 0.45, kInk, 1);
+  plot::draw_text(img, "model (blue), renderer (grey); thick r = 1.0, thin r = 0.5", {10, 28}, 0.42, kInk);
+  return img;
+}
+
+}  // namespace
+
+std::vector<facegen::Identity> ground_truth_people(std::uint64_t seed, int count) {
+  std::vector<facegen::Identity> out;
+  for (int k = 0; k < count; ++k) out.push_back(facegen::sample_identity(facegen::mix_seed(seed, 0x1000000ull + static_cast<std::uint64_t>(k))));
+  return out;
+}
+
+FaceMaker renderer_faces(const std::vector<facegen::Identity>& people, int size, Space space, int threads) {
+  return [people, size, space, threads](std::size_t person, const std::vector<AffectPoint>& points) {
+    const facegen::Identity& id = people.at(person);
+    std::vector<cv::Mat> faces(points.size());
+    const ExpressionModel& expression = ExpressionModel::builtin();
+    const std::size_t workers = std::max<std::size_t>(1, std::min<std::size_t>(static_cast<std::size_t>(std::max(1, threads)), points.size()));
+    std::vector<std::thread> pool;
+    for (std::size_t w = 0; w < workers; ++w) {
+      pool.emplace_back([&, w] {
+        for (std::size_t i = w; i < points.size(); i += workers) faces[i] = facegen::render_face(id, expression.action_units(points[i], space), size);
+      });
+    }
+    for (auto& t : pool) t.join();
+    std::vector<torch::Tensor> out;
+    for (const cv::Mat& f : faces) out.push_back(to_tensor(f));
+    return torch::stack(out);
+  };
+}
+
+FaceMaker model_faces(const ModelPackage& pkg, const std::vector<facegen::Identity>& people, int threads) {
+  auto vae = std::make_shared<BetaVae>(pkg.config());
+  assign_module_tensors(**vae, pkg.weights(), pkg.dir() + "/weights");
+  (*vae)->eval();
+  const int size = pkg.config().image_size;
+  // Identity latents: the encoder's mean of each person's neutral face.
+  const FaceMaker neutral = renderer_faces(people, size, pkg.manifold().space(), threads);
+  auto identities = std::make_shared<std::vector<std::vector<float>>>();
+  {
+    torch_compat::InferenceGuard guard;
+    for (std::size_t k = 0; k < people.size(); ++k) {
+      const torch::Tensor mu = (*vae)->encoder->forward(neutral(k, {AffectPoint{}})).first.contiguous();
+      identities->emplace_back(mu.data_ptr<float>(), mu.data_ptr<float>() + mu.numel());
+    }
+  }
+  const Manifold& manifold = pkg.manifold();
+  return [vae, identities, &manifold](std::size_t person, const std::vector<AffectPoint>& points) {
+    torch_compat::InferenceGuard guard;
+    const auto n = static_cast<std::int64_t>(points.size());
+    torch::Tensor z = torch::empty({n, (*vae)->config().latent});
+    std::vector<float> latent;
+    for (std::int64_t i = 0; i < n; ++i) {
+      manifold.compose_into(identities->at(person).data(), points[static_cast<std::size_t>(i)], latent);
+      std::copy(latent.begin(), latent.end(), z[i].data_ptr<float>());
+    }
+    std::vector<torch::Tensor> parts;
+    for (std::int64_t lo = 0; lo < n; lo += 32) parts.push_back((*vae)->decoder->forward(z.narrow(0, lo, std::min<std::int64_t>(32, n - lo))));
+    return torch::cat(parts, 0).mul(255.0).round_().clamp_(0, 255).div_(255.0).contiguous();
+  };
+}
+
+GroundTruthResult ground_truth_eval(const FaceMaker& model, const FaceMaker& renderer, Judge& judge, const std::vector<int>& drift_outputs,
+                                    const std::vector<facegen::Identity>& people, const GroundTruthOptions& opt) {
+  if (people.size() < 2) throw Error(ErrorKind::InvalidArgument, "the ground-truth evaluation needs at least 2 people (identity drift compares them)");
+  if (drift_outputs.empty()) throw Error(ErrorKind::InvalidArgument, "the ground-truth evaluation needs identity factors the judge reads");
+  const bool judge_z = judge.package().outputs().size() > 2 && !judge.package().outputs()[2].constant;
+  const bool use_z = judge_z && opt.space == Space::Ball;
+  const Asked asked = asked_points(opt.space);
+  const std::vector<AffectPoint> points = asked.all();
+  const std::size_t g = asked.grid.size(), e_off = g, d_off = g + asked.emotions.size();
+  const Readings m = read_faces(model, judge, drift_outputs, people.size(), points, g, judge_z);
+  const Readings t = read_faces(renderer, judge, drift_outputs, people.size(), points, g, judge_z);
+
+  GroundTruthResult r;
+  // Pixels: PSNR and sharpness over the face region of each person.
+  double se = 0, count = 0, sharp_m = 0, sharp_t = 0;
+  for (std::size_t k = 0; k < people.size(); ++k) {
+    const cv::Mat mask = face_mask(people[k], t.faces[k][0].rows);
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      const auto [s, c] = masked_squared_error(m.faces[k][i], t.faces[k][i], mask);
+      se += s;
+      count += c;
+      sharp_m += sharpness(m.faces[k][i], mask);
+      sharp_t += sharpness(t.faces[k][i], mask);
+    }
+  }
+  r.psnr_db = psnr_db(se / std::max(1.0, count));
+  r.model_sharpness = sharp_m / static_cast<double>(people.size() * points.size());
+  r.renderer_sharpness = sharp_t / static_cast<double>(people.size() * points.size());
+  r.sharpness_ratio = r.model_sharpness / std::max(1e-12, r.renderer_sharpness);
+  // What the judge reads.
+  r.model_mae = grid_mae(m, asked.grid);
+  r.renderer_mae = grid_mae(t, asked.grid);
+  r.mae_ratio = r.model_mae / std::max(1e-12, r.renderer_mae);
+  r.model_drift = identity_drift(m.identity).drift;
+  r.renderer_drift = identity_drift(t.identity).drift;
+  r.drift_ratio = r.model_drift / std::max(1e-12, r.renderer_drift);
+  std::vector<double> hit_m, hit_t;
+  r.emotion_accuracy = emotion_hits(m, asked, e_off, use_z, hit_m);
+  r.renderer_emotion_accuracy = emotion_hits(t, asked, e_off, use_z, hit_t);
+  const std::vector<double> dir_m = direction_errors(m, asked, d_off), dir_t = direction_errors(t, asked, d_off);
+
+  json per_emotion = json::object();
+  for (std::size_t e = 0; e < asked.emotions.size(); ++e) {
+    const AffectPoint q = asked.emotions[e];
+    per_emotion[asked.emotion_names[e]] = {{"asked", {q.v, q.a, q.z}}, {"model_accuracy", hit_m[e]}, {"renderer_accuracy", hit_t[e]}};
+  }
+  json per_direction = json::array();
+  for (std::size_t d = 0; d < asked.directions.size(); ++d) {
+    per_direction.push_back({{"theta_deg", 360.0 * static_cast<double>(d % kDirections) / kDirections}, {"r", kRadii[d / kDirections]},
+                             {"model_error", dir_m[d]}, {"renderer_error", dir_t[d]}});
+  }
+  r.json = {{"people", people.size()}, {"seed", opt.seed}, {"faces_per_person", points.size()},
+            {"psnr_db", r.psnr_db}, {"mae_ratio", r.mae_ratio}, {"drift_ratio", r.drift_ratio}, {"sharpness_ratio", r.sharpness_ratio},
+            {"emotion_accuracy", r.emotion_accuracy}, {"renderer_emotion_accuracy", r.renderer_emotion_accuracy},
+            {"model", {{"grid_mae_va", r.model_mae}, {"identity_drift", r.model_drift}, {"sharpness", r.model_sharpness}}},
+            {"renderer", {{"grid_mae_va", r.renderer_mae}, {"identity_drift", r.renderer_drift}, {"sharpness", r.renderer_sharpness}}},
+            {"emotion_space", use_z ? "3d (judged z)" : "valence-arousal (the judge reads no z, or the model is 2D)"},
+            {"per_emotion", per_emotion}, {"per_direction", per_direction},
+            {"definition", "K procedural people (synth --seed's first K), identity = encoder mean of their neutral face; 7x7 grid, every "
+                           "atlas emotion at intensity 1 and 24 directions at r 0.5 and 1.0, drawn by the model and by the renderer; "
+                           "psnr over the face ellipse; ratios are model / renderer as read by the judge"}};
+  const double worst = std::max(*std::max_element(dir_m.begin(), dir_m.end()), *std::max_element(dir_t.begin(), dir_t.end()));
+  r.emotions_picture = emotions_picture(m, t, asked, e_off);
+  r.polar_picture = polar_picture(dir_m, dir_t, worst);
+  return r;
+}
+
+}  // namespace circumplex::tools
