@@ -324,15 +324,23 @@ struct ShippedJudge {
 };
 }  // namespace
 
-TEST_CASE("ground truth: the renderer standing in as the model scores 1 on every ratio") {
+// Three people of a seed, their renderer, and the scores of `model` against it.
+struct TruthCase {
   ShippedJudge j;
-  const auto people = tools::ground_truth_people(11, 3);
-  tools::GroundTruthOptions o;
-  o.seed = 11;
-  o.people = 3;
-  o.threads = 1;
-  const tools::FaceMaker renderer = tools::renderer_faces(people, 128, Space::Plane, 1);
-  const tools::GroundTruthResult r = tools::ground_truth_eval(renderer, renderer, j.judge, j.drift_outputs(), people, o);
+  std::vector<facegen::Identity> people;
+  tools::FaceMaker renderer;
+  explicit TruthCase(std::uint64_t seed) : people(tools::ground_truth_people(seed, 3)), renderer(tools::renderer_faces(people, 128, Space::Plane, 1)) {}
+  tools::GroundTruthResult score(const tools::FaceMaker& model) {
+    tools::GroundTruthOptions o;
+    o.people = 3;
+    o.threads = 1;
+    return tools::ground_truth_eval(model, renderer, j.judge, j.drift_outputs(), people, o);
+  }
+};
+
+TEST_CASE("ground truth: the renderer standing in as the model scores 1 on every ratio") {
+  TruthCase t(11);
+  const tools::GroundTruthResult r = t.score(t.renderer);
   CHECK(r.mae_ratio == doctest::Approx(1.0).epsilon(1e-9));
   CHECK(r.drift_ratio == doctest::Approx(1.0).epsilon(1e-9));
   CHECK(r.sharpness_ratio == doctest::Approx(1.0).epsilon(1e-9));
@@ -347,19 +355,13 @@ TEST_CASE("ground truth: the renderer standing in as the model scores 1 on every
 }
 
 TEST_CASE("ground truth: a model that always draws the same face is far off and near chance") {
-  ShippedJudge j;
-  const auto people = tools::ground_truth_people(12, 3);
-  tools::GroundTruthOptions o;
-  o.seed = 12;
-  o.people = 3;
-  o.threads = 1;
-  const tools::FaceMaker renderer = tools::renderer_faces(people, 128, Space::Plane, 1);
+  TruthCase t(12);
   // Each person's neutral face, whatever is asked.
   const tools::FaceMaker frozen = [&](std::size_t person, const std::vector<AffectPoint>& points) {
-    const torch::Tensor neutral = renderer(person, {AffectPoint{}});
+    const torch::Tensor neutral = t.renderer(person, {AffectPoint{}});
     return neutral.expand({static_cast<std::int64_t>(points.size()), 3, 128, 128}).contiguous();
   };
-  const tools::GroundTruthResult r = tools::ground_truth_eval(frozen, renderer, j.judge, j.drift_outputs(), people, o);
+  const tools::GroundTruthResult r = t.score(frozen);
   CHECK(r.mae_ratio > 2.0);
   CHECK(r.emotion_accuracy < 0.15);  // 20 emotions: chance is 0.05; one neutral face is nearest one or two of them
   CHECK(r.emotion_accuracy < r.renderer_emotion_accuracy - 0.1);

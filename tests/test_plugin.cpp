@@ -615,6 +615,9 @@ TEST_CASE("the played path renders to video") {
   CHECK(fs::exists(dir / "path.csv"));
   CHECK(cpx_export_path_video(ctx.get(), dir.c_str(), 0.0f, 48, nullptr) == CPX_ERROR_INVALID_ARGUMENT);
   CHECK(cpx_export_path_video(ctx.get(), dir.c_str(), 10.0f, 5, nullptr) == CPX_ERROR_INVALID_ARGUMENT);
+  // A folder that cannot be created is the file system's failure (CPX_ERROR_IO), naming it.
+  CHECK(cpx_export_path_video(ctx.get(), "/proc/cannot/make/this", 10.0f, 48, nullptr) == CPX_ERROR_IO);
+  CHECK(std::string(cpx_last_error(ctx.get())).find("/proc/cannot/make/this") != std::string::npos);
 }
 
 TEST_CASE("several contexts live side by side") {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <new>
 #include <utility>
 #include <opencv2/imgproc.hpp>
@@ -68,6 +69,9 @@ cpx_result guarded(const cpx_context* ctx, F&& body) noexcept {
     return record_error(ctx, code_of(e.kind()), e.what());
   } catch (const std::bad_alloc&) {
     return record_error(ctx, CPX_ERROR_OUT_OF_MEMORY, "out of memory");
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A folder that cannot be made, a full disk: the file system's failure, not a bug.
+    return record_error(ctx, CPX_ERROR_IO, e.what());
   } catch (const std::exception& e) {
     try {
       return record_error(ctx, CPX_ERROR_INTERNAL, (std::string("internal error: ") + e.what()).c_str());

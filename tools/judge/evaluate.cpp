@@ -80,14 +80,6 @@ class Vae {
   BetaVae vae_;
 };
 
-cv::Mat to_bgr(const torch::Tensor& chw) {
-  const torch::Tensor hwc = (chw.clamp(0, 1) * 255.0).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
-  cv::Mat rgb(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC3, hwc.data_ptr<std::uint8_t>());
-  cv::Mat bgr;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  return bgr;
-}
-
 std::string fmt(const char* f, double x) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, x);
@@ -327,7 +319,7 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
           reading.push_back((at(i, f) - o.mean) / o.stdev);
         }
         drift_readings[ks].push_back(reading);
-        if (k == 0) first_faces.push_back(to_bgr(images[static_cast<std::int64_t>(i)]));
+        if (k == 0) first_faces.push_back(tensor_to_bgr(images[static_cast<std::int64_t>(i)]));
       }
       std::size_t face = grid.size();
       for (std::size_t e = 0; e < emotions.size(); ++e) {

@@ -19,6 +19,7 @@
 #include "facegen/rng.hpp"
 #include "judge_metrics.hpp"
 #include "plot/plot.hpp"
+#include "train/dataset.hpp"
 
 namespace circumplex::tools {
 using nlohmann::json;
@@ -33,21 +34,6 @@ std::string fmt(const char* f, double x) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, x);
   return buf;
-}
-
-// BGR 8-bit → [3, S, S] float RGB in [0, 1].
-torch::Tensor to_tensor(const cv::Mat& bgr) {
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  return torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat32).div(255.0);
-}
-
-cv::Mat to_bgr(const torch::Tensor& chw) {
-  const torch::Tensor hwc = (chw.clamp(0, 1) * 255.0).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
-  cv::Mat rgb(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC3, hwc.data_ptr<std::uint8_t>());
-  cv::Mat bgr;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  return bgr;
 }
 
 // The face region of a person's neutral render: an ellipse from above the brows to the chin.
@@ -139,7 +125,7 @@ Readings read_faces(const FaceMaker& maker, Judge& judge, const std::vector<int>
     for (std::size_t i = 0; i < points.size(); ++i) {
       const auto row = static_cast<std::int64_t>(i);
       r.affect.back().push_back({acc[row][0], acc[row][1], judge_z ? acc[row][2] : 0.0});
-      r.faces.back().push_back(to_bgr(images[row]));
+      r.faces.back().push_back(tensor_to_bgr(images[row]));
       if (i < grid_count) {
         std::vector<double> reading;
         for (int f : drift_outputs) {
@@ -274,7 +260,7 @@ FaceMaker renderer_faces(const std::vector<facegen::Identity>& people, int size,
     }
     for (auto& t : pool) t.join();
     std::vector<torch::Tensor> out;
-    for (const cv::Mat& f : faces) out.push_back(to_tensor(f));
+    for (const cv::Mat& f : faces) out.push_back(bgr_to_tensor(f));
     return torch::stack(out);
   };
 }

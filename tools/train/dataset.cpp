@@ -14,6 +14,20 @@
 #include "data/shard.hpp"
 
 namespace circumplex::tools {
+
+cv::Mat tensor_to_bgr(const torch::Tensor& chw) {
+  const torch::Tensor hwc = (chw.detach().cpu().clamp(0, 1) * 255.0).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+  cv::Mat rgb(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC3, hwc.data_ptr<std::uint8_t>());
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  return bgr;
+}
+
+torch::Tensor bgr_to_tensor(const cv::Mat& bgr) {
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  return torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat32).div(255.0);
+}
 namespace fs = std::filesystem;
 
 namespace {

@@ -14,9 +14,16 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/core.hpp>
+
 #include "circumplex/affect.hpp"
 
 namespace circumplex::tools {
+
+/// An image tensor [3, S, S] float RGB in [0, 1] (any device) → an 8-bit BGR picture.
+cv::Mat tensor_to_bgr(const torch::Tensor& chw);
+/// An 8-bit BGR picture → [3, S, S] float RGB in [0, 1] (the layout of ImageSet::batch).
+torch::Tensor bgr_to_tensor(const cv::Mat& bgr);
 
 /// One image's labels.
 struct ImageLabel {

@@ -133,21 +133,13 @@ std::map<std::string, double> read_class_weights(const std::string& path) {
   return out;
 }
 
-cv::Mat to_bgr(const torch::Tensor& chw) {
-  const auto hwc = (chw.clamp(0, 1) * 255.0).round().to(torch::kUInt8).permute({1, 2, 0}).contiguous();
-  cv::Mat rgb(static_cast<int>(hwc.size(0)), static_cast<int>(hwc.size(1)), CV_8UC3, hwc.data_ptr<std::uint8_t>());
-  cv::Mat bgr;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  return bgr;
-}
-
 // The reconstruction's pixel weights beside the first training image, and over it.
 void write_weight_picture(const std::string& path, const torch::Tensor& weights, const ImageSet& train, double expression_weight) {
   const int s = train.image_size(), scale = std::max(1, 256 / s);
   const torch::Tensor unit = ((weights - 1.0) / expression_weight * 255.0).clamp(0, 255).round().to(torch::kUInt8).contiguous();
   cv::Mat grey(s, s, CV_8UC1, unit.data_ptr<std::uint8_t>()), heat;
   cv::applyColorMap(grey, heat, cv::COLORMAP_INFERNO);
-  const cv::Mat face = to_bgr(train.batch({0})[0]);
+  const cv::Mat face = tensor_to_bgr(train.batch({0})[0]);
   cv::Mat over;
   cv::addWeighted(face, 0.55, heat, 0.45, 0.0, over);
   cv::Mat row;
@@ -570,8 +562,8 @@ TrainResult train_vae(const TrainOptions& opt) {
     const double psnr = 10.0 * std::log10(1.0 / std::max(mse, 1e-12));
     std::vector<cv::Mat> cells;
     const std::int64_t show = std::min<std::int64_t>(8, held_out->size());
-    for (std::int64_t i = 0; i < show; ++i) cells.push_back(to_bgr(hx[i].cpu()));
-    for (std::int64_t i = 0; i < show; ++i) cells.push_back(to_bgr(hout.reconstruction[i].cpu()));
+    for (std::int64_t i = 0; i < show; ++i) cells.push_back(tensor_to_bgr(hx[i].cpu()));
+    for (std::int64_t i = 0; i < show; ++i) cells.push_back(tensor_to_bgr(hout.reconstruction[i].cpu()));
     char name[64];
     std::snprintf(name, sizeof name, "epoch_%03d.png", epoch + 1);
     plot::write_image_atomic((run / "recon" / name).string(), plot::tile(cells, static_cast<int>(show)));
