@@ -27,7 +27,7 @@ fi
 # depends on the thread count). Resumes if a checkpoint exists.
 resume=()
 [ -f "$work/run/checkpoint.cpxw" ] && resume=(--resume)
-OMP_WAIT_POLICY=passive "$exe" train --data "$work/data" --out "$work/run" --epochs "${CIRCUMPLEX_DEFAULT_EPOCHS:-EPOCHS}" --batch 32 \
+OMP_WAIT_POLICY=passive "$exe" train --data "$work/data" --out "$work/run" --epochs "${CIRCUMPLEX_DEFAULT_EPOCHS:-20}" --batch 32 \
   --latent 64 --width 16 --beta 0.1 --affect-weight 300 --identity-swap --teacher-forcing --expression-weight 8 \
   --lr 1e-3 --threads 2 --seed 1 "${resume[@]}"
 
