@@ -195,16 +195,21 @@ cv::Mat faces_panel(const std::vector<cv::Mat>& faces, const std::vector<AffectP
 
 }  // namespace
 
-FreshSpec check_packages(const std::string& model, const std::string& judge) {
-  const ModelPackage pkg = ModelPackage::load(model);
-  const JudgePackage jpkg = JudgePackage::load(judge);
-  // A judge that trained the model (its read-back reader) would grade its own lessons.
+namespace {
+// A judge that trained the model (its read-back reader) would grade its own lessons.
+void refuse_reader_as_judge(const ModelPackage& pkg, const JudgePackage& jpkg) {
   const json manifest = json::parse(pkg.manifest_json());
   const std::string used = manifest.contains("provenance") ? manifest["provenance"].value("reader_fingerprint", std::string()) : std::string();
   if (!used.empty() && used == tensors_fingerprint(jpkg.weights())) {
-    throw Error(ErrorKind::InvalidArgument, judge + ": this judge (weights " + used + ") was the read-back reader in training " + model +
+    throw Error(ErrorKind::InvalidArgument, jpkg.dir() + ": this judge (weights " + used + ") was the read-back reader in training " + pkg.dir() +
                                                 "; evaluate with an independent judge (another seed and other people)");
   }
+}
+}  // namespace
+
+FreshSpec check_packages(const std::string& model, const std::string& judge) {
+  const ModelPackage pkg = ModelPackage::load(model);
+  refuse_reader_as_judge(pkg, JudgePackage::load(judge));
   return {pkg.config().image_size, pkg.manifold().space() == Space::Ball ? "3d" : "2d"};
 }
 
@@ -212,9 +217,9 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
   if (opt.identities < 2) throw Error(ErrorKind::InvalidArgument, "evaluate needs at least 2 identities (identity drift compares them)");
   if (opt.sweep_steps < 3) throw Error(ErrorKind::InvalidArgument, "evaluate needs sweeps of at least 3 steps");
   torch_compat::set_threads(opt.threads);
-  check_packages(opt.model, opt.judge);
   const ModelPackage pkg = ModelPackage::load(opt.model);
   const JudgePackage jpkg = JudgePackage::load(opt.judge);
+  refuse_reader_as_judge(pkg, jpkg);
   Judge judge(jpkg, opt.threads);
   Vae vae(pkg);
   const Manifold& manifold = pkg.manifold();
