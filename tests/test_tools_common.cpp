@@ -7,7 +7,7 @@
 #include "circumplex/assets.hpp"
 #include "circumplex/error.hpp"
 #include "common/csv.hpp"
-#include "common/files.hpp"
+#include "circumplex/files.hpp"
 
 using namespace circumplex;
 using namespace circumplex::tools;

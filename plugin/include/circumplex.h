@@ -387,7 +387,7 @@ CPX_API cpx_result CPX_CALL cpx_export_path_csv(cpx_context* ctx, const char* cs
 /** Renders the path last played to video offline: `out_dir`/walk.mp4 (H.264 or MPEG-4),
     frames/frame_NNNNN.png, path.csv and contact_sheet.png, every frame at `fps` (1 … 240),
     `size` pixels square (16 … 2048; 0: the model's size), with the context's current
-    identity. Uses circumplex's own recorder (tools/render render_walk) with a generator of
+    identity. Uses circumplex's one recorder (runtime recorder.hpp, as `circumplex render walk`) with a generator of
     its own: it blocks the calling thread for the whole render (seconds) but not the other
     calls on ctx, and prints a progress line to stderr. *out_frames (optional) = frames
     written. Control. */

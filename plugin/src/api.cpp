@@ -17,7 +17,7 @@
 #include "circumplex/expression.hpp"
 #include "circumplex/model_package.hpp"
 #include "circumplex/paths.hpp"
-#include "common/files.hpp"
+#include "circumplex/files.hpp"
 #include "context.hpp"
 
 using namespace circumplex;
@@ -711,7 +711,7 @@ cpx_result cpx_export_path_csv(cpx_context* ctx, const char* csv_path, float fps
       path = c.last_path;
     }
     if (!path) fail(CPX_ERROR_INVALID_STATE, "no path has been played on this context yet: play one first");
-    tools::write_file_atomic(csv_path, path_to_csv(*path, fps));
+    circumplex::write_file_atomic(csv_path, path_to_csv(*path, fps));
     return CPX_OK;
   });
 }
@@ -764,15 +764,7 @@ cpx_result cpx_record_end(cpx_context* ctx, const char* csv_path, uint64_t* out_
     std::lock_guard<std::mutex> lock(c.control);
     if (!c.recording) fail(CPX_ERROR_INVALID_STATE, "no recording in progress: call cpx_record_begin first");
     if (csv_path) {
-      std::string csv = "t,v,a,z\n";
-      csv.reserve(csv.size() + c.record.size() * 40);
-      char line[128];
-      for (const auto& s : c.record) {
-        std::snprintf(line, sizeof line, "%.6f,%.6f,%.6f,%.6f\n", static_cast<double>(s[0]), static_cast<double>(s[1]),
-                      static_cast<double>(s[2]), static_cast<double>(s[3]));
-        csv += line;
-      }
-      tools::write_file_atomic(csv_path, csv);  // on failure the recording goes on: retry elsewhere
+      circumplex::write_file_atomic(csv_path, samples_to_csv(c.record));  // on failure the recording goes on: retry elsewhere
     }
     if (out_samples) *out_samples = c.record.size();
     if (out_dropped) *out_dropped = c.record_dropped;

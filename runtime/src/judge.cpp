@@ -12,6 +12,7 @@
 
 #include "circumplex/assets.hpp"
 #include "circumplex/error.hpp"
+#include "circumplex/files.hpp"
 #include "circumplex/torch_compat.hpp"
 #include "circumplex/weights.hpp"
 
@@ -44,27 +45,6 @@ void add_conv(nn::Sequential& seq, int in, int out, int stride) {
 bool double_stage(const JudgeConfig& c, int stage) { return (c.work_size >> (stage + 1)) >= 16; }
 
 [[noreturn]] void bad(const std::string& where, const std::string& what) { throw Error(ErrorKind::BadData, where + ": " + what); }
-
-void write_text_atomic(const fs::path& target, const std::string& text) {
-  const fs::path temp = target.parent_path() / ("." + target.filename().string() + ".partial." + std::to_string(getpid()));
-  std::error_code ec;
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(ErrorKind::Io, target.string() + ": cannot write (" + std::strerror(errno) + ")");
-    out << text;
-    out.flush();
-    if (!out) {
-      out.close();
-      fs::remove(temp, ec);
-      throw Error(ErrorKind::Io, target.string() + ": write failed (disk full?)");
-    }
-  }
-  fs::rename(temp, target, ec);
-  if (ec) {
-    fs::remove(temp, ec);
-    throw Error(ErrorKind::Io, target.string() + ": cannot move the finished file into place");
-  }
-}
 
 }  // namespace
 
@@ -213,7 +193,7 @@ void JudgePackage::save(const std::string& dir, const JudgeConfig& config, const
   std::vector<std::string> names;
   for (const JudgeOutput& o : outputs) names.push_back(o.name);
   save_tensors((root / "weights.cpxw").string(), tensors, json{{"format", "circumplex-judge"}, {"outputs", names}}.dump());
-  write_text_atomic(root / "manifest.json", m.dump(1) + "\n");
+  write_file_atomic((root / "manifest.json").string(), m.dump(1) + "\n");
 }
 
 JudgePackage JudgePackage::load(const std::string& dir) {

@@ -220,6 +220,18 @@ std::vector<double> frame_times(const Path& path, double fps) {
   return times;
 }
 
+std::string samples_to_csv(const std::vector<std::array<float, 4>>& samples) {
+  std::string out = "t,v,a,z\n";
+  out.reserve(out.size() + samples.size() * 40);
+  char row[128];
+  for (const auto& s : samples) {
+    std::snprintf(row, sizeof row, "%.6f,%.6f,%.6f,%.6f\n", static_cast<double>(s[0]), static_cast<double>(s[1]),
+                  static_cast<double>(s[2]), static_cast<double>(s[3]));
+    out += row;
+  }
+  return out;
+}
+
 std::string path_to_csv(const Path& path, double fps) {
   std::string out = "t,v,a,z\n";
   char row[128];

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "circumplex/error.hpp"
+#include "circumplex/files.hpp"
 
 namespace circumplex {
 namespace {
@@ -56,30 +57,13 @@ void save_tensors(const std::string& path, const TensorMap& tensors, const std::
   const std::string text = header.dump();
   const std::uint64_t len = text.size();
 
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  std::error_code ec;
-  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
-  const fs::path temp = target.parent_path() / ("." + target.filename().string() + ".partial." + std::to_string(getpid()));
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(ErrorKind::Io, path + ": cannot write (" + std::strerror(errno) + ")");
-    out.write(kMagic, sizeof kMagic);
-    out.write(reinterpret_cast<const char*>(&len), sizeof len);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.flush();
-    if (!out) {
-      out.close();
-      fs::remove(temp, ec);
-      throw Error(ErrorKind::Io, path + ": write failed (disk full?)");
-    }
-  }
-  fs::rename(temp, target, ec);
-  if (ec) {
-    fs::remove(temp, ec);
-    throw Error(ErrorKind::Io, path + ": cannot move the finished file into place");
-  }
+  std::string bytes;
+  bytes.reserve(sizeof kMagic + sizeof len + text.size() + data.size());
+  bytes.append(kMagic, sizeof kMagic);
+  bytes.append(reinterpret_cast<const char*>(&len), sizeof len);
+  bytes.append(text);
+  bytes.append(data.data(), data.size());
+  write_file_atomic(path, bytes);
 }
 
 TensorMap load_tensors(const std::string& path, std::string* meta_json) {

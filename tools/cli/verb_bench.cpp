@@ -17,7 +17,7 @@
 #include "circumplex/error.hpp"
 #include "circumplex/model_package.hpp"
 #include "common/csv.hpp"
-#include "common/files.hpp"
+#include "circumplex/files.hpp"
 #include "prep/prep.hpp"
 #include "train/trainer.hpp"
 #include "verbs.hpp"
@@ -76,7 +76,7 @@ Json bench_pipeline(const bench::BenchModel& model, int threads, bool quick) {
       csv += row[0] + ",0,0," + std::to_string(size) + "," + std::to_string(size) + ",,1," + row[2] + "," + row[3] + "\n";
     }
   }
-  tools::write_file_atomic((dir / "affectnet.csv").string(), csv);
+  circumplex::write_file_atomic((dir / "affectnet.csv").string(), csv);
   prep::PrepOptions p;
   p.images_dir = (dir / "synth").string();
   p.csv_path = (dir / "affectnet.csv").string();
@@ -255,7 +255,7 @@ int run_bench(int argc, char** argv) {
 
   print_table(report);
   if (json_path) {
-    tools::write_file_atomic(*json_path, report.dump(2) + "\n");
+    circumplex::write_file_atomic(*json_path, report.dump(2) + "\n");
     std::printf("wrote %s\n", json_path->c_str());
   }
   return 0;

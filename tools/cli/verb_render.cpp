@@ -86,7 +86,7 @@ int run_render(int argc, char** argv) {
     const CircleWalk walk(args.number_or("--theta", 0.0, -100, 100), args.number_or("--phi", 0.0, -100, 100),
                           args.number_or("--r", 0.8, 0.01, 1.0), args.number_or("--seconds", 4.0, 0.1, 600));
     const std::string out = args.get_or("--out", "out/render-walk");
-    const tools::WalkFiles f = tools::render_walk(ctx, walk, args.number_or("--fps", 30.0, 1.0, 240.0), cell, out);
+    const WalkRecording f = tools::render_walk(ctx, walk, args.number_or("--fps", 30.0, 1.0, 240.0), cell, out);
     std::printf("wrote %zu frames: %s, %s/, %s, %s\n", f.frames, f.video.c_str(), f.frames_dir.c_str(), f.path_csv.c_str(), f.contact_sheet.c_str());
   }
   return 0;

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "../common/csv.hpp"
-#include "../common/files.hpp"
+#include "circumplex/files.hpp"
 #include "../common/progress.hpp"
 #include "../data/shard.hpp"
 #include "../facegen/face_renderer.hpp"
@@ -333,7 +333,7 @@ int run_synth(int argc, char** argv) {
   for (auto& s : shards) s->commit();
   std::string csv = tools::csv_join(header) + "\n";
   for (const std::string& r : rows) csv += r + "\n";
-  tools::write_file_atomic((dir / "labels.csv").string(), csv);
+  circumplex::write_file_atomic((dir / "labels.csv").string(), csv);
   std::printf("synth: wrote %zu images, labels.csv, train/val/test.cpxshard and contact_sheet.png in %s (%.1f img/s)\n",
               N, dir.string().c_str(), bar.rate());
   return 0;

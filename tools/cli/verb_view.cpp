@@ -48,7 +48,7 @@ renderer::ViewerHooks opencv_hooks(int threads) {
     if (r.live_path) path = std::make_unique<ScriptedPath>(r.keys);
     else path = std::make_unique<CircleWalk>(r.theta, r.phi, r.radius, r.seconds);
     const int cell = std::max(ctx.generator.image_size(), 256);
-    const tools::WalkFiles f = tools::render_walk(ctx, *path, r.fps, cell, r.out_dir);
+    const WalkRecording f = tools::render_walk(ctx, *path, r.fps, cell, r.out_dir);
     return "Recorded " + std::to_string(f.frames) + " frames into " + r.out_dir + " (walk.mp4, frames/, path.csv, contact_sheet.png)";
   };
   return hooks;

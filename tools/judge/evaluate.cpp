@@ -21,7 +21,7 @@
 #include "circumplex/torch_compat.hpp"
 #include "circumplex/weights.hpp"
 #include "common/csv.hpp"
-#include "common/files.hpp"
+#include "circumplex/files.hpp"
 #include "common/progress.hpp"
 #include "ground_truth.hpp"
 #include "judge_metrics.hpp"

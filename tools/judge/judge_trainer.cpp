@@ -19,7 +19,7 @@
 #include "circumplex/stats.hpp"
 #include "circumplex/torch_compat.hpp"
 #include "circumplex/weights.hpp"
-#include "common/files.hpp"
+#include "circumplex/files.hpp"
 #include "common/progress.hpp"
 #include "judge_data.hpp"
 #include "plot/chart.hpp"

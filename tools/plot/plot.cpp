@@ -7,31 +7,21 @@
 #include <opencv2/imgproc.hpp>
 
 #include "circumplex/error.hpp"
+#include "circumplex/files.hpp"
 
 namespace circumplex::plot {
 namespace fs = std::filesystem;
 
 void write_image_atomic(const std::string& path, const cv::Mat& image) {
-  const fs::path target(path);
-  std::error_code ec;
-  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
-  fs::path temp = target;
-  temp.replace_filename("." + target.stem().string() + ".partial" + target.extension().string());
+  std::vector<unsigned char> bytes;
   bool ok = false;
   try {
-    ok = cv::imwrite(temp.string(), image);
+    ok = cv::imencode(fs::path(path).extension().string(), image, bytes);
   } catch (const cv::Exception& e) {
-    throw Error(ErrorKind::Io, path + ": cannot write image (" + e.what() + ")");
+    throw Error(ErrorKind::Io, path + ": cannot encode the image (" + e.what() + ")");
   }
-  if (!ok) {
-    fs::remove(temp, ec);
-    throw Error(ErrorKind::Io, path + ": cannot write image (unsupported extension or unwritable folder)");
-  }
-  fs::rename(temp, target, ec);
-  if (ec) {
-    fs::remove(temp, ec);
-    throw Error(ErrorKind::Io, path + ": cannot move the finished image into place");
-  }
+  if (!ok) throw Error(ErrorKind::Io, path + ": cannot encode the image (unsupported extension)");
+  write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 cv::Size text_size(const std::string& text, double scale, int thickness) {

@@ -23,7 +23,7 @@
 #include "circumplex/atlas.hpp"
 #include "circumplex/error.hpp"
 #include "common/csv.hpp"
-#include "common/files.hpp"
+#include "circumplex/files.hpp"
 #include "common/progress.hpp"
 #include "plot/plot.hpp"
 #include "prep/affectnet.hpp"
@@ -176,7 +176,7 @@ class Journal {
     for (const auto& kv : all) text += journal_line(kv.second);
     std::fclose(file_);
     file_ = nullptr;
-    tools::write_file_atomic(path_.string(), text);
+    circumplex::write_file_atomic(path_.string(), text);
     open_append();
   }
 
@@ -190,7 +190,7 @@ class Journal {
   }
 
   void start_new() {
-    tools::write_file_atomic(path_.string(), header());
+    circumplex::write_file_atomic(path_.string(), header());
     open_append();
   }
 
@@ -242,7 +242,7 @@ class Journal {
   void compact_unlocked() {
     std::string text = header();
     for (const auto& kv : done_) text += journal_line(kv.second);
-    tools::write_file_atomic(path_.string(), text);
+    circumplex::write_file_atomic(path_.string(), text);
     open_append();
   }
 
@@ -664,8 +664,8 @@ PrepSummary run_prep(const PrepOptions& opt) {
       weights_json["counts"][s.name] = s.kept;
       if (s.kept > 0) weights_json["class_weights"][s.name] = s.class_weight;
     }
-    tools::write_file_atomic((out / "class_weights.npy").string(), npy_float32(w));
-    tools::write_file_atomic((out / "class_weights.json").string(), weights_json.dump(2) + "\n");
+    circumplex::write_file_atomic((out / "class_weights.npy").string(), npy_float32(w));
+    circumplex::write_file_atomic((out / "class_weights.json").string(), weights_json.dump(2) + "\n");
   }
 
   nlohmann::ordered_json j;
@@ -708,14 +708,14 @@ PrepSummary run_prep(const PrepOptions& opt) {
   }
   if (opt.balance > 0) j["balance"] = {{"per_category", opt.balance}, {"short", summary.short_categories}};
 
-  tools::write_file_atomic((out / "rejects.csv").string(), rejects_csv);
-  tools::write_file_atomic((out / "summary.json").string(), j.dump(2) + "\n");
+  circumplex::write_file_atomic((out / "rejects.csv").string(), rejects_csv);
+  circumplex::write_file_atomic((out / "summary.json").string(), j.dump(2) + "\n");
   // The journal keeps every valid result, including rows an earlier run processed that this
   // run did not need (another --balance or --seed), so that they are never redone.
   std::map<std::size_t, RowOutcome> all = cached;
   for (const auto& kv : results) all[kv.first] = kv.second;
   journal.compact(all);
-  tools::write_file_atomic((out / "labels.csv").string(), labels);  // last: its presence means "complete"
+  circumplex::write_file_atomic((out / "labels.csv").string(), labels);  // last: its presence means "complete"
   return summary;
 }
 

@@ -5,11 +5,9 @@
 #include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
 
 #include "circumplex/atlas.hpp"
 #include "circumplex/error.hpp"
-#include "common/files.hpp"
 #include "common/progress.hpp"
 #include "plot/chart.hpp"
 #include "plot/plot.hpp"
@@ -119,48 +117,12 @@ cv::Mat render_strip(RenderContext& ctx, const Path& path, int steps, int cell, 
   return img;
 }
 
-WalkFiles render_walk(RenderContext& ctx, const Path& path, double fps, int cell, const std::string& dir) {
-  const fs::path root(dir);
-  fs::create_directories(root / "frames");
-  const std::vector<double> times = frame_times(path, fps);
-  WalkFiles files;
-  files.frames_dir = (root / "frames").string();
-  files.path_csv = (root / "path.csv").string();
-  files.video = (root / "walk.mp4").string();
-  files.contact_sheet = (root / "contact_sheet.png").string();
-
-  const std::string temp_video = (root / ".walk.partial.mp4").string();
-  cv::VideoWriter video;
-  for (const char* codec : {"avc1", "mp4v"}) {
-    if (video.open(temp_video, cv::VideoWriter::fourcc(codec[0], codec[1], codec[2], codec[3]), fps, {cell, cell})) break;
-  }
-  if (!video.isOpened()) throw Error(ErrorKind::Io, files.video + ": OpenCV cannot write MP4 here (no avc1/mp4v encoder)");
-
-  Progress bar("walk", times.size(), "frame");
-  std::vector<cv::Mat> sheet;
-  const std::size_t sheet_every = std::max<std::size_t>(1, times.size() / 24);
-  for (std::size_t lo = 0; lo < times.size(); lo += 16) {
-    std::vector<AffectPoint> points;
-    for (std::size_t i = lo; i < std::min(times.size(), lo + 16); ++i) points.push_back(path.at(times[i]));
-    const std::vector<cv::Mat> faces = ctx.faces(points);
-    for (std::size_t k = 0; k < faces.size(); ++k) {
-      const std::size_t i = lo + k;
-      const cv::Mat frame = scaled(faces[k], cell);
-      video.write(frame);
-      char name[32];
-      std::snprintf(name, sizeof name, "frame_%05zu.png", i);
-      plot::write_image_atomic((root / "frames" / name).string(), frame);
-      if (i % sheet_every == 0 && sheet.size() < 24) sheet.push_back(faces[k]);
-      bar.advance();
-    }
-  }
-  video.release();
+WalkRecording render_walk(RenderContext& ctx, const Path& path, double fps, int cell, const std::string& dir) {
+  Progress bar("walk", std::max<std::size_t>(1, frame_times(path, fps).size()), "frame");
+  const WalkRecording r = record_walk(ctx.package, ctx.generator, ctx.identity, path, fps, cell, dir,
+                                      [&](std::size_t, std::size_t) { bar.advance(); });
   bar.finish();
-  fs::rename(temp_video, files.video);
-  write_file_atomic(files.path_csv, path_to_csv(path, fps));
-  plot::write_image_atomic(files.contact_sheet, plot::tile(sheet, 8));
-  files.frames = times.size();
-  return files;
+  return r;
 }
 
 }  // namespace circumplex::tools

@@ -4,8 +4,8 @@
 //            the centre; axes and the nearest emotion of each cell labelled
 //   axis     neutral → an emotion along its axis, as a strip of faces
 //   between  one emotion → another (straight, or along the sphere), as a strip
-//   walk     a C2A2 circle walk (θ, φ, r, seconds, fps): MP4 + PNG frames + CSV of the path
-//            + a contact sheet
+//   walk     a C2A2 circle walk (θ, φ, r, seconds, fps): the runtime's recorder (MP4 + PNG
+//            frames + CSV of the path + a contact sheet) with a progress bar
 // Every face comes from the same identity (a seed of the identity prior, or an image
 // encoded through the model), so only the expression changes.
 #pragma once
@@ -18,6 +18,7 @@
 
 #include "circumplex/model_package.hpp"
 #include "circumplex/paths.hpp"
+#include "circumplex/recorder.hpp"
 
 namespace circumplex::tools {
 
@@ -42,13 +43,8 @@ cv::Mat render_grid(RenderContext& ctx, int steps, int cell);
 /// A labelled strip of faces along `path` at `steps` evenly spaced times.
 cv::Mat render_strip(RenderContext& ctx, const Path& path, int steps, int cell, const std::string& title);
 
-/// Files a walk recording wrote.
-struct WalkFiles {
-  std::string video, frames_dir, path_csv, contact_sheet;
-  std::size_t frames = 0;
-};
-/// Renders `path` frame by frame at `fps` into `dir` (video.mp4, frames/, path.csv,
-/// contact_sheet.png). Never drops a frame; progress bar. `cell` is the frame size.
-WalkFiles render_walk(RenderContext& ctx, const Path& path, double fps, int cell, const std::string& dir);
+/// Records `path` at `fps` into `dir` with the runtime's recorder (circumplex/recorder.hpp:
+/// walk.mp4, frames/, path.csv, contact_sheet.png) and a progress bar. `cell` is the frame size.
+WalkRecording render_walk(RenderContext& ctx, const Path& path, double fps, int cell, const std::string& dir);
 
 }  // namespace circumplex::tools

@@ -16,7 +16,7 @@
 #include "circumplex/vae.hpp"
 #include "circumplex/weights.hpp"
 #include "common/csv.hpp"
-#include "common/files.hpp"
+#include "circumplex/files.hpp"
 #include "common/progress.hpp"
 #include "dataset.hpp"
 #include "plot/chart.hpp"

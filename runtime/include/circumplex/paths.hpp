@@ -11,6 +11,7 @@
 //   ScriptedPath — keyframes (t, v, a[, z]) from CSV, linearly interpolated.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -118,5 +119,8 @@ std::unique_ptr<Path> between_emotions(const Atlas& atlas, std::string_view from
 std::vector<double> frame_times(const Path& path, double fps);
 /// "t,v,a,z" CSV (with header) of `path` at frame_times(path, fps), for recordings.
 std::string path_to_csv(const Path& path, double fps);
+/// The same "t,v,a,z" CSV of recorded samples {t, v, a, z} (a cursor path captured live);
+/// ScriptedPath::parse_csv reads both back.
+std::string samples_to_csv(const std::vector<std::array<float, 4>>& samples);
 
 }  // namespace circumplex

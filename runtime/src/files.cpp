@@ -1,14 +1,15 @@
-#include "files.hpp"
+#include "circumplex/files.hpp"
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "circumplex/error.hpp"
 
-namespace circumplex::tools {
+namespace circumplex {
 namespace fs = std::filesystem;
 
 void write_file_atomic(const std::string& path, std::string_view bytes) {
@@ -30,6 +31,13 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
     fs::remove(temp, ec);
     throw Error(ErrorKind::Io, path + ": cannot move the finished file into place (" + ec.message() + ")");
   }
+  // The rename is durable only once the folder's entry is on disk too.
+  const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir >= 0) {
+    ::fsync(dir);  // best effort: some file systems refuse fsync on folders
+    ::close(dir);
+  }
 }
 
-}  // namespace circumplex::tools
+}  // namespace circumplex
