@@ -20,6 +20,7 @@
 #include "circumplex/weights.hpp"
 #include "test_support.hpp"
 #include "train/dataset.hpp"
+#include "train/trainer.hpp"
 
 using namespace circumplex;
 namespace fs = std::filesystem;
@@ -115,6 +116,54 @@ TEST_CASE("identity-swap training reduces the loss and resuming needs the run's 
   const CliResult unguided = run_cli(train_args((root() / "swap2").string()) + " --identity-swap");
   CHECK(unguided.code == 2);
   CHECK(unguided.out.find("--affect-weight") != std::string::npos);
+}
+
+TEST_CASE("--init starts from given weights and --lr-end decays the rate along a cosine") {
+  const fs::path base = root() / "run";  // written by the first test (doctest runs in order)
+  if (!fs::exists(base / "model.cpxw")) REQUIRE(run_cli(train_args(base.string())).code == 0);
+  const TensorMap init = load_tensors((base / "model.cpxw").string());
+  // One step at a tiny rate from --init stays at the given weights; from scratch it does not.
+  const auto max_change = [&](const fs::path& run) {
+    const TensorMap now = load_tensors((run / "checkpoint.cpxw").string());
+    double worst = 0.0;
+    for (const auto& [name, t] : init) worst = std::max(worst, (now.at(name) - t).abs().max().item<double>());
+    return worst;
+  };
+  const std::string one_step = " --lr 1e-6 --stop-after-steps 1";
+  std::string args = train_args((root() / "init").string());
+  args.replace(args.find(" --lr 3e-3"), 10, "");
+  const CliResult from_init = run_cli(args + one_step + " --init " + (base / "model.cpxw").string());
+  REQUIRE_MESSAGE(from_init.code == 0, from_init.out);
+  CHECK(max_change(root() / "init") < 1e-4);
+  CHECK(nlohmann::json::parse(read_text_file((root() / "init" / "config.json").string()))["init"] == (base / "model.cpxw").string());
+  std::string fresh_args = train_args((root() / "no-init").string());
+  fresh_args.replace(fresh_args.find(" --lr 3e-3"), 10, "");
+  REQUIRE(run_cli(fresh_args + one_step).code == 0);
+  CHECK(max_change(root() / "no-init") > 1e-2);
+  // Weights of another architecture are refused, naming the file and the flag.
+  std::string wider = train_args((root() / "init-wrong").string());
+  wider.replace(wider.find("--latent 8"), 10, "--latent 16");
+  const CliResult wrong = run_cli(wider + " --init " + (base / "model.cpxw").string());
+  CHECK(wrong.code != 0);
+  CHECK(wrong.out.find("model.cpxw") != std::string::npos);
+  CHECK(wrong.out.find("--init") != std::string::npos);
+
+  // The schedule: lr at the first step, lr_end at the last, their mean half way; constant without lr_end.
+  tools::TrainOptions opt;
+  opt.lr = 1e-3;
+  CHECK(tools::scheduled_lr(opt, 50, 101) == doctest::Approx(1e-3));
+  opt.lr_end = 1e-5;
+  CHECK(tools::scheduled_lr(opt, 0, 101) == doctest::Approx(1e-3));
+  CHECK(tools::scheduled_lr(opt, 50, 101) == doctest::Approx(0.5 * (1e-3 + 1e-5)));
+  CHECK(tools::scheduled_lr(opt, 100, 101) == doctest::Approx(1e-5));
+  CHECK(tools::scheduled_lr(opt, 25, 101) > tools::scheduled_lr(opt, 75, 101));
+  // A run with --lr-end resumes only with the same --lr-end.
+  const fs::path cosine = root() / "cosine";
+  REQUIRE(run_cli(train_args(cosine.string()) + " --lr-end 1e-4 --stop-after-steps 3").code == 0);
+  const CliResult other_end = run_cli(train_args(cosine.string()) + " --resume");
+  CHECK(other_end.code == 1);
+  CHECK(other_end.out.find("--lr-end 0.0001") != std::string::npos);
+  CHECK(run_cli(train_args(cosine.string()) + " --lr-end 1e-4 --resume").code == 0);
 }
 
 TEST_CASE("the expression saliency lies on the face where expressions change it") {

@@ -33,6 +33,8 @@ int run_train(int argc, char** argv) {
       {"--width", "C", "channels of the first encoder stage (default 32)"},
       {"--decoder-width", "C", "channels of the decoder's full-resolution stage (default: --width)"},
       {"--lr", "LR", "Adam learning rate (default 1e-3)"},
+      {"--lr-end", "LR", "cosine decay of the learning rate to LR at the run's last step (default: constant)"},
+      {"--init", "WEIGHTS", "start from these weights (fine-tune): a run's model.cpxw or a package's weights.cpxw, same architecture"},
       {"--class-weights", "FILE", "JSON {category: weight} from `circumplex prep --class-weights`"},
       {"--threads", "N", "LibTorch threads (default 2; with several ranks here: the cores / the ranks)"},
       {"--seed", "S", "seed of initialisation, data order and sampling noise (default 1)"},
@@ -94,6 +96,8 @@ int run_train(int argc, char** argv) {
   opt.model.width = static_cast<int>(args.integer_or("--width", 32, 4, 256));
   opt.model.decoder_width = static_cast<int>(args.integer_or("--decoder-width", 0, 0, 256));
   opt.lr = args.number_or("--lr", 1e-3, 1e-7, 1.0);
+  opt.lr_end = args.number_or("--lr-end", -1.0, 0.0, 1.0);
+  opt.init = args.get_or("--init", "");
   opt.class_weights = args.get_or("--class-weights", "");
   // Ranks sharing a machine share its cores.
   const char* local_world = std::getenv("LOCAL_WORLD_SIZE");
@@ -156,6 +160,7 @@ int run_train(int argc, char** argv) {
   if (!r.finished) {
     std::string loss_flags = opt.identity_swap ? " --identity-swap" : "";
     if (opt.teacher_forcing) loss_flags += " --teacher-forcing";
+    if (opt.lr_end >= 0.0) loss_flags += " --lr-end " + std::to_string(opt.lr_end);
     if (!opt.reader.empty()) loss_flags += " --reader " + opt.reader + " --readback-weight " + std::to_string(opt.readback_weight);
     std::printf("stopped after %lld steps (%.1f img/s); resume with: circumplex train --data %s --out %s --seed %llu --batch %d "
                 "--beta %.10g --affect-weight %.10g --expression-weight %.10g --lr %.10g%s --resume\n",

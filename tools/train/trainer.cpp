@@ -17,7 +17,7 @@
 #include "circumplex/error.hpp"
 #include "circumplex/torch_compat.hpp"
 #include "circumplex/weights.hpp"
-#include "common/files.hpp"
+#include "circumplex/files.hpp"
 #include "common/progress.hpp"
 #include "dataset.hpp"
 #include "readback.hpp"
@@ -80,6 +80,7 @@ class Adam {
       }
     }
   }
+  void set_lr(double lr) { lr_ = lr; }
   std::int64_t t() const { return t_; }
   void set_t(std::int64_t t) { t_ = t; }
   /// The moment tensors (m then v, parameter by parameter), to broadcast in place.
@@ -181,6 +182,12 @@ void write_curves(const fs::path& run, const std::vector<EpochRecord>& history) 
 }
 
 }  // namespace
+
+double scheduled_lr(const TrainOptions& opt, std::int64_t step, std::int64_t total) {
+  if (opt.lr_end < 0.0 || total <= 1) return opt.lr;
+  const double t = std::min(1.0, static_cast<double>(step) / static_cast<double>(total - 1));
+  return opt.lr_end + (opt.lr - opt.lr_end) * 0.5 * (1.0 + std::cos(3.14159265358979323846 * t));
+}
 
 void request_training_stop() { g_stop = true; }
 
@@ -301,10 +308,11 @@ TrainResult train_vae(const TrainOptions& opt) {
               l.at("identity_swap").get<bool>() != opt.identity_swap || l.value("teacher_forcing", false) != opt.teacher_forcing ||
               differs(expression, opt.expression_weight) || differs(l.value("readback_weight", 0.0), opt.readback_weight) ||
               l.value("reader_fingerprint", std::string()) != (readback ? readback->fingerprint() : std::string()) ||
-              differs(l.at("lr").get<double>(), opt.lr)) {
+              differs(l.at("lr").get<double>(), opt.lr) || differs(l.value("lr_end", -1.0), opt.lr_end)) {
             throw Error(ErrorKind::InvalidArgument, ckpt_path.string() + ": --resume needs the run's loss settings: --beta " + l.at("beta").dump() +
                                                         " --affect-weight " + l.at("affect_weight").dump() + " --expression-weight " +
                                                         json(expression).dump() + " --lr " + l.at("lr").dump() +
+                                                        (l.value("lr_end", -1.0) >= 0 ? " --lr-end " + l.at("lr_end").dump() : std::string(" (without --lr-end)")) +
                                                         (l.at("identity_swap").get<bool>() ? " --identity-swap" : " (without --identity-swap)") +
                                                         (l.value("teacher_forcing", false) ? " --teacher-forcing" : " (without --teacher-forcing)") +
                                                         " --readback-weight " + json(l.value("readback_weight", 0.0)).dump() +
@@ -368,6 +376,10 @@ TrainResult train_vae(const TrainOptions& opt) {
       return weights;
     }(), ckpt_path.string());
     adam.load(checkpoint, ckpt_path.string());
+  } else if (lead && !opt.init.empty()) {
+    TensorMap weights = load_tensors(opt.init);
+    for (auto it = weights.begin(); it != weights.end();) it = it->first.rfind("adam.", 0) == 0 ? weights.erase(it) : std::next(it);
+    assign_module_tensors(*vae, weights, opt.init + " (--init: needs the same --latent, --width and --decoder-width)");
   }
   adam.set_t(start.at("adam_t").get<std::int64_t>());
   std::unique_ptr<dist::GradientReducer> reducer;
@@ -386,7 +398,7 @@ TrainResult train_vae(const TrainOptions& opt) {
                        {"affect_weight", opt.affect_weight}, {"identity_swap", opt.identity_swap}, {"teacher_forcing", opt.teacher_forcing}, {"readback_weight", opt.readback_weight},
                                  {"reader_fingerprint", readback ? readback->fingerprint() : std::string()}, {"readback_weight", opt.readback_weight},
                        {"reader", readback ? json{{"dir", readback->dir()}, {"fingerprint", readback->fingerprint()}} : json(nullptr)},
-                       {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"class_weights", opt.class_weights}, {"threads", opt.threads}, {"seed", opt.seed},
+                       {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"lr_end", opt.lr_end}, {"init", opt.init.empty() ? json(nullptr) : json(opt.init)}, {"class_weights", opt.class_weights}, {"threads", opt.threads}, {"seed", opt.seed},
                        {"world_size", world}, {"command", opt.command_line}, {"libtorch", torch_compat::version()}};
     if (distributed) run_config["backend"] = opt.dist.backend;
     write_file_atomic((run / "config.json").string(), run_config.dump(2) + "\n");
@@ -407,7 +419,7 @@ TrainResult train_vae(const TrainOptions& opt) {
                        {"adam_t", adam.t()}, {"seed", opt.seed}, {"batch_size", opt.batch}, {"history", hist}, {"world_size", world},
                        {"loss", {{"beta", opt.beta}, {"affect_weight", opt.affect_weight}, {"identity_swap", opt.identity_swap}, {"teacher_forcing", opt.teacher_forcing}, {"readback_weight", opt.readback_weight},
                                  {"reader_fingerprint", readback ? readback->fingerprint() : std::string()},
-                                 {"expression_weight", opt.expression_weight}, {"lr", opt.lr}}},
+                                 {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"lr_end", opt.lr_end}}},
                        {"epoch_sums", batch == 0 ? json::array({0.0, 0.0, 0.0, 0.0}) : json::array({sum_loss, sum_recon, sum_kl, counted})}};
     save_tensors(ckpt_path.string(), all, meta.dump());  // atomic: a temporary file renamed into place
   };
@@ -492,6 +504,7 @@ TrainResult train_vae(const TrainOptions& opt) {
         loss_to_minimise = distributed ? total * share : total;
       }
       if (g_stop.load()) sums[3].fill_(1.0);
+      adam.set_lr(scheduled_lr(opt, step, static_cast<std::int64_t>(opt.epochs) * batches));
       adam.zero_grad();
       if (group) {
         try {

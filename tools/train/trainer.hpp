@@ -57,6 +57,14 @@ struct TrainOptions {
   /// with an identity column (synth). The map is drawn to RUN/expression_weight.png.
   double expression_weight = 0.0;
   double lr = 1e-3;
+  /// Cosine learning-rate decay: from lr at the first step to lr_end at the last step of the
+  /// run (epochs × batches); negative: a constant lr. The rate is a function of the step, so a
+  /// resumed run follows the same schedule.
+  double lr_end = -1.0;
+  /// Start from these weights instead of a random initialisation (fine-tuning): a run's
+  /// model.cpxw or checkpoint.cpxw, or a package's weights.cpxw, of the same architecture.
+  /// Ignored on --resume (the checkpoint holds the weights); recorded in config.json.
+  std::string init;
   std::string class_weights;     ///< JSON file {category: weight} (prep --class-weights), optional
   int threads = 2;
   std::string device = "cpu";    ///< "cpu" or "cuda" (a CUDA LibTorch; rank LOCAL_RANK uses GPU LOCAL_RANK)
@@ -81,6 +89,10 @@ struct TrainResult {
 
 /// Runs (or resumes) training. Throws circumplex::Error on bad data or options.
 TrainResult train_vae(const TrainOptions& options);
+
+/// The learning rate of step `step` (0-based) of a run of `total_steps` steps: options.lr,
+/// or the cosine from lr to lr_end when lr_end ≥ 0 (lr at step 0, lr_end at the last step).
+double scheduled_lr(const TrainOptions& options, std::int64_t step, std::int64_t total_steps);
 
 /// Set from a signal handler: training saves a checkpoint at the next step and returns.
 void request_training_stop();
