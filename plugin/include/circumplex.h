@@ -241,8 +241,8 @@ CPX_API cpx_result CPX_CALL cpx_create_info_init(cpx_create_info* info);
  * Creates a context. `info` may be NULL (all defaults). On success *out_ctx is the new
  * context; on failure it is set to NULL and cpx_last_error(NULL) says why.
  * Model: info->model_path, or, when NULL, the shipped default package: $CIRCUMPLEX_MODEL,
- * share/circumplex/models/default beside the executable's bin/, or assets/models/default
- * in the source tree. No default package → CPX_ERROR_MODEL. Loading takes a while (reads
+ * share/circumplex/models/default of the prefix this library is installed in (beside its
+ * lib/), then beside the executable's bin/, or assets/models/default in the source tree. No default package → CPX_ERROR_MODEL. Loading takes a while (reads
  * the weights; starts the generator thread): create outside your frame loop.
  * Any thread.
  */

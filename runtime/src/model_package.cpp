@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include "circumplex/assets.hpp"
@@ -126,9 +127,19 @@ ModelPackage ModelPackage::load(const std::string& dir) {
   return pkg;
 }
 
+namespace {
+void locate_marker() {}  // an address inside this binary, for dladdr
+}  // namespace
+
 std::string ModelPackage::default_path() {
   if (const char* env = std::getenv("CIRCUMPLEX_MODEL"); env && *env) return env;
   std::vector<fs::path> candidates;
+  // The binary this code lives in (libcircumplex.so inside an engine, or the circumplex
+  // executable): an installed prefix keeps the model in share/ beside its lib/ or bin/.
+  Dl_info self{};
+  if (dladdr(reinterpret_cast<void*>(&locate_marker), &self) != 0 && self.dli_fname != nullptr) {
+    candidates.push_back(fs::absolute(self.dli_fname).parent_path() / "../share/circumplex/models/default");
+  }
   char exe[4096];
   const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n > 0) {
