@@ -61,6 +61,12 @@ else()
   add_test(NAME test_plugin_python COMMAND sh -c "echo 'skipped: python3 not found (tools/setup.sh installs it)'; exit 77")
   set_tests_properties(test_plugin_python PROPERTIES SKIP_RETURN_CODE 77)
 endif()
+# A second OSC implementation: Debian's pyliblo (python3-liblo, for Debian's /usr/bin/python3)
+# receives the VMC bundle and VRChat's budget parameters; skipped (77) where it is missing.
+add_test(NAME test_plugin_vmc_python
+         COMMAND ${CMAKE_COMMAND} -E env ${plugin_script_env} /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_plugin_vmc_python.py
+                 ${plugin_lib} ${plugin_model} ${PROJECT_SOURCE_DIR}/plugin/bindings/python)
+set_tests_properties(test_plugin_vmc_python PROPERTIES SKIP_RETURN_CODE 77)
 
 # C# bindings, and the Unity sample against stubs of the Unity types, under Mono.
 find_program(CIRCUMPLEX_MCS mcs)

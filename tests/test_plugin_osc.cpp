@@ -24,6 +24,7 @@ class Receiver {
     });
     REQUIRE(server_ != nullptr);
     lo_server_add_method(server_, nullptr, nullptr, &Receiver::handle, this);
+    lo_server_add_bundle_handlers(server_, &Receiver::bundle_start, &Receiver::bundle_end, this);
   }
   ~Receiver() { lo_server_free(server_); }
   int port() const { return lo_server_get_port(server_); }
@@ -46,21 +47,50 @@ class Receiver {
 
   std::map<std::string, float> floats;
   std::map<std::string, std::string> strings;
-  long messages = 0, bad_types = 0;
+  std::map<std::string, int> ints;
+  std::map<std::string, float> blend;      // /VMC/Ext/Blend/Val (name, value), newest per name
+  std::vector<std::string> last_bundle;    // the addresses of the last complete bundle, in order
+  long messages = 0, bad_types = 0, bundles = 0, outside_bundles = 0;
 
  private:
   static int handle(const char* path, const char* types, lo_arg** argv, int argc, lo_message, void* user) {
     auto* self = static_cast<Receiver*>(user);
     ++self->messages;
-    if (argc == 1 && types[0] == 'f') {
-      self->floats[path] = argv[0]->f;
-    } else if (argc == 1 && types[0] == 's') {
-      self->strings[path] = &argv[0]->s;
+    if (self->in_bundle_) {
+      self->current_.push_back(path);
     } else {
+      ++self->outside_bundles;
+    }
+    const std::string t = types;
+    if (t == "f") {
+      self->floats[path] = argv[0]->f;
+    } else if (t == "s") {
+      self->strings[path] = &argv[0]->s;
+    } else if (t == "i") {
+      self->ints[path] = argv[0]->i;
+    } else if (t == "sf" && std::string(path) == "/VMC/Ext/Blend/Val") {
+      self->blend[&argv[0]->s] = argv[1]->f;
+    } else if (!(t.empty() && std::string(path) == "/VMC/Ext/Blend/Apply")) {
       ++self->bad_types;
     }
+    (void)argc;
     return 0;
   }
+  static int bundle_start(lo_timetag, void* user) {
+    auto* self = static_cast<Receiver*>(user);
+    self->in_bundle_ = true;
+    self->current_.clear();
+    return 0;
+  }
+  static int bundle_end(void* user) {
+    auto* self = static_cast<Receiver*>(user);
+    self->in_bundle_ = false;
+    self->last_bundle = self->current_;
+    ++self->bundles;
+    return 0;
+  }
+  bool in_bundle_ = false;
+  std::vector<std::string> current_;
   lo_server server_ = nullptr;
 };
 
@@ -149,6 +179,118 @@ TEST_CASE("VRChat mode sends every chosen output as an avatar parameter") {
   REQUIRE(cpx_osc_close(ctx) == CPX_OK);
   REQUIRE(cpx_osc_get_stats(ctx, &stats) == CPX_OK);
   CHECK(stats.open == 0);
+  cpx_destroy(ctx);
+}
+
+TEST_CASE("VMC mode sends one bundle per update: OK, T, every blendshape, Apply last") {
+  struct Case {
+    cpx_vmc_names names;
+    std::size_t count;
+    const char* smile;  // the name that carries "happy"
+  };
+  for (const Case& k : {Case{CPX_VMC_VRM0, 17, "Joy"}, Case{CPX_VMC_VRM1, 18, "happy"}, Case{CPX_VMC_ARKIT, 52, "mouthSmileLeft"}}) {
+    CAPTURE(k.smile);
+    Receiver rx;
+    cpx_context* ctx = make();
+    cpx_osc_info osc = CPX_OSC_INFO_INIT;
+    osc.mode = CPX_OSC_VMC;
+    osc.vmc_names = k.names;
+    osc.port = rx.port();
+    osc.outputs = 0;  // ignored in VMC mode
+    REQUIRE_MESSAGE(cpx_osc_open(ctx, &osc) == CPX_OK, cpx_last_error(ctx));
+    REQUIRE(cpx_set_emotion(ctx, "happy", 1.0f) == CPX_OK);
+    REQUIRE(cpx_update(ctx, 0.25f, nullptr) == CPX_OK);
+    REQUIRE(cpx_osc_flush(ctx, 10.0f) == CPX_OK);
+    const std::vector<float> arkit = values(ctx, CPX_OUTPUT_ARKIT), vrm = values(ctx, CPX_OUTPUT_VRM);
+    const float expected = k.names == CPX_VMC_ARKIT ? arkit[23] : vrm[0];  // mouthSmileLeft / happy
+    REQUIRE(expected > 0.2f);
+    CHECK(rx.pump_until([&] { return rx.blend.count(k.smile) && rx.blend[k.smile] == expected && !rx.last_bundle.empty(); }));
+    rx.drain(100);
+    CHECK(rx.blend.size() == k.count);
+    CHECK(rx.outside_bundles == 0);  // everything came in bundles
+    REQUIRE(rx.last_bundle.size() == k.count + 3);
+    CHECK(rx.last_bundle.front() == "/VMC/Ext/OK");
+    CHECK(rx.last_bundle[1] == "/VMC/Ext/T");
+    CHECK(rx.last_bundle.back() == "/VMC/Ext/Blend/Apply");
+    CHECK(std::count(rx.last_bundle.begin(), rx.last_bundle.end(), "/VMC/Ext/Blend/Val") == static_cast<long>(k.count));
+    CHECK(rx.ints["/VMC/Ext/OK"] == 1);
+    CHECK(rx.floats["/VMC/Ext/T"] == doctest::Approx(0.25));
+    CHECK(rx.bad_types == 0);
+    if (k.names == CPX_VMC_VRM0) {
+      CHECK(rx.blend.count("Sorrow") == 1);
+      CHECK(rx.blend.count("Blink_L") == 1);
+      CHECK(rx.blend.count("surprised") == 0);  // no VRM 0.x preset
+    }
+    cpx_destroy(ctx);
+  }
+}
+
+TEST_CASE("VRChat budget mode sends four floats and the emotion's index") {
+  Receiver rx;
+  cpx_context* ctx = make();
+  cpx_osc_info osc = CPX_OSC_INFO_INIT;
+  osc.mode = CPX_OSC_VRCHAT_BUDGET;
+  osc.port = rx.port();
+  REQUIRE(cpx_osc_open(ctx, &osc) == CPX_OK);
+  REQUIRE(cpx_set_emotion(ctx, "sad", 0.8f) == CPX_OK);
+  REQUIRE(cpx_update(ctx, 0.1f, nullptr) == CPX_OK);
+  REQUIRE(cpx_osc_flush(ctx, 10.0f) == CPX_OK);
+  cpx_affect p{};
+  REQUIRE(cpx_update(ctx, 0.0f, &p) == CPX_OK);
+  REQUIRE(cpx_osc_flush(ctx, 10.0f) == CPX_OK);
+  const std::string v = "/avatar/parameters/CircumplexValence", e = "/avatar/parameters/CircumplexEmotion";
+  CHECK(rx.pump_until([&] { return rx.floats.count(v) && rx.floats[v] == p.v && rx.ints.count(e); }));
+  rx.drain(100);
+  CHECK(p.v < -0.3f);
+  CHECK(rx.floats["/avatar/parameters/CircumplexArousal"] == p.a);
+  CHECK(rx.floats["/avatar/parameters/CircumplexZ"] == p.z);
+  CHECK(rx.floats["/avatar/parameters/CircumplexIntensity"] == doctest::Approx(std::sqrt(p.v * p.v + p.a * p.a + p.z * p.z)).epsilon(0.02));
+  const char* nearest = nullptr;
+  REQUIRE(cpx_nearest_emotion(ctx, &nearest) == CPX_OK);
+  CHECK(std::string(nearest) == "sad");
+  const char* sent = nullptr;
+  REQUIRE(cpx_emotion_name(rx.ints[e], &sent) == CPX_OK);  // the index names the emotion
+  CHECK(std::string(sent) == "sad");
+  CHECK(rx.floats.size() == 4);  // nothing per blendshape: it would not fit the synced budget
+  CHECK(rx.ints.size() == 1);
+  cpx_destroy(ctx);
+}
+
+TEST_CASE("a host built against API 1 (smaller cpx_osc_info) still opens a sink; smaller ones are refused") {
+  // cpx_osc_info as API 1 declared it: no vmc_names.
+  struct osc_info_v1 {
+    uint32_t struct_size;
+    cpx_osc_mode mode;
+    const char* host;
+    int32_t port;
+    uint32_t outputs;
+    const char* prefix;
+  };
+  static_assert(sizeof(osc_info_v1) < sizeof(cpx_osc_info), "API 2 appended a field");
+  Receiver rx;
+  cpx_context* ctx = make();
+  osc_info_v1 old{static_cast<uint32_t>(sizeof(osc_info_v1)), CPX_OSC_VRCHAT, "127.0.0.1", rx.port(), CPX_OUTPUT_BIT(CPX_OUTPUT_AFFECT), nullptr};
+  CHECK(cpx_osc_open(ctx, reinterpret_cast<const cpx_osc_info*>(&old)) == CPX_OK);
+  REQUIRE(cpx_update(ctx, 0.1f, nullptr) == CPX_OK);
+  REQUIRE(cpx_osc_flush(ctx, 10.0f) == CPX_OK);
+  CHECK(rx.pump_until([&] { return rx.floats.count("/avatar/parameters/valence") == 1; }));
+  // An API 1 host asking for VMC gets the default names (VRM 0.x).
+  old.mode = CPX_OSC_VMC;
+  CHECK(cpx_osc_open(ctx, reinterpret_cast<const cpx_osc_info*>(&old)) == CPX_OK);
+  REQUIRE(cpx_update(ctx, 0.1f, nullptr) == CPX_OK);
+  REQUIRE(cpx_osc_flush(ctx, 10.0f) == CPX_OK);
+  CHECK(rx.pump_until([&] { return rx.blend.count("Joy") == 1; }));
+  old.struct_size = sizeof(osc_info_v1) - 4;
+  CHECK(cpx_osc_open(ctx, reinterpret_cast<const cpx_osc_info*>(&old)) == CPX_ERROR_INVALID_ARGUMENT);
+  CHECK(std::string(cpx_last_error(ctx)).find("struct_size") != std::string::npos);
+  // Unknown modes and names are refused.
+  cpx_osc_info bad = CPX_OSC_INFO_INIT;
+  bad.mode = static_cast<cpx_osc_mode>(7);
+  CHECK(cpx_osc_open(ctx, &bad) == CPX_ERROR_INVALID_ARGUMENT);
+  bad.mode = CPX_OSC_VMC;
+  bad.vmc_names = static_cast<cpx_vmc_names>(9);
+  CHECK(cpx_osc_open(ctx, &bad) == CPX_ERROR_INVALID_ARGUMENT);
+  CHECK(std::string(cpx_last_error(ctx)).find("vmc_names") != std::string::npos);
   cpx_destroy(ctx);
 }
 

@@ -15,6 +15,7 @@ packages=(
   libglfw3-dev libimgui-dev fonts-dejavu-core            # the viewer: window, gamepad, Dear ImGui 1.86, UI font
   vulkan-validationlayers xvfb xdotool                   # the viewer's tests: validation, a real window
   liblo-dev                                              # the plugin's OSC output
+  python3-liblo                                          # test_plugin_vmc_python: a second OSC implementation
   python3 mono-mcs mono-runtime                          # the plugin's Python and C# bindings' tests
 )
 

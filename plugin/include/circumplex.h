@@ -100,7 +100,9 @@
  * accepts hosts built against a lower one. Structs that cross the boundary start with
  * struct_size = sizeof(the struct as the host knows it), so later versions can append fields:
  * the library reads (or writes) only the first struct_size bytes and uses defaults for
- * fields the host does not know; fields the library does not know are ignored.
+ * fields the host does not know; fields the library does not know are ignored. A struct_size
+ * below the struct's size in API 1 is refused. API 2 appended cpx_osc_info.vmc_names and the
+ * OSC modes CPX_OSC_VRCHAT_BUDGET and CPX_OSC_VMC.
  */
 #ifndef CIRCUMPLEX_H
 #define CIRCUMPLEX_H
@@ -118,7 +120,7 @@ extern "C" {
 #define CPX_VERSION_MINOR 1
 #define CPX_VERSION_PATCH 0
 /** ABI revision of this header; raised whenever functions or struct fields are added. */
-#define CPX_API_VERSION 1
+#define CPX_API_VERSION 2
 #define CPX_MAKE_VERSION(major, minor, patch) \
   (((uint32_t)(major) << 16) | ((uint32_t)(minor) << 8) | (uint32_t)(patch))
 #define CPX_VERSION CPX_MAKE_VERSION(CPX_VERSION_MAJOR, CPX_VERSION_MINOR, CPX_VERSION_PATCH)
@@ -408,12 +410,36 @@ CPX_API cpx_result CPX_CALL cpx_record_end(cpx_context* ctx, const char* csv_pat
 /* ---- OSC output (control to set up; a sender thread of its own) -------------------------- */
 
 typedef enum cpx_osc_mode {
-  CPX_OSC_VRCHAT = 0,  /**< "/avatar/parameters/<Name>" with one float, e.g. .../jawOpen */
+  CPX_OSC_VRCHAT = 0,  /**< "/avatar/parameters/<Name>" with one float per chosen output, e.g.
+                            .../jawOpen. For local (unsynced) parameters: 52 floats are far
+                            beyond VRChat's 256 synced bits; see CPX_OSC_VRCHAT_BUDGET */
   CPX_OSC_GENERIC = 1, /**< "<prefix>/<kind>/<Name>" with one float, kind = au, arkit, vrm,
                             affect; plus "<prefix>/emotion" with the nearest emotion's name
                             (a string) when affect is chosen. For TouchDesigner, Max, … */
+  CPX_OSC_VRCHAT_BUDGET = 2, /**< (API 2) what a VRChat avatar can sync: floats
+                            /avatar/parameters/CircumplexValence, …/CircumplexArousal,
+                            …/CircumplexZ, …/CircumplexIntensity (-1 … 1, 0 … 1) and the int
+                            …/CircumplexEmotion (the atlas index of the nearest emotion):
+                            5 × 8 = 40 of the 256 synced bits. `outputs` is ignored */
+  CPX_OSC_VMC = 3,     /**< (API 2) the VMC protocol (VSeeFace, VMagicMirror, Warudo, VNyan):
+                            one bundle per update: /VMC/Ext/OK (int 1), /VMC/Ext/T (float, the
+                            context's time), /VMC/Ext/Blend/Val (string name, float value) per
+                            blendshape of `vmc_names`, then /VMC/Ext/Blend/Apply. Receivers
+                            listen on port 39539 by convention. `outputs` is ignored */
   CPX_OSC_MODE_MAX_ENUM = 0x7fffffff
 } cpx_osc_mode;
+
+/** (API 2) The blendshape names CPX_OSC_VMC sends. */
+typedef enum cpx_vmc_names {
+  CPX_VMC_VRM0 = 0,  /**< VRM 0.x presets: Joy Angry Sorrow Fun A I U E O Blink Blink_L Blink_R
+                          LookUp LookDown LookLeft LookRight Neutral (VRM 1.0's "surprised" has
+                          no 0.x preset and is not sent) */
+  CPX_VMC_VRM1 = 1,  /**< VRM 1.0 expressions: happy angry sad relaxed surprised aa ih ou ee oh
+                          blink blinkLeft blinkRight lookUp lookDown lookLeft lookRight neutral */
+  CPX_VMC_ARKIT = 2, /**< the 52 ARKit names as Apple spells them (eyeBlinkLeft …): the clips of
+                          "Perfect Sync" avatars */
+  CPX_VMC_NAMES_MAX_ENUM = 0x7fffffff
+} cpx_vmc_names;
 
 typedef struct cpx_osc_info {
   uint32_t struct_size; /**< sizeof(cpx_osc_info) */
@@ -422,11 +448,14 @@ typedef struct cpx_osc_info {
   int32_t port;         /**< UDP port, 1 … 65535 (VRChat listens on 9000) */
   uint32_t outputs;     /**< CPX_OUTPUT_BIT(kind) mask of what to send; not 0 */
   const char* prefix;   /**< generic mode: address prefix starting with '/', NULL:
-                             "/circumplex"; ignored in VRChat mode; copied */
+                             "/circumplex"; ignored in the other modes; copied */
+  /* ---- API 2 (a host built against API 1 passes a smaller struct_size: these take their
+          defaults) ---- */
+  cpx_vmc_names vmc_names; /**< CPX_OSC_VMC: which names (default CPX_VMC_VRM0) */
 } cpx_osc_info;
 
 #define CPX_OSC_INFO_INIT \
-  {(uint32_t)sizeof(cpx_osc_info), CPX_OSC_VRCHAT, "127.0.0.1", 9000, CPX_OUTPUT_BIT(CPX_OUTPUT_ARKIT), NULL}
+  {(uint32_t)sizeof(cpx_osc_info), CPX_OSC_VRCHAT, "127.0.0.1", 9000, CPX_OUTPUT_BIT(CPX_OUTPUT_ARKIT), NULL, CPX_VMC_VRM0}
 
 /**
  * Starts sending the chosen outputs to host:port over UDP (liblo), one message per value,

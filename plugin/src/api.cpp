@@ -5,10 +5,12 @@
 // thrown ever crosses the boundary. Arguments are checked before any state changes.
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <new>
+#include <type_traits>
 #include <utility>
 #include <opencv2/imgproc.hpp>
 
@@ -105,13 +107,25 @@ void need_range(double x, double lo, double hi, const char* name) {
 
 void need_finite(double x, const char* name) { need_range(x, -HUGE_VAL, HUGE_VAL, name); }
 
+/// A struct's size in API 1: hosts built then pass it as struct_size, and fields appended
+/// since take their defaults (the VERSIONS rule in circumplex.h).
+template <class S>
+constexpr std::size_t api1_size() {
+  if constexpr (std::is_same_v<S, cpx_osc_info>) {
+    return offsetof(cpx_osc_info, vmc_names);
+  } else {
+    return sizeof(S);
+  }
+}
+
 /// An input struct with struct_size: the first struct_size bytes over the defaults.
 template <class S>
 S read_struct(const S* in, S value, const char* name) {
   need(in, name);
-  if (in->struct_size < sizeof(S)) {
+  if (in->struct_size < api1_size<S>()) {
     fail(CPX_ERROR_INVALID_ARGUMENT, std::string(name) + "->struct_size is " + std::to_string(in->struct_size) +
-                                         ", expected sizeof = " + std::to_string(sizeof(S)) + " (set struct_size)");
+                                         ", expected sizeof = " + std::to_string(sizeof(S)) + " (at least " +
+                                         std::to_string(api1_size<S>()) + ", API 1's; set struct_size)");
   }
   std::memcpy(&value, in, std::min<std::size_t>(in->struct_size, sizeof(S)));
   return value;
@@ -121,7 +135,7 @@ S read_struct(const S* in, S value, const char* name) {
 template <class S>
 void check_out_struct(const S* out, const char* name) {
   need(out, name);
-  if (out->struct_size < sizeof(S)) {
+  if (out->struct_size < api1_size<S>()) {
     fail(CPX_ERROR_INVALID_ARGUMENT, std::string(name) + "->struct_size is " + std::to_string(out->struct_size) +
                                          ", expected sizeof = " + std::to_string(sizeof(S)) + " (set struct_size before the call)");
   }
@@ -780,19 +794,29 @@ cpx_result cpx_osc_open(cpx_context* ctx, const cpx_osc_info* info) {
   return guarded(ctx, [&] {
     cpx_context& c = live(ctx);
     const cpx_osc_info oi = read_struct(info, cpx_osc_info CPX_OSC_INFO_INIT, "info");
-    if (oi.mode != CPX_OSC_VRCHAT && oi.mode != CPX_OSC_GENERIC) fail(CPX_ERROR_INVALID_ARGUMENT, "info->mode must be CPX_OSC_VRCHAT or CPX_OSC_GENERIC");
+    if (oi.mode != CPX_OSC_VRCHAT && oi.mode != CPX_OSC_GENERIC && oi.mode != CPX_OSC_VRCHAT_BUDGET && oi.mode != CPX_OSC_VMC) {
+      fail(CPX_ERROR_INVALID_ARGUMENT, "info->mode must be CPX_OSC_VRCHAT, CPX_OSC_GENERIC, CPX_OSC_VRCHAT_BUDGET or CPX_OSC_VMC");
+    }
+    if (oi.mode == CPX_OSC_VMC && oi.vmc_names != CPX_VMC_VRM0 && oi.vmc_names != CPX_VMC_VRM1 && oi.vmc_names != CPX_VMC_ARKIT) {
+      fail(CPX_ERROR_INVALID_ARGUMENT, "info->vmc_names must be CPX_VMC_VRM0, CPX_VMC_VRM1 or CPX_VMC_ARKIT");
+    }
+    const bool per_output = oi.mode == CPX_OSC_VRCHAT || oi.mode == CPX_OSC_GENERIC;  // the others ignore outputs
     need(oi.host, "info->host");
     if (!*oi.host) fail(CPX_ERROR_INVALID_ARGUMENT, "info->host must not be empty");
     need_range(oi.port, 1, 65535, "info->port");
     const std::uint32_t all = CPX_OUTPUT_BIT(CPX_OUTPUT_AU) | CPX_OUTPUT_BIT(CPX_OUTPUT_ARKIT) | CPX_OUTPUT_BIT(CPX_OUTPUT_VRM) |
                               CPX_OUTPUT_BIT(CPX_OUTPUT_AFFECT);
-    if (oi.outputs == 0 || (oi.outputs & ~all)) fail(CPX_ERROR_INVALID_ARGUMENT, "info->outputs must be a non-empty mask of CPX_OUTPUT_BIT(kind)");
+    if (per_output && (oi.outputs == 0 || (oi.outputs & ~all))) fail(CPX_ERROR_INVALID_ARGUMENT, "info->outputs must be a non-empty mask of CPX_OUTPUT_BIT(kind)");
     plugin::OscConfig config;
-    config.vrchat = oi.mode == CPX_OSC_VRCHAT;
+    config.mode = oi.mode == CPX_OSC_VRCHAT          ? plugin::OscMode::VRChat
+                  : oi.mode == CPX_OSC_GENERIC       ? plugin::OscMode::Generic
+                  : oi.mode == CPX_OSC_VRCHAT_BUDGET ? plugin::OscMode::VRChatBudget
+                                                     : plugin::OscMode::Vmc;
+    config.vmc_names = oi.vmc_names == CPX_VMC_VRM1 ? plugin::VmcNames::Vrm1 : oi.vmc_names == CPX_VMC_ARKIT ? plugin::VmcNames::Arkit : plugin::VmcNames::Vrm0;
     config.host = oi.host;
     config.port = oi.port;
     config.prefix = oi.prefix ? oi.prefix : "/circumplex";
-    if (!config.vrchat) check_osc_prefix(config.prefix);
+    if (config.mode == plugin::OscMode::Generic) check_osc_prefix(config.prefix);
     config.au = oi.outputs & CPX_OUTPUT_BIT(CPX_OUTPUT_AU);
     config.arkit = oi.outputs & CPX_OUTPUT_BIT(CPX_OUTPUT_ARKIT);
     config.vrm = oi.outputs & CPX_OUTPUT_BIT(CPX_OUTPUT_VRM);

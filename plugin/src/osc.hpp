@@ -3,8 +3,9 @@
 //
 // cpx_update calls signal() only: an atomic store and a sem_post (no allocation, no lock,
 // no wait), so a slow receiver or a full socket never stalls the update. The sender wakes,
-// reads the newest snapshot (lock-free) and sends one message per value; if updates arrive
-// faster than it sends, the ones in between are skipped (the newest state always goes out).
+// reads the newest snapshot (lock-free) and sends it in the mode's shape (circumplex.h's
+// cpx_osc_mode: one message per value, VRChat's synced budget, or one VMC bundle); if updates
+// arrive faster than it sends, the ones in between are skipped (the newest state goes out).
 #pragma once
 
 #include <atomic>
@@ -20,8 +21,12 @@
 
 namespace circumplex::plugin {
 
+enum class OscMode { VRChat, Generic, VRChatBudget, Vmc };  // cpx_osc_mode
+enum class VmcNames { Vrm0, Vrm1, Arkit };                  // cpx_vmc_names
+
 struct OscConfig {
-  bool vrchat = true;          // else generic
+  OscMode mode = OscMode::VRChat;
+  VmcNames vmc_names = VmcNames::Vrm0;  // Vmc mode
   std::string host, prefix;    // prefix: generic mode, starts with '/'
   int port = 9000;
   bool au = false, arkit = true, vrm = false, affect = false;
@@ -48,9 +53,12 @@ class OscSender {
  private:
   void run();
   void send_all(const Outputs& o);
+  void send_budget(const Outputs& o);
+  void send_vmc(const Outputs& o);
+  void count(int result);  // a liblo send's result into the counters
 
   struct Target {
-    std::string address;
+    std::string address;  // OSC address, or the blendshape name in VMC mode
     int kind;   // 0 AU, 1 ARKit, 2 VRM, 3 affect
     int index;
   };

@@ -50,7 +50,9 @@ namespace Circumplex
     public enum BetweenStyle : int { Straight = 0, Sphere = 1 }
 
     /// <summary>cpx_osc_mode.</summary>
-    public enum OscMode : int { VRChat = 0, Generic = 1 }
+    public enum OscMode : int { VRChat = 0, Generic = 1, VRChatBudget = 2, Vmc = 3 }
+    /// <summary>cpx_vmc_names (API 2): the blendshape names of OscMode.Vmc.</summary>
+    public enum VmcNames : int { Vrm0 = 0, Vrm1 = 1, Arkit = 2 }
 
     [StructLayout(LayoutKind.Sequential)]
     public struct Affect
@@ -118,6 +120,7 @@ namespace Circumplex
         public int Port;
         public uint Outputs;   // 1 << (int)OutputKind, or-ed
         public IntPtr Prefix;  // UTF-8 or zero
+        public VmcNames VmcNames;  // API 2
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -433,7 +436,10 @@ namespace Circumplex
         }
 
         // ---- OSC ----
-        public void OscOpen(string host, int port, OscMode mode, uint outputs, string prefix = null)
+        /// <summary>Starts the OSC sink (cpx_osc_open): VRChat/Generic send `outputs` one message per
+        /// value; VRChatBudget sends the five synced Circumplex* parameters; Vmc sends VMC bundles
+        /// (port 39539 by convention) with the names of `vmcNames`.</summary>
+        public void OscOpen(string host, int port, OscMode mode, uint outputs, string prefix = null, VmcNames vmcNames = VmcNames.Vrm0)
         {
             byte[] h = Utf8.Bytes(host), p = Utf8.Bytes(prefix);
             GCHandle hp = h != null ? GCHandle.Alloc(h, GCHandleType.Pinned) : default(GCHandle);
@@ -448,6 +454,7 @@ namespace Circumplex
                     Port = port,
                     Outputs = outputs,
                     Prefix = p != null ? pp.AddrOfPinnedObject() : IntPtr.Zero,
+                    VmcNames = vmcNames,
                 };
                 Check(Native.cpx_osc_open(ctx, ref info));
             }

@@ -21,10 +21,12 @@ import os
 
 __all__ = ["Context", "CircumplexError", "output_names", "output_index", "emotion_names", "version",
            "OUTPUT_AU", "OUTPUT_ARKIT", "OUTPUT_VRM", "OUTPUT_AFFECT", "OSC_VRCHAT", "OSC_GENERIC",
+           "OSC_VRCHAT_BUDGET", "OSC_VMC", "VMC_VRM0", "VMC_VRM1", "VMC_ARKIT",
            "BETWEEN_STRAIGHT", "BETWEEN_SPHERE"]
 
 OUTPUT_AU, OUTPUT_ARKIT, OUTPUT_VRM, OUTPUT_AFFECT = 0, 1, 2, 3
-OSC_VRCHAT, OSC_GENERIC = 0, 1
+OSC_VRCHAT, OSC_GENERIC, OSC_VRCHAT_BUDGET, OSC_VMC = 0, 1, 2, 3
+VMC_VRM0, VMC_VRM1, VMC_ARKIT = 0, 1, 2
 BETWEEN_STRAIGHT, BETWEEN_SPHERE = 0, 1
 CREATE_RIG_ONLY = 0x1
 ERROR_NO_FRAME = 6
@@ -61,7 +63,8 @@ class Frame(ctypes.Structure):
 
 class OscInfo(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_uint32), ("mode", ctypes.c_int32), ("host", ctypes.c_char_p),
-                ("port", ctypes.c_int32), ("outputs", ctypes.c_uint32), ("prefix", ctypes.c_char_p)]
+                ("port", ctypes.c_int32), ("outputs", ctypes.c_uint32), ("prefix", ctypes.c_char_p),
+                ("vmc_names", ctypes.c_int32)]  # API 2
 
 
 class OscStats(ctypes.Structure):
@@ -336,12 +339,16 @@ class Context:
         return kept.value, dropped.value
 
     # ---- OSC ----
-    def osc_open(self, host="127.0.0.1", port=9000, mode=OSC_VRCHAT, outputs=(OUTPUT_ARKIT,), prefix=None):
+    def osc_open(self, host="127.0.0.1", port=9000, mode=OSC_VRCHAT, outputs=(OUTPUT_ARKIT,), prefix=None,
+                 vmc_names=VMC_VRM0):
+        """Starts the OSC sink: OSC_VRCHAT / OSC_GENERIC send the chosen outputs one message
+        per value; OSC_VRCHAT_BUDGET sends what a VRChat avatar can sync; OSC_VMC sends VMC
+        protocol bundles with the names of vmc_names (VMC_VRM0, VMC_VRM1, VMC_ARKIT)."""
         mask = 0
         for k in outputs:
             mask |= 1 << k
         info = OscInfo(struct_size=ctypes.sizeof(OscInfo), mode=mode, host=host.encode(), port=port, outputs=mask,
-                       prefix=prefix.encode() if prefix else None)
+                       prefix=prefix.encode() if prefix else None, vmc_names=vmc_names)
         self._call(self._lib.cpx_osc_open(self.handle, ctypes.byref(info)))
 
     def osc_close(self):
