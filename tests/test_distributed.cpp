@@ -211,7 +211,7 @@ TEST_CASE("two ranks hold identical weights after every step and match one proce
   }
   // Only rank 0 wrote the run folder, and its checkpoint is at step 4.
   std::string meta;
-  load_tensors((root() / "two" / "checkpoint.cpxw").string(), &meta);
+  load_tensors((root() / "two" / "checkpoint.safetensors").string(), &meta);
   CHECK(nlohmann::json::parse(meta).at("step").get<int>() == 4);
 }
 
@@ -224,10 +224,10 @@ TEST_CASE("nproc 2 stopped and resumed ends with the weights of one uninterrupte
   // 10 steps per epoch: stop inside the second epoch, then resume with two ranks again.
   const CliResult b = run_cli(common + " --out " + pair.string() + " --nproc 2 --stop-after-steps 13");
   REQUIRE_MESSAGE(b.code == 0, b.out);
-  CHECK_FALSE(fs::exists(pair / "model.cpxw"));
+  CHECK_FALSE(fs::exists(pair / "model.safetensors"));
   const CliResult c = run_cli(common + " --out " + pair.string() + " --nproc 2 --resume");
   REQUIRE_MESSAGE(c.code == 0, c.out);
-  const TensorMap x = load_tensors((single / "model.cpxw").string()), y = load_tensors((pair / "model.cpxw").string());
+  const TensorMap x = load_tensors((single / "model.safetensors").string()), y = load_tensors((pair / "model.safetensors").string());
   REQUIRE(x.size() == y.size());
   for (const auto& [name, t] : x) {
     CAPTURE(name);
@@ -257,10 +257,10 @@ TEST_CASE("a killed rank makes the other fail with a clear error and the checkpo
   const pid_t r1 = spawn(args, env(1), root() / "killed-1.log");
   // Wait for rank 0's first epoch checkpoint, then kill rank 1 without warning.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!fs::exists(run / "checkpoint.cpxw") && std::chrono::steady_clock::now() < deadline) {
+  while (!fs::exists(run / "checkpoint.safetensors") && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  const bool checkpointed = fs::exists(run / "checkpoint.cpxw");
+  const bool checkpointed = fs::exists(run / "checkpoint.safetensors");
   kill(r1, SIGKILL);
   waitpid(r1, nullptr, 0);
   const int code = wait_bounded(r0, 60.0);  // far above --dist-timeout: a hang fails here
@@ -271,7 +271,7 @@ TEST_CASE("a killed rank makes the other fail with a clear error and the checkpo
   CHECK_MESSAGE(log.find("another rank died") != std::string::npos, log);
   // The checkpoint loads, and a single process resumes from it.
   std::string meta;
-  const TensorMap t = load_tensors((run / "checkpoint.cpxw").string(), &meta);
+  const TensorMap t = load_tensors((run / "checkpoint.safetensors").string(), &meta);
   CHECK_FALSE(t.empty());
   const int step = nlohmann::json::parse(meta).at("step").get<int>();
   CHECK(step >= 10);

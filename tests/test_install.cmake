@@ -45,7 +45,7 @@ run(${CMAKE_COMMAND} --install ${BIN} --prefix ${prefix} --strip)
 foreach(f bin/circumplex include/circumplex.h include/circumplex.hpp lib/libcircumplex.so lib/libcircumplex.so.0
           lib/cmake/circumplex/circumplexConfig.cmake lib/cmake/circumplex/circumplexConfigVersion.cmake
           lib/cmake/circumplex/circumplexTargets.cmake lib/pkgconfig/circumplex.pc
-          share/circumplex/models/default/manifest.json share/circumplex/models/default/weights.cpxw
+          share/circumplex/models/default/manifest.json share/circumplex/models/default/weights.safetensors
           share/circumplex/models/judge/manifest.json share/circumplex/bindings/python/circumplex.py
           share/circumplex/bindings/csharp/Circumplex.cs)
   if(NOT EXISTS ${prefix}/${f})

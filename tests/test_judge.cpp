@@ -115,11 +115,11 @@ TEST_CASE("monotonicity and Spearman correlation on constructed sweeps") {
 TEST_CASE("a tiny judge run lowers its loss and writes a complete package") {
   in_folder("tiny");
   const fs::path dir = tiny_judge();
-  for (const char* f : {"manifest.json", "weights.cpxw", "report.json", "report.md", "loss.csv", "loss.png", "judge_scatter.png", "train.json"}) {
+  for (const char* f : {"manifest.json", "weights.safetensors", "report.json", "report.md", "loss.csv", "loss.png", "judge_scatter.png", "train.json"}) {
     CAPTURE(f);
     CHECK(fs::exists(dir / f));
   }
-  CHECK_FALSE(fs::exists(dir / "checkpoint.cpxw"));  // removed once the package is written
+  CHECK_FALSE(fs::exists(dir / "checkpoint.safetensors"));  // removed once the package is written
   const auto loss = column(dir / "loss.csv", 1);
   REQUIRE(loss.size() == 4);
   CHECK(loss.back() < loss.front());
@@ -154,7 +154,7 @@ TEST_CASE("a resumed judge run ends with the same weights as an uninterrupted on
   // 256 training images / 32 = 8 steps per epoch: step 11 is inside epoch 2.
   const CliResult first = run_cli(judge_args(split) + " --stop-after-steps 11");
   REQUIRE_MESSAGE(first.code == 0, first.out);
-  CHECK(fs::exists(split / "checkpoint.cpxw"));
+  CHECK(fs::exists(split / "checkpoint.safetensors"));
   CHECK_FALSE(fs::exists(split / "manifest.json"));
   CHECK(first.out.find("--resume") != std::string::npos);
   const CliResult again = run_cli(judge_args(split));  // not without --resume
@@ -166,7 +166,7 @@ TEST_CASE("a resumed judge run ends with the same weights as an uninterrupted on
   CHECK(other.out.find("--batch") != std::string::npos);
   const CliResult second = run_cli(judge_args(split) + " --resume");
   REQUIRE_MESSAGE(second.code == 0, second.out);
-  const TensorMap a = load_tensors((whole / "weights.cpxw").string()), b = load_tensors((split / "weights.cpxw").string());
+  const TensorMap a = load_tensors((whole / "weights.safetensors").string()), b = load_tensors((split / "weights.safetensors").string());
   REQUIRE(a.size() == b.size());
   for (const auto& [name, t] : a) {
     CAPTURE(name);
@@ -195,15 +195,15 @@ TEST_CASE("the judge loader refuses missing - truncated - corrupt and mismatched
   refused(bad.variant("group", bad.edit([](json& j) { j["outputs"][5]["group"] = "identity"; })), "group 'au'");
   refused(bad.variant("std", bad.edit([](json& j) { j["outputs"][4]["std"] = 0.0; })), "'std' must be > 0");
   refused(bad.variant("nan", bad.edit([](json& j) { j["outputs"][4]["mean"] = "NaN"; })), "finite number");
-  refused(bad.variant("escape", bad.edit([](json& j) { j["weights"]["file"] = "../judge/weights.cpxw"; })), "inside the package");
-  refused(bad.variant("noweights", SpoiltPackages::remove_weights), "weights.cpxw: not found");
+  refused(bad.variant("escape", bad.edit([](json& j) { j["weights"]["file"] = "../judge/weights.safetensors"; })), "inside the package");
+  refused(bad.variant("noweights", SpoiltPackages::remove_weights), "weights.safetensors: not found");
   refused(bad.variant("truncweights", SpoiltPackages::truncate_weights), "truncated");
   refused(bad.variant("flipweights", SpoiltPackages::flip_weights), "hash mismatch");
   refused(bad.variant("otherweights", [](const fs::path& d) {
     std::string meta;
-    TensorMap t = load_tensors((d / "weights.cpxw").string(), &meta);
+    TensorMap t = load_tensors((d / "weights.safetensors").string(), &meta);
     t.begin()->second = t.begin()->second + 0.5f;  // a valid file with other values: another judge's weights
-    save_tensors((d / "weights.cpxw").string(), t, meta);
+    save_tensors((d / "weights.safetensors").string(), t, meta);
   }), "fingerprint");
   refused(CIRCUMPLEX_TINY_MODEL, "circumplex-judge");  // a model package is not a judge
   CHECK_NOTHROW(JudgePackage::load(good.string()));
@@ -378,7 +378,7 @@ double reader_error(const fs::path& run, const fs::path& data, const fs::path& r
   c.latent = 8;
   c.width = 8;
   BetaVae vae(c);
-  assign_module_tensors(*vae, load_tensors((run / "model.cpxw").string()), (run / "model.cpxw").string());
+  assign_module_tensors(*vae, load_tensors((run / "model.safetensors").string()), (run / "model.safetensors").string());
   vae->eval();
   const tools::ImageSet held = tools::ImageSet::load(data.string(), "val", 16);
   std::vector<std::int64_t> idx(static_cast<std::size_t>(held.size()));

@@ -69,12 +69,12 @@ struct SpoiltPackages {
     };
   }
   /// Spoilers of the weights file: removed, 64 bytes short, one byte changed near its end.
-  static void remove_weights(const std::filesystem::path& dir) { std::filesystem::remove(dir / "weights.cpxw"); }
+  static void remove_weights(const std::filesystem::path& dir) { std::filesystem::remove(dir / "weights.safetensors"); }
   static void truncate_weights(const std::filesystem::path& dir) {
-    std::filesystem::resize_file(dir / "weights.cpxw", std::filesystem::file_size(dir / "weights.cpxw") - 64);
+    std::filesystem::resize_file(dir / "weights.safetensors", std::filesystem::file_size(dir / "weights.safetensors") - 64);
   }
   static void flip_weights(const std::filesystem::path& dir) {
-    std::fstream f(dir / "weights.cpxw", std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(dir / "weights.safetensors", std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(-9, std::ios::end);
     f.put('\x7f');
   }

@@ -57,7 +57,7 @@ TEST_CASE("train reduces the loss and writes curves - sheets - checkpoint and we
   const fs::path run = root() / "run";
   const CliResult r = run_cli(train_args(run.string()));
   REQUIRE_MESSAGE(r.code == 0, r.out);
-  for (const char* f : {"config.json", "checkpoint.cpxw", "model.cpxw", "loss.csv", "loss.png", "recon/epoch_001.png", "recon/epoch_003.png"}) {
+  for (const char* f : {"config.json", "checkpoint.safetensors", "model.safetensors", "loss.csv", "loss.png", "recon/epoch_001.png", "recon/epoch_003.png"}) {
     CAPTURE(f);
     CHECK(fs::exists(run / f));
   }
@@ -68,16 +68,16 @@ TEST_CASE("train reduces the loss and writes curves - sheets - checkpoint and we
 
 TEST_CASE("a resumed run ends with the same weights as an uninterrupted one") {
   const fs::path whole = root() / "run";  // written by the test above (doctest runs in order)
-  if (!fs::exists(whole / "model.cpxw")) REQUIRE(run_cli(train_args(whole.string())).code == 0);
+  if (!fs::exists(whole / "model.safetensors")) REQUIRE(run_cli(train_args(whole.string())).code == 0);
   const fs::path split = root() / "split";
   // Stop mid-epoch (20 batches per epoch: step 27 is inside epoch 2), then resume.
   const CliResult first = run_cli(train_args(split.string()) + " --stop-after-steps 27");
   REQUIRE_MESSAGE(first.code == 0, first.out);
-  CHECK_FALSE(fs::exists(split / "model.cpxw"));
+  CHECK_FALSE(fs::exists(split / "model.safetensors"));
   CHECK(first.out.find("--resume") != std::string::npos);
   const CliResult second = run_cli(train_args(split.string()) + " --resume");
   REQUIRE_MESSAGE(second.code == 0, second.out);
-  const TensorMap a = load_tensors((whole / "model.cpxw").string()), b = load_tensors((split / "model.cpxw").string());
+  const TensorMap a = load_tensors((whole / "model.safetensors").string()), b = load_tensors((split / "model.safetensors").string());
   REQUIRE(a.size() == b.size());
   for (const auto& [name, t] : a) {
     CAPTURE(name);
@@ -120,11 +120,11 @@ TEST_CASE("identity-swap training reduces the loss and resuming needs the run's 
 
 TEST_CASE("--init starts from given weights and --lr-end decays the rate along a cosine") {
   const fs::path base = root() / "run";  // written by the first test (doctest runs in order)
-  if (!fs::exists(base / "model.cpxw")) REQUIRE(run_cli(train_args(base.string())).code == 0);
-  const TensorMap init = load_tensors((base / "model.cpxw").string());
+  if (!fs::exists(base / "model.safetensors")) REQUIRE(run_cli(train_args(base.string())).code == 0);
+  const TensorMap init = load_tensors((base / "model.safetensors").string());
   // One step at a tiny rate from --init stays at the given weights; from scratch it does not.
   const auto max_change = [&](const fs::path& run) {
-    const TensorMap now = load_tensors((run / "checkpoint.cpxw").string());
+    const TensorMap now = load_tensors((run / "checkpoint.safetensors").string());
     double worst = 0.0;
     for (const auto& [name, t] : init) worst = std::max(worst, (now.at(name) - t).abs().max().item<double>());
     return worst;
@@ -132,10 +132,10 @@ TEST_CASE("--init starts from given weights and --lr-end decays the rate along a
   const std::string one_step = " --lr 1e-6 --stop-after-steps 1";
   std::string args = train_args((root() / "init").string());
   args.replace(args.find(" --lr 3e-3"), 10, "");
-  const CliResult from_init = run_cli(args + one_step + " --init " + (base / "model.cpxw").string());
+  const CliResult from_init = run_cli(args + one_step + " --init " + (base / "model.safetensors").string());
   REQUIRE_MESSAGE(from_init.code == 0, from_init.out);
   CHECK(max_change(root() / "init") < 1e-4);
-  CHECK(nlohmann::json::parse(read_text_file((root() / "init" / "config.json").string()))["init"] == (base / "model.cpxw").string());
+  CHECK(nlohmann::json::parse(read_text_file((root() / "init" / "config.json").string()))["init"] == (base / "model.safetensors").string());
   std::string fresh_args = train_args((root() / "no-init").string());
   fresh_args.replace(fresh_args.find(" --lr 3e-3"), 10, "");
   REQUIRE(run_cli(fresh_args + one_step).code == 0);
@@ -143,9 +143,9 @@ TEST_CASE("--init starts from given weights and --lr-end decays the rate along a
   // Weights of another architecture are refused, naming the file and the flag.
   std::string wider = train_args((root() / "init-wrong").string());
   wider.replace(wider.find("--latent 8"), 10, "--latent 16");
-  const CliResult wrong = run_cli(wider + " --init " + (base / "model.cpxw").string());
+  const CliResult wrong = run_cli(wider + " --init " + (base / "model.safetensors").string());
   CHECK(wrong.code != 0);
-  CHECK(wrong.out.find("model.cpxw") != std::string::npos);
+  CHECK(wrong.out.find("model.safetensors") != std::string::npos);
   CHECK(wrong.out.find("--init") != std::string::npos);
 
   // The schedule: lr at the first step, lr_end at the last, their mean half way; constant without lr_end.
@@ -227,11 +227,11 @@ TEST_CASE("train refuses bad arguments and missing data with clear messages") {
 
 TEST_CASE("map writes a complete report and a package the runtime loads") {
   const fs::path run = root() / "run";
-  if (!fs::exists(run / "model.cpxw")) REQUIRE(run_cli(train_args(run.string())).code == 0);
+  if (!fs::exists(run / "model.safetensors")) REQUIRE(run_cli(train_args(run.string())).code == 0);
   const fs::path pkg = root() / "pkg";
   const CliResult r = run_cli("map --run " + run.string() + " --data " + (root() / "data").string() + " --out " + pkg.string() + " --threads 1");
   REQUIRE_MESSAGE(r.code == 0, r.out);
-  for (const char* f : {"manifest.json", "weights.cpxw", "latents.csv", "latents_train.csv", "report.json", "report.md", "map_scatter.png", "map_mi.png"}) {
+  for (const char* f : {"manifest.json", "weights.safetensors", "latents.csv", "latents_train.csv", "report.json", "report.md", "map_scatter.png", "map_mi.png"}) {
     CAPTURE(f);
     CHECK(fs::exists(pkg / f));
   }
@@ -258,8 +258,8 @@ TEST_CASE("map writes a complete report and a package the runtime loads") {
   // Seeds draw from the held-out people: every identity is one of their latents, and the
   // seeds reach every one of them.
   REQUIRE(p.people() >= 1u);
-  REQUIRE(fs::exists(pkg / "people.cpxw"));
-  const TensorMap people_file = load_tensors((pkg / "people.cpxw").string());
+  REQUIRE(fs::exists(pkg / "people.safetensors"));
+  const TensorMap people_file = load_tensors((pkg / "people.safetensors").string());
   const torch::Tensor people = people_file.at("people");
   REQUIRE(people.size(0) == static_cast<std::int64_t>(p.people()));
   std::set<std::int64_t> seen;
@@ -278,7 +278,7 @@ TEST_CASE("map writes a complete report and a package the runtime loads") {
 TEST_CASE("the package loader refuses each kind of corruption and names it") {
   const fs::path pkg = root() / "pkg";
   if (!fs::exists(pkg / "manifest.json")) {
-    if (!fs::exists(root() / "run" / "model.cpxw")) REQUIRE(run_cli(train_args((root() / "run").string())).code == 0);
+    if (!fs::exists(root() / "run" / "model.safetensors")) REQUIRE(run_cli(train_args((root() / "run").string())).code == 0);
     REQUIRE(run_cli("map --run " + (root() / "run").string() + " --data " + (root() / "data").string() + " --out " + pkg.string() + " --threads 1").code == 0);
   }
   const SpoiltPackages bad{pkg, root(), read_text_file((pkg / "manifest.json").string())};
@@ -296,12 +296,12 @@ TEST_CASE("the package loader refuses each kind of corruption and names it") {
   refused(bad.variant("notunit", bad.edit([](auto& j) { j["manifold"]["valence"][0] = 5.0; })), "unit vector");
   refused(bad.variant("scale", bad.edit([](auto& j) { j["manifold"]["scales"][0] = -1.0; })), "scale");
   refused(bad.variant("nan", bad.edit([](auto& j) { j["identity_prior"]["mean"][0] = "NaN"; })), "finite number");
-  refused(bad.variant("nopeople", [](const fs::path& d) { fs::remove(d / "people.cpxw"); }), "people.cpxw");
+  refused(bad.variant("nopeople", [](const fs::path& d) { fs::remove(d / "people.safetensors"); }), "people.safetensors");
   refused(bad.variant("peoplecount", bad.edit([](auto& j) { j["identity_prior"]["people"]["count"] = 1000; })), "the manifest says 1000 x 8");
-  refused(bad.variant("peopleescape", bad.edit([](auto& j) { j["identity_prior"]["people"]["file"] = "../people.cpxw"; })), "inside the package");
-  refused(bad.variant("peoplefile", [](const fs::path& d) { fs::copy_file(d / "weights.cpxw", d / "people.cpxw", fs::copy_options::overwrite_existing); }), "exactly one tensor");
+  refused(bad.variant("peopleescape", bad.edit([](auto& j) { j["identity_prior"]["people"]["file"] = "../people.safetensors"; })), "inside the package");
+  refused(bad.variant("peoplefile", [](const fs::path& d) { fs::copy_file(d / "weights.safetensors", d / "people.safetensors", fs::copy_options::overwrite_existing); }), "exactly one tensor");
   refused(bad.variant("escape", bad.edit([](auto& j) { j["weights"]["file"] = "../../etc/passwd"; })), "inside the package");
-  refused(bad.variant("noweights", SpoiltPackages::remove_weights), "weights.cpxw");
+  refused(bad.variant("noweights", SpoiltPackages::remove_weights), "weights.safetensors");
   refused(bad.variant("truncweights", SpoiltPackages::truncate_weights), "truncated");
   refused(bad.variant("flipweights", SpoiltPackages::flip_weights), "hash mismatch");
 }

@@ -21,6 +21,6 @@ if [ ! -f "$data/labels.csv" ]; then
   "$exe" synth --count 24000 --seed 777 --size 128 --identities 2400 --out "$data"
 fi
 resume=()
-if [ -f "$judge/checkpoint.cpxw" ]; then resume=(--resume); fi
+if [ -f "$judge/checkpoint.safetensors" ]; then resume=(--resume); fi
 "$exe" judge --data "$data" --out "$judge" --epochs 10 --batch 64 --width 24 --threads 1 --seed 1 "${resume[@]}"
 echo "judge package in $judge (report.md: held-out metrics)"

@@ -187,12 +187,12 @@ void JudgePackage::save(const std::string& dir, const JudgeConfig& config, const
     outs.push_back({{"name", o.name}, {"group", o.group}, {"mean", o.mean}, {"std", o.stdev}, {"constant", o.constant}});
   }
   m["outputs"] = outs;
-  m["weights"] = {{"file", "weights.cpxw"}, {"fingerprint", tensors_fingerprint(tensors)}};
+  m["weights"] = {{"file", "weights.safetensors"}, {"fingerprint", tensors_fingerprint(tensors)}};
   const fs::path root(dir);
   fs::create_directories(root);
   std::vector<std::string> names;
   for (const JudgeOutput& o : outputs) names.push_back(o.name);
-  save_tensors((root / "weights.cpxw").string(), tensors, json{{"format", "circumplex-judge"}, {"outputs", names}}.dump());
+  save_tensors((root / "weights.safetensors").string(), tensors, json{{"format", "circumplex-judge"}, {"outputs", names}}.dump());
   write_file_atomic((root / "manifest.json").string(), m.dump(1) + "\n");
 }
 

@@ -66,7 +66,7 @@ void write_fresh_package(const std::string& dir, const VaeConfig& config, std::u
   fs::create_directories(dir);
   torch_compat::seed_everything(seed);
   BetaVae vae(config);
-  save_tensors((fs::path(dir) / "weights.cpxw").string(), module_tensors(*vae), R"({"fresh": true})");
+  save_tensors((fs::path(dir) / "weights.safetensors").string(), module_tensors(*vae), R"({"fresh": true})");
   const auto d = static_cast<std::size_t>(config.latent);
   auto axis = [d](std::size_t k) {
     std::vector<double> v(d, 0.0);
@@ -80,7 +80,7 @@ void write_fresh_package(const std::string& dir, const VaeConfig& config, std::u
                 {"decoder_width", config.decoder_width}};
   m["manifold"] = {{"valence", axis(0)}, {"arousal", axis(1)}, {"origins", {0.0, 0.0}}, {"scales", {1.0, 1.0}}};
   m["identity_prior"] = {{"mean", std::vector<double>(d, 0.0)}, {"std", std::vector<double>(d, 1.0)}};
-  m["weights"] = {{"file", "weights.cpxw"}};
+  m["weights"] = {{"file", "weights.safetensors"}};
   m["provenance"] = {{"note", "freshly initialised weights written by circumplex bench (timing only)"},
                      {"seed", seed}};
   std::ofstream out(fs::path(dir) / "manifest.json");

@@ -36,9 +36,9 @@ int run_judge(int argc, char** argv) {
                 "Trains the judge: a small CNN that reads valence, arousal, z, the 17 FACS AUs and the identity\n"
                 "factors from a face. `circumplex evaluate` uses it to score a model package, so it must not have\n"
                 "seen the VAE's people: make DIR with `circumplex synth` and a seed other than the VAE data's.\n"
-                "Targets are standardised with the training split's mean and std. Writes JUDGE/checkpoint.cpxw\n"
+                "Targets are standardised with the training split's mean and std. Writes JUDGE/checkpoint.safetensors\n"
                 "(each epoch and on Ctrl-C), loss.csv + loss.png, and at the end the judge package\n"
-                "(manifest.json, weights.cpxw) with report.json, report.md (held-out R2 per head, test split)\n"
+                "(manifest.json, weights.safetensors) with report.json, report.md (held-out R2 per head, test split)\n"
                 "and judge_scatter.png. Deterministic for a seed and thread count; --resume continues exactly.\n\n%s\n"
                 "Example:\n  circumplex synth --count 8000 --seed 777 --size 128 --identities 800 --out data/judge\n"
                 "  circumplex judge --data data/judge --out judge --threads 2\n",
@@ -83,7 +83,7 @@ int run_judge(int argc, char** argv) {
               r.images_per_second);
   std::printf("held-out (test split): R2 valence %.4f, arousal %.4f; MAE (v, a) %.4f; R2 AUs (mean) %.4f; R2 identity factors (mean) %.4f\n",
               r.r2_valence, r.r2_arousal, r.mae_va, r.r2_au_mean, r.r2_identity_mean);
-  std::printf("judge package written to %s (manifest.json, weights.cpxw, report.md, loss.png)\n", opt.out.c_str());
+  std::printf("judge package written to %s (manifest.json, weights.safetensors, report.md, loss.png)\n", opt.out.c_str());
   return 0;
 }
 

@@ -9,7 +9,7 @@ namespace circumplex::cli {
 
 int run_map(int argc, char** argv) {
   const std::vector<Option> options = {
-      {"--run", "RUN", "training run folder (config.json, model.cpxw) (required)"},
+      {"--run", "RUN", "training run folder (config.json, model.safetensors) (required)"},
       {"--data", "DIR", "data folder with train and test (or val) splits (required)"},
       {"--out", "PKG", "model package folder to write (required)"},
       {"--fit-limit", "N", "fit on at most N training images (default: all)"},
@@ -23,7 +23,7 @@ int run_map(int argc, char** argv) {
                 "Encodes the train and held-out splits, fits Ridge regression (lambda by 5-fold CV) from the latent\n"
                 "to valence, arousal and (when the data has it) z, orthonormalises the directions by Gram-Schmidt,\n"
                 "and reports held-out R2, MIG, quadrant accuracy and cosines. Writes the model package PKG\n"
-                "(manifest.json, weights.cpxw) with latents.csv, report.json, report.md and plots.\n\n%s\n"
+                "(manifest.json, weights.safetensors) with latents.csv, report.json, report.md and plots.\n\n%s\n"
                 "Example: circumplex map --run runs/vae --data data/synth --out models/mine\n",
                 format_options(options).c_str());
     return 0;

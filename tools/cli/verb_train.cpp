@@ -34,7 +34,7 @@ int run_train(int argc, char** argv) {
       {"--decoder-width", "C", "channels of the decoder's full-resolution stage (default: --width)"},
       {"--lr", "LR", "Adam learning rate (default 1e-3)"},
       {"--lr-end", "LR", "cosine decay of the learning rate to LR at the run's last step (default: constant)"},
-      {"--init", "WEIGHTS", "start from these weights (fine-tune): a run's model.cpxw or a package's weights.cpxw, same architecture"},
+      {"--init", "WEIGHTS", "start from these weights (fine-tune): a run's model.safetensors or a package's weights.safetensors, same architecture"},
       {"--class-weights", "FILE", "JSON {category: weight} from `circumplex prep --class-weights`"},
       {"--threads", "N", "LibTorch threads (default 2; with several ranks here: the cores / the ranks)"},
       {"--seed", "S", "seed of initialisation, data order and sampling noise (default 1)"},
@@ -56,9 +56,9 @@ int run_train(int argc, char** argv) {
   if (args.help()) {
     std::printf("Usage: circumplex train --data DIR --out RUN [options]\n\n"
                 "Trains the convolutional beta-VAE on the train split of DIR (packed shards when present,\n"
-                "else labels.csv + images). Shows loss terms, images/s and ETA; writes RUN/checkpoint.cpxw at\n"
+                "else labels.csv + images). Shows loss terms, images/s and ETA; writes RUN/checkpoint.safetensors at\n"
                 "every epoch (and on Ctrl-C), RUN/loss.csv + loss.png, RUN/recon/epoch_NNN.png and finally\n"
-                "RUN/model.cpxw. Deterministic for a seed and thread count; --resume continues exactly.\n\n"
+                "RUN/model.safetensors. Deterministic for a seed and thread count; --resume continues exactly.\n\n"
                 "Data-parallel training (PyTorch c10d: a TCPStore on rank 0, Gloo all-reduce): run one rank per\n"
                 "process with MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK, LOCAL_RANK set (as torchrun does) or the\n"
                 "flags below, or let --nproc N start N ranks here. --batch is the global batch, split over the\n"
@@ -168,7 +168,7 @@ int run_train(int argc, char** argv) {
                 static_cast<unsigned long long>(opt.seed), opt.batch, opt.beta, opt.affect_weight, opt.expression_weight, opt.lr, loss_flags.c_str());
     return stopped;
   }
-  std::printf("trained %d epochs (%lld steps, %.1f img/s); weights in %s/model.cpxw\n", r.epochs_done,
+  std::printf("trained %d epochs (%lld steps, %.1f img/s); weights in %s/model.safetensors\n", r.epochs_done,
               static_cast<long long>(r.steps), r.images_per_second, opt.out.c_str());
   return 0;
 }

@@ -306,7 +306,7 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& opt) {
   torch_compat::set_threads(opt.threads);
   const auto t_start = std::chrono::steady_clock::now();
   const fs::path dir(opt.out);
-  const fs::path ckpt_path = dir / "checkpoint.cpxw";
+  const fs::path ckpt_path = dir / "checkpoint.safetensors";
   std::error_code ec;
   if (!opt.resume && fs::exists(ckpt_path)) {
     throw Error(ErrorKind::InvalidArgument, ckpt_path.string() + ": an unfinished judge run is here; continue it with --resume or choose another --out");

@@ -9,12 +9,12 @@
 // --stem 0 they are area-averaged to it once, at load).
 //
 // The judge folder JUDGE holds, as training goes:
-//   checkpoint.cpxw      weights + optimiser state + position; written atomically at each
+//   checkpoint.safetensors      weights + optimiser state + position; written atomically at each
 //                        epoch's end, every few minutes and on Ctrl-C; removed when finished
 //   loss.csv, loss.png   per epoch: training loss terms, held-out (val) loss and R²
 //   train.json           the options of the run
 // and when the last epoch ends:
-//   manifest.json, weights.cpxw    the judge package (circumplex/judge.hpp)
+//   manifest.json, weights.safetensors    the judge package (circumplex/judge.hpp)
 //   report.json, report.md         held-out (test split) metrics per head: R² of valence,
 //                                  arousal, z, each AU and each identity factor; MAE of (v, a)
 //   judge_scatter.png              judged against true valence and arousal (test split)

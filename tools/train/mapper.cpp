@@ -137,7 +137,7 @@ MapResult map_manifold(const MapOptions& opt) {
   } catch (const json::exception& e) {
     throw Error(ErrorKind::BadData, (run / "config.json").string() + ": no usable 'model' (" + e.what() + ")");
   }
-  const std::string weights_path = (run / "model.cpxw").string();
+  const std::string weights_path = (run / "model.safetensors").string();
   if (!fs::exists(weights_path)) throw Error(ErrorKind::Io, weights_path + ": not found (has the run finished? `circumplex train --resume` completes it)");
   BetaVae vae(vc);
   assign_module_tensors(*vae, load_tensors(weights_path), weights_path);
@@ -291,8 +291,8 @@ MapResult map_manifold(const MapOptions& opt) {
   mf["space"] = three_d ? "3d" : "2d";
   manifest["manifold"] = mf;
   const torch::Tensor people = people_latents(test, zte);
-  save_tensors((pkg / "people.cpxw").string(), {{"people", people}}, json{{"from", opt.data + " held-out split, mean latent per person"}}.dump());
-  manifest["identity_prior"] = {{"mean", mean}, {"std", sd}, {"people", {{"file", "people.cpxw"}, {"count", people.size(0)}}}};
+  save_tensors((pkg / "people.safetensors").string(), {{"people", people}}, json{{"from", opt.data + " held-out split, mean latent per person"}}.dump());
+  manifest["identity_prior"] = {{"mean", mean}, {"std", sd}, {"people", {{"file", "people.safetensors"}, {"count", people.size(0)}}}};
   manifest["metrics"] = metrics;
   manifest["provenance"] = {{"data", opt.data}, {"run", opt.run}, {"train_command", config.value("command", "")},
                             {"train_seed", config.value("seed", 0)}, {"map_command", opt.command_line},
@@ -300,7 +300,7 @@ MapResult map_manifold(const MapOptions& opt) {
                             {"teacher_forcing", config.value("teacher_forcing", false)}};
   // The read-back reader's weights, so `evaluate` refuses it as an evaluation judge.
   if (config.contains("reader") && config["reader"].is_object()) manifest["provenance"]["reader_fingerprint"] = config["reader"].value("fingerprint", "");
-  manifest["weights"] = {{"file", "weights.cpxw"}};
+  manifest["weights"] = {{"file", "weights.safetensors"}};
 
   write_file_atomic((pkg / "latents.csv").string(), latents_csv(test, zte));
   write_file_atomic((pkg / "latents_train.csv").string(), latents_csv(train, ztr));
@@ -346,7 +346,7 @@ MapResult map_manifold(const MapOptions& opt) {
                            plot::line_chart("mutual information of each latent dimension with each factor", "latent dimension", "MI (nats)", mi_series));
 
   // Weights last, then the manifest: a package without a manifest is visibly unfinished.
-  save_tensors((pkg / "weights.cpxw").string(), module_tensors(*vae), json{{"model", config.at("model")}}.dump());
+  save_tensors((pkg / "weights.safetensors").string(), module_tensors(*vae), json{{"model", config.at("model")}}.dump());
   write_file_atomic((pkg / "manifest.json").string(), manifest.dump(1) + "\n");
   return result;
 }

@@ -4,7 +4,7 @@
 // (and z when the data varies in z) with λ by k-fold cross-validation, turns the
 // coefficient vectors into orthonormal directions (Gram–Schmidt: valence, arousal, z),
 // measures R², MIG and quadrant accuracy on the held-out split, and writes a model package:
-//   PKG/manifest.json, PKG/weights.cpxw          the package (model_package.hpp)
+//   PKG/manifest.json, PKG/weights.safetensors          the package (model_package.hpp)
 //   PKG/latents.csv                              held-out: file, valence, arousal, z, z0…z{D-1}
 //   PKG/latents_train.csv                        the same for the training split
 //   PKG/report.json, PKG/report.md               every number, beside the VAE study's targets
@@ -17,7 +17,7 @@
 namespace circumplex::tools {
 
 struct MapOptions {
-  std::string run;       ///< training run folder (config.json, model.cpxw)
+  std::string run;       ///< training run folder (config.json, model.safetensors)
   std::string data;      ///< data folder (synth/prep output)
   std::string out;       ///< package folder to write
   std::int64_t fit_limit = 0;      ///< at most this many training images for the fits (0: all)

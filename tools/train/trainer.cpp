@@ -212,7 +212,7 @@ TrainResult train_vae(const TrainOptions& opt) {
   const torch::Device device = opt.device == "cuda" ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(distributed ? opt.dist.local_rank : 0))
                                                     : torch::Device(torch::kCPU);
   const fs::path run(opt.out);
-  const fs::path ckpt_path = run / "checkpoint.cpxw";
+  const fs::path ckpt_path = run / "checkpoint.safetensors";
 
   // Every rank loads the training split (the data must be on every machine); rank 0 also the
   // held-out images it scores after each epoch.
@@ -593,7 +593,7 @@ TrainResult train_vae(const TrainOptions& opt) {
   if (lead) {
     TensorMap weights = module_tensors(*vae);
     for (auto& [name, t] : weights) t = t.to(torch::kCPU);
-    save_tensors((run / "model.cpxw").string(), weights, json{{"model", config_json(config)}}.dump());
+    save_tensors((run / "model.safetensors").string(), weights, json{{"model", config_json(config)}}.dump());
   }
   if (group) group->barrier("finishing");
   result.steps = step;

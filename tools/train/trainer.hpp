@@ -2,9 +2,9 @@
 //
 // A run folder RUN holds, as training goes:
 //   config.json          the model configuration and the options of the run
-//   checkpoint.cpxw      weights + optimiser state + position (epoch, batch); written
+//   checkpoint.safetensors      weights + optimiser state + position (epoch, batch); written
 //                        atomically at each epoch's end, every few minutes, and on Ctrl-C
-//   model.cpxw           the final weights (written when the last epoch ends)
+//   model.safetensors           the final weights (written when the last epoch ends)
 //   loss.csv, loss.png   loss terms per epoch (train and held-out)
 //   recon/epoch_NNN.png  held-out images (top) and their reconstructions (bottom)
 //   expression_weight.png  the pixel weights of the reconstruction (--expression-weight)
@@ -62,7 +62,7 @@ struct TrainOptions {
   /// resumed run follows the same schedule.
   double lr_end = -1.0;
   /// Start from these weights instead of a random initialisation (fine-tuning): a run's
-  /// model.cpxw or checkpoint.cpxw, or a package's weights.cpxw, of the same architecture.
+  /// model.safetensors or checkpoint.safetensors, or a package's weights.safetensors, of the same architecture.
   /// Ignored on --resume (the checkpoint holds the weights); recorded in config.json.
   std::string init;
   std::string class_weights;     ///< JSON file {category: weight} (prep --class-weights), optional
@@ -82,7 +82,7 @@ struct TrainOptions {
 struct TrainResult {
   int epochs_done = 0;
   std::int64_t steps = 0;
-  bool finished = false;          ///< all epochs done and model.cpxw written
+  bool finished = false;          ///< all epochs done and model.safetensors written
   double last_loss = 0.0;         ///< mean training loss of the last epoch
   double images_per_second = 0.0; ///< training throughput of this invocation (all ranks together)
 };

@@ -22,7 +22,7 @@
 //                   group ("affect", "au", "identity"), mean, std and whether they were
 //                   constant in training, the held-out metrics, provenance, and the weights'
 //                   file name and fingerprint (FNV-1a of the tensors' bytes in name order).
-//   weights.cpxw    the network's tensors (weights.hpp: data only, never code).
+//   weights.safetensors    the network's tensors (weights.hpp: data only, never code).
 // JudgePackage::load refuses a missing, corrupt, truncated or mismatched package with
 // circumplex::Error naming the file and the problem.
 //

@@ -9,8 +9,8 @@
 //                   which seeds then draw from), metrics, provenance
 //                   (data, seed, command, commit, LibTorch version) and the weights' file name
 //                   and FNV-1a hash.
-//   weights.cpxw    the encoder's and decoder's tensors (weights.hpp: data only, never code).
-//   people.cpxw     optional: tensor "people" [count, latent], one latent per person.
+//   weights.safetensors    the encoder's and decoder's tensors (weights.hpp: data only, never code).
+//   people.safetensors     optional: tensor "people" [count, latent], one latent per person.
 // load() refuses a missing, corrupt, truncated or mismatched package with circumplex::Error
 // naming the file and what is wrong.
 //
@@ -33,7 +33,7 @@ namespace circumplex {
 /// The parsed manifest plus the weights of a model package.
 class ModelPackage {
  public:
-  /// Reads and validates PKG/manifest.json and PKG/weights.cpxw.
+  /// Reads and validates PKG/manifest.json and PKG/weights.safetensors.
   static ModelPackage load(const std::string& dir);
   /// Folder of the package shipped with circumplex (assets/models/default), found next to
   /// the executable's install, in the source tree, or via $CIRCUMPLEX_MODEL. Empty if none.

@@ -1,16 +1,23 @@
 // circumplex/weights.hpp — tensors to and from disk, as data only.
 //
-// Model weights are stored as plain float32 tensors in circumplex's own file format, so
-// that loading a model never executes code from a file (a TorchScript/pickle archive can).
-// Format (little-endian):
-//   8 bytes   magic "CPXWGT01"
-//   8 bytes   u64 length H of the JSON header
-//   H bytes   JSON: {"tensors": [{"name", "shape": [...], "offset", "bytes"}...],
-//                    "data_bytes": N, "fnv1a64": "<hex of the data's FNV-1a 64-bit hash>",
-//                    "meta": {...free-form...}}
-//   N bytes   the tensors' float32 data, each at its offset (from the start of this block)
-// A short file, a wrong magic, a bad header, a hash mismatch, a missing or extra tensor or
-// a shape mismatch is refused with circumplex::Error naming the file and the problem.
+// Model weights are stored as plain float32 tensors in safetensors files (the format PyTorch
+// users exchange weights in), so loading a model never executes code from a file (a
+// TorchScript/pickle archive can). Layout (little-endian):
+//   8 bytes   u64 length N of the JSON header
+//   N bytes   JSON: {"<name>": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, …,
+//                    "__metadata__": {"circumplex": "<the meta JSON, as a string>",
+//                                     "fnv1a64": "<hex FNV-1a 64 of the data block>"}}
+//             (padded with spaces to a multiple of 8)
+//   …         the data block: each tensor's float32 values at [begin, end)
+// Any safetensors file of F32 tensors loads (plugin/bindings/python/circumplex_weights.py
+// writes them with numpy alone); the hash is checked when present. Files of circumplex 0.1's
+// own format (magic "CPXWGT01", `.cpxw`) still load.
+// Refused with circumplex::Error naming the file and the problem: a short or truncated file,
+// a header that is not JSON or longer than the file or than 16 MiB, a dtype other than F32,
+// a shape that disagrees with its bytes, offsets outside the data, overlapping tensors,
+// unindexed bytes, a hash mismatch, more than 100 000 tensors, rank above 8, a tensor above
+// 2^29 elements or a file above 2 GiB; and, when assigned to a module, a missing or extra
+// tensor or a shape mismatch.
 #pragma once
 
 #include <torch/torch.h>
@@ -24,9 +31,10 @@ namespace circumplex {
 using TensorMap = std::map<std::string, torch::Tensor>;
 
 /// Writes tensors (converted to contiguous CPU float32) to `path` atomically.
-/// `meta_json` is an optional JSON object text stored in the header.
+/// `meta_json` is an optional JSON object text stored in the header's __metadata__.
 void save_tensors(const std::string& path, const TensorMap& tensors, const std::string& meta_json = "{}");
-/// Reads every tensor of a file written by save_tensors. `meta_json` receives the meta object.
+/// Reads every tensor of a safetensors file (or a legacy .cpxw). `meta_json` receives the meta
+/// object ("{}" when the file has none).
 TensorMap load_tensors(const std::string& path, std::string* meta_json = nullptr);
 
 /// Every parameter and buffer of `module` by its dotted name.
