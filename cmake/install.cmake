@@ -8,6 +8,8 @@
 #   P/share/circumplex/models/{default,judge} the shipped packages (the library finds
 #                                             models/default from its own location)
 #   P/share/circumplex/bindings/{python,csharp}  ctypes module and example, C# P/Invoke + Unity
+#   P/share/circumplex/unity/com.circumplex.face  the Unity (UPM) package: package.json, Runtime/,
+#                                             Plugins/x86_64/libcircumplex.so, Samples~/
 # Everything is relative to P (no absolute paths inside), so a prefix can be moved.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
@@ -52,3 +54,13 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_GENERATOR DEB)
 include(CPack)
+
+# The Unity package (UPM): share/circumplex/unity/com.circumplex.face (plugin/bindings/unity).
+set(upm ${CMAKE_INSTALL_DATADIR}/circumplex/unity/com.circumplex.face)
+configure_file(${PROJECT_SOURCE_DIR}/plugin/bindings/unity/package.json.in ${PROJECT_BINARY_DIR}/upm/package.json @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/upm/package.json ${PROJECT_SOURCE_DIR}/plugin/bindings/unity/README.md DESTINATION ${upm} COMPONENT sdk)
+install(FILES ${PROJECT_SOURCE_DIR}/plugin/bindings/csharp/Circumplex.cs ${PROJECT_SOURCE_DIR}/plugin/bindings/csharp/Unity/CircumplexFace.cs
+              ${PROJECT_SOURCE_DIR}/plugin/bindings/unity/Circumplex.Runtime.asmdef
+        DESTINATION ${upm}/Runtime COMPONENT sdk)
+install(FILES $<TARGET_FILE:circumplex_plugin> DESTINATION ${upm}/Plugins/x86_64 RENAME libcircumplex.so COMPONENT sdk)
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/plugin/bindings/unity/Samples~" DESTINATION ${upm} COMPONENT sdk)

@@ -52,6 +52,26 @@ foreach(f bin/circumplex include/circumplex.h include/circumplex.hpp lib/libcirc
     message(FATAL_ERROR "the install has no ${f}")
   endif()
 endforeach()
+# The Unity package: its manifest names this version, and its C# compiles under Mono against
+# the Unity stubs (where mcs is installed), as the source tree's does in test_plugin_unity.
+set(upm ${prefix}/share/circumplex/unity/com.circumplex.face)
+foreach(f package.json Runtime/Circumplex.cs Runtime/CircumplexFace.cs Runtime/Circumplex.Runtime.asmdef
+          Plugins/x86_64/libcircumplex.so Samples~/CircleWalkFace/README.md)
+  if(NOT EXISTS ${upm}/${f})
+    message(FATAL_ERROR "the Unity package has no ${f}")
+  endif()
+endforeach()
+file(READ ${upm}/package.json upm_json)
+string(JSON upm_name GET "${upm_json}" name)
+string(JSON upm_version GET "${upm_json}" version)
+if(NOT upm_name STREQUAL "com.circumplex.face" OR NOT upm_version MATCHES "^[0-9]+\\.[0-9]+\\.[0-9]+$")
+  message(FATAL_ERROR "package.json: name ${upm_name}, version ${upm_version}")
+endif()
+find_program(MCS mcs)
+if(MCS)
+  run(${MCS} -nologo -target:library -out:${WORK}/upm.dll ${upm}/Runtime/Circumplex.cs ${upm}/Runtime/CircumplexFace.cs
+      ${SRC}/tests/test_plugin_unity_stubs.cs)
+endif()
 run(readelf -d ${prefix}/lib/libcircumplex.so)
 if(NOT last_output MATCHES "SONAME[^\n]*libcircumplex\\.so\\.0\\]")
   message(FATAL_ERROR "libcircumplex.so has no versioned SONAME:\n${last_output}")

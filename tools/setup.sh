@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/setup.sh — installs the Debian 12 packages circumplex builds and runs with, and only
+# tools/setup.sh [--fuzz] — installs the Debian 12 packages circumplex builds and runs with, and only
 # those that are missing (a few dpkg queries when everything is there). Used by run.sh
 # and test.sh; safe to run by hand. Nothing is fetched from anywhere but Debian's archive.
 set -euo pipefail
@@ -18,6 +18,9 @@ packages=(
   python3-liblo                                          # test_plugin_vmc_python: a second OSC implementation
   python3 mono-mcs mono-runtime                          # the plugin's Python and C# bindings' tests
 )
+
+# tools/test.sh --fuzz: clang with libFuzzer and its sanitizer runtimes.
+[ "${1:-}" = "--fuzz" ] && packages+=(clang-14)
 
 missing=()
 for p in "${packages[@]}"; do

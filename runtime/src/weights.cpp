@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <tuple>
 #include <unistd.h>
 #include <vector>
@@ -77,19 +78,14 @@ void save_tensors(const std::string& path, const TensorMap& tensors, const std::
 namespace {
 
 // The legacy format: magic CPXWGT01, u64 header length, JSON header, data (see weights.hpp).
-TensorMap load_cpxw(const std::string& path, std::string* meta_json) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::Io, path + ": cannot open (" + std::strerror(errno) + ")");
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<std::uint64_t>(in.tellg());
-  in.seekg(0);
-  char magic[8];
+TensorMap parse_cpxw(std::string_view file, const std::string& path, std::string* meta_json) {
+  const std::uint64_t size = file.size();
   std::uint64_t len = 0;
-  if (size < 16 || !in.read(magic, 8) || !in.read(reinterpret_cast<char*>(&len), 8)) bad(path, "too short to be a circumplex weights file");
-  if (std::memcmp(magic, kMagic, 8) != 0) bad(path, "not a circumplex weights file (wrong magic; expected CPXWGT01)");
-  if (len > size - 16 || len > (64u << 20)) bad(path, "header length " + std::to_string(len) + " exceeds the file (truncated?)");
-  std::string text(len, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(len));
+  if (size < 16) bad(path, "too short to be a circumplex weights file");
+  if (std::memcmp(file.data(), kMagic, 8) != 0) bad(path, "not a circumplex weights file (wrong magic; expected CPXWGT01)");
+  std::memcpy(&len, file.data() + 8, 8);
+  if (len > size - 16 || len > kMaxHeaderBytes) bad(path, "header length " + std::to_string(len) + " exceeds the file (truncated?)");
+  const std::string_view text = file.substr(16, len);
   json header;
   try {
     header = json::parse(text);
@@ -104,9 +100,7 @@ TensorMap load_cpxw(const std::string& path, std::string* meta_json) {
   if (data_bytes != size - 16 - len) {
     bad(path, "holds " + std::to_string(size - 16 - len) + " data bytes, header says " + std::to_string(data_bytes) + " (truncated or padded)");
   }
-  std::string data(data_bytes, '\0');
-  in.read(data.data(), static_cast<std::streamsize>(data_bytes));
-  if (!in) bad(path, "read failed");
+  const std::string_view data = file.substr(16 + len);
   if (hex(fnv1a(data.data(), data.size())) != header["fnv1a64"].get<std::string>()) bad(path, "data hash mismatch (corrupt file)");
 
   TensorMap out;
@@ -116,12 +110,14 @@ TensorMap load_cpxw(const std::string& path, std::string* meta_json) {
       bad(path, "malformed tensor entry in header");
     }
     const std::string name = t["name"].get<std::string>();
+    if (t["shape"].size() > kMaxRank) bad(path, "tensor '" + name + "' has rank " + std::to_string(t["shape"].size()) + ", over the limit of " + std::to_string(kMaxRank));
     std::vector<std::int64_t> shape;
     std::int64_t numel = 1;
     for (const json& d : t["shape"]) {
-      if (!d.is_number_integer() || d.get<std::int64_t>() < 0 || d.get<std::int64_t>() > (1LL << 31)) bad(path, "tensor '" + name + "' has a bad shape");
+      if (!d.is_number_integer() || d.get<std::int64_t>() < 0 || d.get<std::int64_t>() > static_cast<std::int64_t>(kMaxElements)) bad(path, "tensor '" + name + "' has a bad shape");
       shape.push_back(d.get<std::int64_t>());
       numel *= shape.back();
+      if (numel > static_cast<std::int64_t>(kMaxElements)) bad(path, "tensor '" + name + "' has more than " + std::to_string(kMaxElements) + " elements");
     }
     const auto offset = t["offset"].get<std::uint64_t>(), bytes = t["bytes"].get<std::uint64_t>();
     if (bytes != static_cast<std::uint64_t>(numel) * sizeof(float) || offset > data.size() || bytes > data.size() - offset) {
@@ -153,8 +149,7 @@ std::string read_whole(const std::string& path) {
 
 // safetensors: u64 header length N, N bytes of JSON {name: {dtype, shape, data_offsets}, …,
 // "__metadata__": {string: string}}, then the data block the offsets index.
-TensorMap load_safetensors(const std::string& path, std::string* meta_json) {
-  const std::string file = read_whole(path);
+TensorMap parse_safetensors(std::string_view file, const std::string& path, std::string* meta_json) {
   if (file.size() < 8) bad(path, "too short to be a safetensors or circumplex weights file");
   std::uint64_t len = 0;
   std::memcpy(&len, file.data(), 8);
@@ -162,7 +157,7 @@ TensorMap load_safetensors(const std::string& path, std::string* meta_json) {
   if (len > file.size() - 8) bad(path, "header length " + std::to_string(len) + " exceeds the file (truncated?)");
   json header;
   try {
-    header = json::parse(file.substr(8, len));
+    header = json::parse(file.substr(8, static_cast<std::size_t>(len)));
   } catch (const json::parse_error& e) {
     bad(path, std::string("header is not JSON: ") + e.what());
   }
@@ -224,18 +219,14 @@ TensorMap load_safetensors(const std::string& path, std::string* meta_json) {
 
 }  // namespace
 
-TensorMap load_tensors(const std::string& path, std::string* meta_json) {
-  char head[8] = {};
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(ErrorKind::Io, path + ": cannot open (" + std::strerror(errno) + ")");
-    in.read(head, 8);
-  }
+TensorMap parse_tensors(std::string_view bytes, const std::string& origin, std::string* meta_json) {
   // The legacy format (circumplex 0.1's .cpxw) starts with its magic; a safetensors header
   // length can never spell it (it would be ~3.5e18 bytes).
-  if (std::memcmp(head, kMagic, 8) == 0) return load_cpxw(path, meta_json);
-  return load_safetensors(path, meta_json);
+  if (bytes.size() >= 8 && std::memcmp(bytes.data(), kMagic, 8) == 0) return parse_cpxw(bytes, origin, meta_json);
+  return parse_safetensors(bytes, origin, meta_json);
 }
+
+TensorMap load_tensors(const std::string& path, std::string* meta_json) { return parse_tensors(read_whole(path), path, meta_json); }
 
 TensorMap module_tensors(const torch::nn::Module& module) {
   TensorMap out;

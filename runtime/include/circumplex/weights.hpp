@@ -24,6 +24,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace circumplex {
 
@@ -36,6 +37,8 @@ void save_tensors(const std::string& path, const TensorMap& tensors, const std::
 /// Reads every tensor of a safetensors file (or a legacy .cpxw). `meta_json` receives the meta
 /// object ("{}" when the file has none).
 TensorMap load_tensors(const std::string& path, std::string* meta_json = nullptr);
+/// The same from bytes in memory; `origin` names them in errors (the fuzz target's entry).
+TensorMap parse_tensors(std::string_view bytes, const std::string& origin, std::string* meta_json = nullptr);
 
 /// Every parameter and buffer of `module` by its dotted name.
 TensorMap module_tensors(const torch::nn::Module& module);
