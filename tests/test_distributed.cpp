@@ -82,38 +82,6 @@ std::function<void(std::int64_t, const torch::nn::Module&)> recorder(Trace& trac
   };
 }
 
-/// Starts `circumplex args` with extra environment variables; returns its pid (output to `log`).
-pid_t spawn(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env, const fs::path& log) {
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    FILE* f = std::freopen(log.c_str(), "w", stdout);
-    if (f) dup2(fileno(stdout), 2);
-    std::vector<std::string> words = {CIRCUMPLEX_EXE};
-    words.insert(words.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& w : words) argv.push_back(w.data());
-    argv.push_back(nullptr);
-    execv(CIRCUMPLEX_EXE, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-/// Waits for `pid` at most `seconds` (then kills it and returns -1); else its exit code.
-int wait_bounded(pid_t pid, double seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -1;
-}
-
 std::string read_log(const fs::path& p) { return fs::exists(p) ? read_text_file(p.string()) : std::string(); }
 
 }  // namespace

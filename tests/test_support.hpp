@@ -7,8 +7,14 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
+#include <chrono>
+#include <csignal>
+#include <thread>
+#include <utility>
+#include <vector>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -34,6 +40,41 @@ inline CliResult run_cli(const std::string& args, const std::string& env = "") {
   while (std::fgets(buf.data(), buf.size(), pipe)) out += buf.data();
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+/// Starts `circumplex args` in the background with extra environment variables; its stdout
+/// and stderr go to `log`. Returns its pid (wait with wait_bounded, or kill it).
+inline pid_t spawn(const std::vector<std::string>& args, const std::vector<std::pair<std::string, std::string>>& env,
+                   const std::filesystem::path& log) {
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    FILE* f = std::freopen(log.c_str(), "w", stdout);
+    if (f) dup2(fileno(stdout), 2);
+    std::vector<std::string> words = {CIRCUMPLEX_EXE};
+    words.insert(words.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    execv(CIRCUMPLEX_EXE, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+/// Waits for `pid` at most `seconds` (then kills it and returns -1); else its exit code
+/// (128 + the signal when a signal ended it).
+inline int wait_bounded(pid_t pid, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return -1;
 }
 #endif
 

@@ -1,6 +1,7 @@
 // circumplex — the command-line tool. `circumplex --help` lists the verbs;
 // `circumplex <verb> --help` explains one. Exit codes: 0 ok, 1 failure, 2 usage error.
 #include <cstdio>
+#include <csignal>
 #include <cstring>
 #include <exception>
 
@@ -42,6 +43,9 @@ void print_help() {
 
 int main(int argc, char** argv) {
   using namespace circumplex::cli;
+  // A file-size limit (ulimit -f) or a full quota then makes writes fail with EFBIG, which
+  // every writer reports naming its file, instead of the signal killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     print_help();
     return argc < 2 ? 2 : 0;

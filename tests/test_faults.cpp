@@ -1,0 +1,98 @@
+// Faults a long job meets in real life: kill -9 at any moment, and a full disk. A killed
+// `train` resumed with --resume ends with exactly the weights of an uninterrupted run, and no
+// checkpoint it leaves is ever torn; with a file-size limit (ulimit -f) a run fails with an
+// error naming the file it could not write, exits non-zero and leaves the previous
+// checkpoint as it was.
+#include "torch_doctest.hpp"
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "circumplex/assets.hpp"
+#include "circumplex/weights.hpp"
+#include "test_support.hpp"
+
+using namespace circumplex;
+namespace fs = std::filesystem;
+
+namespace {
+const fs::path& root() {
+  static const fs::path dir = [] {
+    const fs::path d = fresh_dir("faults-" + std::to_string(getpid()));
+    const CliResult r = run_cli("synth --count 320 --identities 32 --size 32 --seed 21 --out " + (d / "data").string());
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    return d;
+  }();
+  return dir;
+}
+
+std::vector<std::string> train_args(const fs::path& out) {
+  return {"train", "--data", (root() / "data").string(), "--out", out.string(), "--epochs", "30", "--batch", "16", "--latent", "8",
+          "--width", "8", "--threads", "1", "--seed", "9", "--lr", "3e-3", "--checkpoint-minutes", "0.05"};
+}
+
+bool same_weights(const fs::path& a, const fs::path& b) {
+  const TensorMap x = load_tensors(a.string()), y = load_tensors(b.string());
+  if (x.size() != y.size()) return false;
+  for (const auto& [name, t] : x) {
+    if (!y.count(name) || !torch::equal(t, y.at(name))) return false;
+  }
+  return true;
+}
+}  // namespace
+
+TEST_CASE("train killed with SIGKILL at random moments resumes to the weights of an uninterrupted run") {
+  const fs::path whole = root() / "whole", killed = root() / "killed";
+  REQUIRE(wait_bounded(spawn(train_args(whole), {}, root() / "whole.log"), 300) == 0);
+  std::mt19937 rng(5);
+  int kills = 0;
+  for (int attempt = 0; attempt < 8 && !fs::exists(killed / "model.safetensors"); ++attempt) {
+    std::vector<std::string> args = train_args(killed);
+    if (fs::exists(killed / "checkpoint.safetensors")) args.push_back("--resume");
+    const pid_t pid = spawn(args, {}, root() / ("killed-" + std::to_string(attempt) + ".log"));
+    // Let it run 0.3 - 2.8 s of its ~6 (startup, steps, a checkpoint each epoch), then kill it without warning.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 2500));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFSIGNALED(status)) ++kills;  // (it may have finished first)
+    // Whatever moment it died at, a checkpoint that is there is whole.
+    if (fs::exists(killed / "checkpoint.safetensors")) CHECK_NOTHROW(load_tensors((killed / "checkpoint.safetensors").string()));
+  }
+  CHECK(kills >= 2);
+  if (!fs::exists(killed / "model.safetensors")) {
+    std::vector<std::string> args = train_args(killed);
+    if (fs::exists(killed / "checkpoint.safetensors")) args.push_back("--resume");
+    REQUIRE(wait_bounded(spawn(args, {}, root() / "killed-final.log"), 300) == 0);
+  }
+  CHECK(same_weights(whole / "model.safetensors", killed / "model.safetensors"));
+}
+
+TEST_CASE("a full disk (ulimit -f) fails naming the file and keeps the previous checkpoint") {
+  const fs::path run = root() / "full";
+  std::vector<std::string> first = train_args(run);
+  first.insert(first.end(), {"--stop-after-steps", "5"});
+  REQUIRE(wait_bounded(spawn(first, {}, root() / "full-first.log"), 300) == 0);
+  const std::string before = read_text_file((run / "checkpoint.safetensors").string());
+  REQUIRE(before.size() > 16 * 1024);
+  // 16 KiB per file: the checkpoint no longer fits (dash counts ulimit -f in 512-byte blocks).
+  std::string args;
+  for (const auto& w : train_args(run)) args += " '" + w + "'";
+  const std::string cmd = "sh -c \"ulimit -f 32; exec '" + std::string(CIRCUMPLEX_EXE) + "'" + args + " --resume\" 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  CliResult r{0, {}};
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, pipe)) r.out += buf;
+  const int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  CHECK(r.code == 1);
+  CHECK_MESSAGE(r.out.find("write failed") != std::string::npos, r.out);
+  CHECK_MESSAGE(r.out.find(run.string()) != std::string::npos, r.out);
+  // The previous checkpoint is untouched and still resumes.
+  CHECK(read_text_file((run / "checkpoint.safetensors").string()) == before);
+  CHECK_NOTHROW(load_tensors((run / "checkpoint.safetensors").string()));
+  for (const auto& e : fs::directory_iterator(run)) CHECK_MESSAGE(e.path().filename().string().find(".partial.") == std::string::npos, e.path());
+}
