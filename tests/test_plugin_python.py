@@ -13,16 +13,11 @@ import time
 
 def main():
     lib, model, bindings = sys.argv[1:4]
-    os.environ["CIRCUMPLEX_LIB"] = lib
-    sys.path.insert(0, bindings)
-    import circumplex
-
-    failures = []
-
-    def expect(cond, what):
-        if not cond:
-            failures.append(what)
-            print("FAILED:", what, file=sys.stderr)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from script_support import Checks, bindings as load_bindings
+    circumplex = load_bindings(lib, bindings)
+    checks = Checks()
+    expect = checks.expect
 
     expect(circumplex.version().count(".") == 2, "version string")
     names = circumplex.output_names(circumplex.OUTPUT_ARKIT)
@@ -91,11 +86,7 @@ def main():
     example = runpy.run_path(os.path.join(bindings, "example.py"))
     expect(example["main"](["example.py", model, "1", "--fast"]) == 0, "example runs")
 
-    if failures:
-        print(f"{len(failures)} check(s) failed", file=sys.stderr)
-        return 1
-    print("Python bindings: all checks passed")
-    return 0
+    return checks.finish("Python bindings: all checks passed")
 
 
 if __name__ == "__main__":

@@ -19,16 +19,11 @@ except ImportError:
 
 def main():
     lib, model, bindings = sys.argv[1:4]
-    os.environ["CIRCUMPLEX_LIB"] = lib
-    sys.path.insert(0, bindings)
-    import circumplex
-
-    failures = []
-
-    def expect(cond, what):
-        if not cond:
-            failures.append(what)
-            print("FAILED:", what, file=sys.stderr)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from script_support import Checks, bindings as load_bindings
+    circumplex = load_bindings(lib, bindings)
+    checks = Checks()
+    expect = checks.expect
 
     server = liblo.Server()  # a free UDP port
     log = []       # (path, args) in arrival order
@@ -89,11 +84,7 @@ def main():
         expect(0 <= index < len(circumplex.emotion_names()) and circumplex.emotion_names()[index] == "sad", "the emotion's index names sad")
         expect(got.get("/avatar/parameters/CircumplexValence", (0, ""))[0] < -0.3, "valence is negative")
 
-    if failures:
-        print("%d failure(s)" % len(failures), file=sys.stderr)
-        return 1
-    print("pyliblo received the VMC bundle and the VRChat budget parameters")
-    return 0
+    return checks.finish("pyliblo received the VMC bundle and the VRChat budget parameters")
 
 
 if __name__ == "__main__":

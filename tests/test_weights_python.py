@@ -22,17 +22,12 @@ except ImportError as e:
 
 def main():
     lib, model, bindings, work = sys.argv[1:5]
-    os.environ["CIRCUMPLEX_LIB"] = lib
-    sys.path.insert(0, bindings)
-    import circumplex
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from script_support import Checks, bindings as load_bindings
+    circumplex = load_bindings(lib, bindings)
     import circumplex_weights as cw
-
-    failures = []
-
-    def expect(cond, what):
-        if not cond:
-            failures.append(what)
-            print("FAILED:", what, file=sys.stderr)
+    checks = Checks()
+    expect = checks.expect
 
     manifest = json.load(open(os.path.join(model, "manifest.json")))
     weights = os.path.join(model, manifest["weights"]["file"])
@@ -80,11 +75,7 @@ def main():
             for c in range(3):
                 expect(abs(int(px[..., c].min()) - expected[c]) <= 1 and abs(int(px[..., c].max()) - expected[c]) <= 1,
                        "channel %d is %d..%d, expected %d" % (c, px[..., c].min(), px[..., c].max(), expected[c]))
-    if failures:
-        print("%d failure(s)" % len(failures), file=sys.stderr)
-        return 1
-    print("numpy read %d tensors, PyTorch rebuilt the decoder, circumplex drew with Python-written weights" % len(tensors))
-    return 0
+    return checks.finish("numpy read %d tensors, PyTorch rebuilt the decoder, circumplex drew with Python-written weights" % len(tensors))
 
 
 if __name__ == "__main__":
