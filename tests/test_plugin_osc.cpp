@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <lo/lo.h>
 #include <map>
 #include <string>
@@ -61,15 +63,20 @@ class Receiver {
     } else {
       ++self->outside_bundles;
     }
+    // liblo packs arguments at 4-byte offsets: read numbers by copying their bytes (the
+    // lo_arg union wants 8-byte alignment, which UBSan checks).
+    const auto f32 = [&](int i) { float v; std::memcpy(&v, argv[i], sizeof v); return v; };
+    const auto i32 = [&](int i) { std::int32_t v; std::memcpy(&v, argv[i], sizeof v); return v; };
+    const auto str = [&](int i) { return std::string(reinterpret_cast<const char*>(argv[i])); };
     const std::string t = types;
     if (t == "f") {
-      self->floats[path] = argv[0]->f;
+      self->floats[path] = f32(0);
     } else if (t == "s") {
-      self->strings[path] = &argv[0]->s;
+      self->strings[path] = str(0);
     } else if (t == "i") {
-      self->ints[path] = argv[0]->i;
+      self->ints[path] = i32(0);
     } else if (t == "sf" && std::string(path) == "/VMC/Ext/Blend/Val") {
-      self->blend[&argv[0]->s] = argv[1]->f;
+      self->blend[str(0)] = f32(1);
     } else if (!(t.empty() && std::string(path) == "/VMC/Ext/Blend/Apply")) {
       ++self->bad_types;
     }
