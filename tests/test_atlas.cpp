@@ -154,3 +154,10 @@ TEST_CASE("a malformed atlas.json is refused with a message naming the problem")
   refused(replace(good, "0.4928", "0.3"), "compound rule");
   refused(replace(good, "\"name\": \"neutral\"", "\"name\": \"calm\""), "'neutral'");
 }
+
+// Found by tools/test.sh --fuzz (atlas_json): a number too large for a double made the JSON
+// library throw an exception that was not a circumplex::Error, so the process aborted.
+TEST_CASE("fuzz regression: an atlas with an overflowing number is refused as bad data") {
+  const std::string path = std::string(CIRCUMPLEX_SOURCE_DIR) + "/tests/data/fuzz/atlas-number-overflow.json";
+  CHECK_THROWS_WITH_AS(Atlas::load(path), doctest::Contains("atlas-number-overflow.json"), Error);
+}

@@ -206,6 +206,10 @@ TEST_CASE("weights round-trip exactly and corrupt files are refused") {
                        doctest::Contains("index 4"), Error);
   CHECK_THROWS_WITH_AS(load_tensors(write("rank.safetensors", file(R"({"a":{"dtype":"F32","shape":[1,1,1,1,1,1,1,1,1],"data_offsets":[0,4]}})", eight))),
                        doctest::Contains("rank 9"), Error);
+  // Found by tools/test.sh --fuzz (weights): a header number too large for a double made the
+  // JSON library throw past the loader (the process aborted); now it is bad data.
+  CHECK_THROWS_WITH_AS(load_tensors(std::string(CIRCUMPLEX_SOURCE_DIR) + "/tests/data/fuzz/weights-number-overflow.bin"),
+                       doctest::Contains("weights-number-overflow.bin"), Error);
   // circumplex 0.1's own format still loads (the shipped judge was written in it).
   const std::string legacy = std::string(CIRCUMPLEX_SOURCE_DIR) + "/tests/data/legacy.cpxw";
   std::string legacy_meta;

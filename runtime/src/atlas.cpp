@@ -99,7 +99,7 @@ Atlas Atlas::parse(std::string_view json_text, const std::string& origin) {
   json doc;
   try {
     doc = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     bad(origin, std::string("malformed JSON: ") + e.what());
   }
   if (!doc.is_object()) bad(origin, "top level must be an object");

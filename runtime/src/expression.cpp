@@ -166,7 +166,7 @@ ExpressionModel ExpressionModel::parse(std::string_view json_text, const std::st
   json doc;
   try {
     doc = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     bad(origin, std::string("malformed JSON: ") + e.what());
   }
   if (!doc.is_object() || doc.value("format", std::string()) != "circumplex-expression") {

@@ -174,7 +174,7 @@ void JudgePackage::save(const std::string& dir, const JudgeConfig& config, const
   json extra;
   try {
     extra = json::parse(extra_json);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(ErrorKind::InvalidArgument, std::string("judge package extra fields are not JSON: ") + e.what());
   }
   json m = extra.is_object() ? extra : json::object();
@@ -206,7 +206,7 @@ JudgePackage JudgePackage::load(const std::string& dir) {
   json m;
   try {
     m = json::parse(pkg.manifest_);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     bad(where, std::string("malformed JSON (truncated?): ") + e.what());
   }
   if (!m.is_object() || !m.contains("format") || m["format"] != "circumplex-judge") {

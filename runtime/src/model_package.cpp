@@ -44,7 +44,7 @@ ModelPackage ModelPackage::load(const std::string& dir) {
   json m;
   try {
     m = json::parse(pkg.manifest_);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     bad(manifest_path, std::string("malformed JSON (truncated?): ") + e.what());
   }
   if (!m.is_object() || m.value("format", std::string()) != "circumplex-model") bad(manifest_path, "'format' must be \"circumplex-model\"");

@@ -51,7 +51,7 @@ void save_tensors(const std::string& path, const TensorMap& tensors, const std::
   json meta;
   try {
     meta = json::parse(meta_json);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(ErrorKind::InvalidArgument, std::string("weights meta is not JSON: ") + e.what());
   }
   json header = json::object();
@@ -89,7 +89,7 @@ TensorMap parse_cpxw(std::string_view file, const std::string& path, std::string
   json header;
   try {
     header = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     bad(path, std::string("corrupt header: ") + e.what());
   }
   if (!header.contains("data_bytes") || !header["data_bytes"].is_number_unsigned() || !header.contains("tensors") ||
@@ -158,7 +158,7 @@ TensorMap parse_safetensors(std::string_view file, const std::string& path, std:
   json header;
   try {
     header = json::parse(file.substr(8, static_cast<std::size_t>(len)));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     bad(path, std::string("header is not JSON: ") + e.what());
   }
   if (!header.is_object()) bad(path, "header is not a JSON object");
@@ -209,7 +209,7 @@ TensorMap parse_safetensors(std::string_view file, const std::string& path, std:
     if (meta.contains("circumplex") && meta["circumplex"].is_string()) {
       try {
         *meta_json = json::parse(meta["circumplex"].get<std::string>()).dump();
-      } catch (const json::parse_error&) {
+      } catch (const json::exception&) {
         bad(path, "__metadata__.circumplex is not JSON");
       }
     }

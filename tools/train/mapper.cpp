@@ -124,7 +124,7 @@ MapResult map_manifold(const MapOptions& opt) {
   json config;
   try {
     config = json::parse(read_text_file((run / "config.json").string()));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(ErrorKind::BadData, (run / "config.json").string() + ": malformed JSON: " + e.what());
   }
   VaeConfig vc;

@@ -119,7 +119,7 @@ std::map<std::string, double> read_class_weights(const std::string& path) {
   json j;
   try {
     j = json::parse(read_text_file(path));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     throw Error(ErrorKind::BadData, path + ": malformed JSON: " + e.what());
   }
   if (j.is_object() && j.contains("class_weights")) j = j["class_weights"];
