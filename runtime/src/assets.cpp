@@ -11,11 +11,11 @@
 namespace circumplex {
 namespace generated {
 extern const std::pair<std::string_view, std::string_view> kEmbeddedAssets[];
-extern const std::size_t kEmbeddedAssetCount;
+extern const std::size_t kEmbeddedAssetsCount;
 }  // namespace generated
 
 std::string_view embedded_asset(std::string_view name) {
-  for (std::size_t i = 0; i < generated::kEmbeddedAssetCount; ++i) {
+  for (std::size_t i = 0; i < generated::kEmbeddedAssetsCount; ++i) {
     if (generated::kEmbeddedAssets[i].first == name) return generated::kEmbeddedAssets[i].second;
   }
   throw Error(ErrorKind::InvalidArgument, "no embedded asset named '" + std::string(name) + "'");

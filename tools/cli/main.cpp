@@ -24,6 +24,7 @@ const std::vector<Verb>& verbs() {
       {"judge", "train the independent judge CNN (affect, AUs, identity) on procedural faces", run_judge},
       {"evaluate", "score a model package with the judge and fresh faces: grid MAE, drift, R2, PSNR", run_evaluate},
       {"bench", "time the decoder (vs the machine's peak, --peer PyTorch), engine, viewer, plugin, synth/prep/train", run_bench},
+      {"study", "C2A2's expert rating study: image sets, rating pages (HTTP + SQLite), judge ratings, Table 1", run_study},
   };
   return table;
 }

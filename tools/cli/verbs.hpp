@@ -29,5 +29,6 @@ int run_prep(int argc, char** argv);
 int run_judge(int argc, char** argv);
 int run_evaluate(int argc, char** argv);
 int run_bench(int argc, char** argv);
+int run_study(int argc, char** argv);
 
 }  // namespace circumplex::cli

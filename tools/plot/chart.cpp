@@ -75,6 +75,47 @@ cv::Mat line_chart(const std::string& title, const std::string& x_label, const s
   return img;
 }
 
+cv::Mat bar_chart(const std::string& title, const std::string& x_label, const std::vector<std::string>& categories,
+                  const std::vector<Series>& series, double x_min, double x_max, int width) {
+  const int bar = 12, row = bar * static_cast<int>(std::max<std::size_t>(1, series.size())) + 10;
+  const int left = 170, right = 70, top = 60 + 22 * static_cast<int>(series.size()), bottom = 56;
+  const int height = top + row * static_cast<int>(categories.size()) + bottom;
+  cv::Mat img(height, width, CV_8UC3, cv::Scalar(255, 255, 255));
+  const cv::Rect area(left, top, width - left - right, row * static_cast<int>(categories.size()));
+  draw_text(img, title, {left, 14}, 0.7, kInk, 2);
+  auto px = [&](double x) { return area.x + cvRound((std::clamp(x, x_min, x_max) - x_min) / (x_max - x_min) * area.width); };
+  for (int k = 0; k <= 4; ++k) {
+    const double x = x_min + (x_max - x_min) * k / 4.0;
+    cv::line(img, cv::Point(px(x), area.y), cv::Point(px(x), area.y + area.height), kGrid, 1);
+    const std::string t = tick_text(x, false);
+    draw_text(img, t, {px(x) - text_size(t, 0.4).width / 2, area.y + area.height + 6}, 0.4, kMuted);
+  }
+  for (std::size_t c = 0; c < categories.size(); ++c) {
+    const int y = area.y + static_cast<int>(c) * row + 5;
+    draw_text(img, categories[c], {left - 10 - text_size(categories[c], 0.42).width, y + row / 2 - 12}, 0.42, kInk);
+    for (std::size_t s = 0; s < series.size(); ++s) {
+      const int by = y + static_cast<int>(s) * bar;
+      const double v = c < series[s].y.size() ? series[s].y[c] : NAN;
+      if (!std::isfinite(v)) {
+        draw_text(img, "n/a", {area.x + 4, by - 2}, 0.35, kMuted);
+        continue;
+      }
+      cv::rectangle(img, cv::Rect(area.x, by, std::max(1, px(v) - area.x), bar - 2), series[s].colour, cv::FILLED);
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "%.2f", v);
+      draw_text(img, buf, {px(v) + 4, by - 2}, 0.35, kInk);
+    }
+  }
+  cv::rectangle(img, area, kInk, 1);
+  draw_text_centred(img, x_label, {area.x + area.width / 2, height - 20}, 0.5, kInk);
+  for (std::size_t s = 0; s < series.size(); ++s) {
+    const int ly = 44 + 22 * static_cast<int>(s);
+    cv::rectangle(img, cv::Rect(left, ly, 24, 12), series[s].colour, cv::FILLED);
+    draw_text(img, series[s].name, {left + 32, ly - 3}, 0.45, kInk);
+  }
+  return img;
+}
+
 cv::Mat tile(const std::vector<cv::Mat>& images, int columns, int gap, cv::Scalar background) {
   if (images.empty() || columns <= 0) return {};
   const int w = images[0].cols, h = images[0].rows;

@@ -19,6 +19,11 @@ struct Series {
 cv::Mat line_chart(const std::string& title, const std::string& x_label, const std::string& y_label,
                    const std::vector<Series>& series, bool log_y = false, int width = 900, int height = 520);
 
+/// Grouped horizontal bars: one row per category, one bar per series in it (NaN: no bar,
+/// "n/a" written). Values run from `x_min` to `x_max`; each bar is labelled with its value.
+cv::Mat bar_chart(const std::string& title, const std::string& x_label, const std::vector<std::string>& categories,
+                  const std::vector<Series>& series, double x_min, double x_max, int width = 900);
+
 /// Tiles equally sized BGR images into a grid with `columns` columns and `gap` pixels between.
 cv::Mat tile(const std::vector<cv::Mat>& images, int columns, int gap = 4, cv::Scalar background = {255, 255, 255});
 
