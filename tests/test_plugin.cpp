@@ -4,6 +4,8 @@
 // and misuse of every function (NULL handle, NULL pointers, NaN/Inf, unknown names,
 // small buffers, zero sizes) — always a result code, never a crash.
 #include <doctest/doctest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <array>
@@ -572,6 +574,34 @@ TEST_CASE("identity by seed and from an image") {
   Handle rig = make(CPX_CREATE_RIG_ONLY);
   CHECK(cpx_set_identity_image(rig.get(), a.data(), 32, 32, 4, 0) == CPX_ERROR_NOT_SUPPORTED);
   CHECK(cpx_set_identity_seed(rig.get(), 3) == CPX_OK);
+}
+
+TEST_CASE("cpx_set_identity_image on a real photo: the face is found and aligned; no face is refused and the identity stays") {
+  cpx_create_info info = CPX_CREATE_INFO_INIT;
+  const std::string model = std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/default";  // states its framing
+  info.model_path = model.c_str();
+  info.threads = 1;
+  cpx_context* raw = nullptr;
+  REQUIRE(cpx_create(&info, &raw) == CPX_OK);
+  Handle ctx(raw, cpx_destroy);
+  const cv::Mat bgr = cv::imread(std::string(CIRCUMPLEX_SOURCE_DIR) + "/tests/data/photos/london-sample/021_smiling.jpg");
+  REQUIRE(!bgr.empty());
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  REQUIRE(cpx_set_identity_image(ctx.get(), rgb.data, rgb.cols, rgb.rows, 3, static_cast<int32_t>(rgb.step)) == CPX_OK);
+  REQUIRE(cpx_update(ctx.get(), 1.0f, nullptr) == CPX_OK);
+  wait_settled(ctx.get());
+  cpx_frame f{};
+  f.struct_size = sizeof f;
+  std::vector<std::uint8_t> before(128 * 128 * 4), after(before.size());
+  REQUIRE(cpx_copy_frame(ctx.get(), before.data(), before.size(), &f) == CPX_OK);
+  const cv::Mat wall(240, 320, CV_8UC3, cv::Scalar(230, 230, 230));
+  CHECK(cpx_set_identity_image(ctx.get(), wall.data, wall.cols, wall.rows, 3, 0) == CPX_ERROR_BAD_DATA);
+  CHECK(std::string(cpx_last_error(ctx.get())).find("cpx_set_identity_image: no face found") != std::string::npos);
+  REQUIRE(cpx_update(ctx.get(), 0.0f, nullptr) == CPX_OK);
+  wait_settled(ctx.get());
+  REQUIRE(cpx_copy_frame(ctx.get(), after.data(), after.size(), &f) == CPX_OK);
+  CHECK(after == before);  // the photo's identity is still the one drawn
 }
 
 TEST_CASE("recording the path and the live cursor to CSV") {

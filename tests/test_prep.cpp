@@ -24,7 +24,7 @@
 #include "common/csv.hpp"
 #include "facegen/face_renderer.hpp"
 #include "prep/affectnet.hpp"
-#include "prep/detect.hpp"
+#include "circumplex/face_detect.hpp"
 #include "prep/image.hpp"
 #include "prep/npy.hpp"
 #include "prep/prep.hpp"

@@ -14,6 +14,7 @@
 #include <utility>
 #include <opencv2/imgproc.hpp>
 
+#include "circumplex/photo.hpp"
 #include "circumplex/atlas.hpp"
 #include "circumplex/error.hpp"
 #include "circumplex/expression.hpp"
@@ -522,12 +523,15 @@ cpx_result cpx_set_identity_image(cpx_context* ctx, const uint8_t* pixels, int32
     const std::size_t stride = stride_bytes ? static_cast<std::size_t>(stride_bytes) : row;
     std::vector<std::uint8_t> packed(row * static_cast<std::size_t>(height));
     for (std::size_t y = 0; y < static_cast<std::size_t>(height); ++y) std::memcpy(&packed[y * row], pixels + y * stride, row);
+    // The face found, aligned to the package's framing (circumplex/photo.hpp); the aligned
+    // image is what the session encodes and what cpx_export_path_video re-encodes.
+    PreparedPhoto photo = prepare_photo(packed.data(), width, height, channels, row, c.session->package(), "cpx_set_identity_image");
     std::lock_guard<std::mutex> lock(c.control);
-    c.session->set_identity_image(packed.data(), width, height, channels);
-    c.identity_image.swap(packed);
-    c.identity_width = width;
-    c.identity_height = height;
-    c.identity_channels = channels;
+    c.session->set_identity_image(photo.rgb.data(), photo.size, photo.size, 3);
+    c.identity_image.swap(photo.rgb);
+    c.identity_width = photo.size;
+    c.identity_height = photo.size;
+    c.identity_channels = 3;
     return CPX_OK;
   });
 }

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <optional>
 
+#include "circumplex/photo.hpp"
 #include "circumplex/error.hpp"
 #include "circumplex/renderer/interop_decision.hpp"
 #include "circumplex/stats.hpp"
@@ -383,10 +384,14 @@ void Viewer::Impl::set_identity_image_file(const std::string& path) {
   if (delayed) return toast("Image identities are off while --generator-delay is set", true);
   try {
     const Rgba img = hooks.load_image(path);
-    session->set_identity_image(img.pixels.data(), img.width, img.height, 4);
+    const PreparedPhoto photo = prepare_photo(img.pixels.data(), img.width, img.height, 4, static_cast<std::size_t>(img.width) * 4,
+                                              session->package(), path);
+    session->set_identity_image(photo.rgb.data(), photo.size, photo.size, 3);
     ui.identity_image = path;
     std::snprintf(ui.image_path, sizeof ui.image_path, "%s", path.c_str());
-    toast("Identity encoded from " + path);
+    std::string said;
+    for (const std::string& n : photo.notes) said += "\n" + n;
+    toast("Identity encoded from " + path + said, !photo.notes.empty());
   } catch (const std::exception& e) {
     toast(std::string("Cannot use that image: ") + e.what(), true);
   }

@@ -108,6 +108,17 @@ ModelPackage ModelPackage::load(const std::string& dir) {
     pkg.people_.assign(rows.data_ptr<float>(), rows.data_ptr<float>() + rows.numel());
   }
 
+  if (m.contains("framing")) {
+    const json& f = m["framing"];
+    const std::string where = manifest_path + ": framing";
+    if (!f.is_object()) bad(where, "must be an object");
+    const std::vector<double> box = numbers(f, where, "face_box", 3), luma = numbers(f, where, "luma", 2);
+    if (box[2] <= 0.05 || box[2] > 2 || std::fabs(box[0]) > 2 || std::fabs(box[1]) > 2) bad(where, "face_box must be [left, top, side] with 0.05 < side <= 2");
+    if (luma[0] < 0 || luma[0] > 1 || luma[1] <= 0 || luma[1] > 1) bad(where, "luma must be [mean, std] within 0 ... 1");
+    if (!f.contains("faces") || !f["faces"].is_number_integer() || f["faces"].get<std::int64_t>() < 1) bad(where, "'faces' must be a count >= 1");
+    pkg.framing_ = Framing{box[0], box[1], box[2], luma[0], luma[1], f["faces"].get<int>()};
+  }
+
   if (!m.contains("weights") || !m["weights"].is_object() || !m["weights"].contains("file") || !m["weights"]["file"].is_string()) {
     bad(manifest_path, "'weights' must name its file");
   }

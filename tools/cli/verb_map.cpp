@@ -16,6 +16,7 @@ int run_map(int argc, char** argv) {
       {"--held-out-limit", "N", "score on at most N held-out images (default: all)"},
       {"--threads", "N", "LibTorch threads (default 2)"},
       {"--seed", "S", "seed of the cross-validation folds (default 1)"},
+      {"--add-framing", "PKG", "only measure how --data's faces are framed and add it to PKG's manifest (packages made before 0.2)"},
   };
   const Args args(argc, argv, 1, options);
   if (args.help()) {
@@ -26,6 +27,13 @@ int run_map(int argc, char** argv) {
                 "(manifest.json, weights.safetensors) with latents.csv, report.json, report.md and plots.\n\n%s\n"
                 "Example: circumplex map --run runs/vae --data data/synth --out models/mine\n",
                 format_options(options).c_str());
+    return 0;
+  }
+  if (args.has("--add-framing")) {
+    if (!args.has("--data") || args.has("--run") || args.has("--out")) throw UsageError("--add-framing PKG takes --data DIR only");
+    const Framing f = tools::add_framing(*args.get("--add-framing"), *args.get("--data"));
+    std::printf("map: framing of %d faces: face box at (%.3f, %.3f), side %.3f of the image; luminance %.3f +- %.3f -> %s/manifest.json\n", f.faces,
+                f.face_x, f.face_y, f.face_size, f.luma_mean, f.luma_std, args.get("--add-framing")->c_str());
     return 0;
   }
   if (!args.has("--run") || !args.has("--data") || !args.has("--out")) throw UsageError("--run, --data and --out are required");

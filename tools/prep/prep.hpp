@@ -1,7 +1,7 @@
 // tools/prep/prep.hpp — `circumplex prep`: the VAE study's AffectNet preprocessing.
 //
 // For each usable row of the annotation CSV: read the image (missing / corrupt / truncated
-// files are rejected), detect the face strictly (detect.hpp: no face, a detection near but
+// files are rejected), detect the face strictly (circumplex/face_detect.hpp: no face, a detection near but
 // not centred in the CSV's face box, low confidence, a face under --min-face px, an extreme
 // pose are rejected), cut a square around it with a margin, resize to --size, CLAHE on Lab L
 // only, and write OUT/images/<row>.png. Then, optionally, balance by undersampling to N per category (seeded)
@@ -39,9 +39,17 @@
 #include <string>
 #include <vector>
 
-#include "prep/detect.hpp"
+#include "circumplex/face_detect.hpp"
 
 namespace circumplex::prep {
+
+// The detector moved to the runtime (photo identities use it too); prep's names for it stay.
+using circumplex::DetectorKind;
+using circumplex::DetectorSpec;
+using circumplex::PoseMode;
+using circumplex::parse_detector;
+using circumplex::parse_pose;
+using circumplex::pose_name;
 
 struct PrepOptions {
   std::string images_dir;  ///< where subDirectory_filePath is relative to

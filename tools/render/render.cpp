@@ -7,6 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "circumplex/atlas.hpp"
+#include "circumplex/photo.hpp"
 #include "circumplex/error.hpp"
 #include "common/progress.hpp"
 #include "plot/chart.hpp"
@@ -38,7 +39,9 @@ void RenderContext::identity_from_image(const std::string& path) {
   if (bgr.empty()) throw Error(ErrorKind::Io, path + ": cannot read the image (missing, or not an image format OpenCV reads)");
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  identity = generator.encode(rgb.data, rgb.cols, rgb.rows, 3);
+  const PreparedPhoto photo = prepare_photo(rgb.data, rgb.cols, rgb.rows, 3, rgb.step, package, path);
+  for (const std::string& note : photo.notes) std::fprintf(stderr, "note: %s\n", note.c_str());
+  identity = generator.encode(photo.rgb.data(), photo.size, photo.size, 3);
 }
 
 std::vector<cv::Mat> RenderContext::faces(const std::vector<AffectPoint>& points) {

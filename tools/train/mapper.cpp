@@ -17,6 +17,7 @@
 #include "circumplex/weights.hpp"
 #include "common/csv.hpp"
 #include "circumplex/files.hpp"
+#include "circumplex/photo.hpp"
 #include "common/progress.hpp"
 #include "dataset.hpp"
 #include "plot/chart.hpp"
@@ -31,6 +32,22 @@ namespace {
 
 constexpr double kStudyR2Valence = 0.80, kStudyR2Arousal = 0.60;  // the VAE study's targets
 constexpr double kOurR2Valence = 0.95, kOurR2Arousal = 0.90, kOurQuadrant = 0.95;  // circumplex's default-model targets
+
+/// The framing of up to 400 training faces, spread evenly over the split, as the manifest's
+/// "framing" object (photo.hpp); null with a warning when the detector cannot measure it.
+json measure_set_framing(const ImageSet& set) {
+  const std::int64_t n = std::min<std::int64_t>(400, set.size()), S = set.image_size();
+  std::vector<std::int64_t> idx;
+  for (std::int64_t i = 0; i < n; ++i) idx.push_back(i * set.size() / n);
+  const torch::Tensor bytes = set.batch(idx).clamp(0, 1).mul(255).round().to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
+  try {
+    const Framing f = measure_framing(bytes.data_ptr<std::uint8_t>(), static_cast<int>(n), static_cast<int>(S));
+    return {{"face_box", {f.face_x, f.face_y, f.face_size}}, {"luma", {f.luma_mean, f.luma_std}}, {"faces", f.faces}, {"detector", "haar"}};
+  } catch (const Error& e) {
+    std::fprintf(stderr, "map: warning: no framing recorded (%s); photo identities will use the centre square\n", e.what());
+    return nullptr;
+  }
+}
 
 Matrix encode(BetaVae& vae, const ImageSet& set, const std::string& label) {
   const std::int64_t n = set.size(), d = vae->config().latent;
@@ -300,6 +317,7 @@ MapResult map_manifold(const MapOptions& opt) {
                             {"teacher_forcing", config.value("teacher_forcing", false)}};
   // The read-back reader's weights, so `evaluate` refuses it as an evaluation judge.
   if (config.contains("reader") && config["reader"].is_object()) manifest["provenance"]["reader_fingerprint"] = config["reader"].value("fingerprint", "");
+  if (json framing = measure_set_framing(train); !framing.is_null()) manifest["framing"] = framing;
   manifest["weights"] = {{"file", "weights.safetensors"}};
 
   write_file_atomic((pkg / "latents.csv").string(), latents_csv(test, zte));
@@ -349,6 +367,27 @@ MapResult map_manifold(const MapOptions& opt) {
   save_tensors((pkg / "weights.safetensors").string(), module_tensors(*vae), json{{"model", config.at("model")}}.dump());
   write_file_atomic((pkg / "manifest.json").string(), manifest.dump(1) + "\n");
   return result;
+}
+
+Framing add_framing(const std::string& package, const std::string& data) {
+  const std::string path = (fs::path(package) / "manifest.json").string();
+  json manifest;
+  try {
+    manifest = json::parse(read_text_file(path));
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::BadData, path + ": " + e.what());
+  }
+  const ModelPackage before = ModelPackage::load(package);  // a package this build reads
+  const ImageSet train = ImageSet::load(data, "train", 0);
+  if (train.image_size() != before.config().image_size) {
+    throw Error(ErrorKind::InvalidArgument, data + ": its faces are " + std::to_string(train.image_size()) + " px, the package's " +
+                                                std::to_string(before.config().image_size) + " px");
+  }
+  const json framing = measure_set_framing(train);
+  if (framing.is_null()) throw Error(ErrorKind::BadData, data + ": the face detector could not measure the framing of its faces");
+  manifest["framing"] = framing;
+  write_file_atomic(path, manifest.dump(1) + "\n");
+  return *ModelPackage::load(package).framing();
 }
 
 }  // namespace circumplex::tools

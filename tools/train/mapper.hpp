@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <string>
 
+#include "circumplex/model_package.hpp"
+
 namespace circumplex::tools {
 
 struct MapOptions {
@@ -39,5 +41,9 @@ struct MapResult {
 
 /// Runs the mapping and writes the package. Throws circumplex::Error on bad input.
 MapResult map_manifold(const MapOptions& options);
+
+/// Measures the framing of `data`'s training faces and writes it into the manifest of an
+/// existing `package` (one made before map recorded it), atomically; returns it.
+Framing add_framing(const std::string& package, const std::string& data);
 
 }  // namespace circumplex::tools

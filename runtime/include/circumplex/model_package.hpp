@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,16 @@
 #include "circumplex/vae.hpp"
 
 namespace circumplex {
+
+/// How a package's faces are framed, measured by `map` on its training faces with the face
+/// detector photos go through (face_detect.hpp): where the detected face box sits, as fractions
+/// of the image side, and the luminance of the face inside it. Photo identities are aligned to
+/// this (photo.hpp). Packages made before circumplex 0.2 have none.
+struct Framing {
+  double face_x = 0, face_y = 0, face_size = 0;  ///< the median face box (left, top, side) / image side
+  double luma_mean = 0, luma_std = 0;            ///< luminance (0 … 1) inside the box, mean and spread
+  int faces = 0;                                 ///< training faces it was measured on
+};
 
 /// The parsed manifest plus the weights of a model package.
 class ModelPackage {
@@ -43,6 +54,8 @@ class ModelPackage {
   const VaeConfig& config() const { return config_; }
   const Manifold& manifold() const { return *manifold_; }
   const std::vector<float>& prior_mean() const { return prior_mean_; }
+  /// The framing of the package's faces; empty for packages made before it was recorded.
+  const std::optional<Framing>& framing() const { return framing_; }
   const std::vector<float>& prior_std() const { return prior_std_; }
   /// Number of people the package's seeds draw from (0: the Gaussian of mean and std).
   std::size_t people() const { return prior_mean_.empty() ? 0 : people_.size() / prior_mean_.size(); }
@@ -62,6 +75,7 @@ class ModelPackage {
   std::shared_ptr<const Manifold> manifold_;
   std::vector<float> prior_mean_, prior_std_;
   std::vector<float> people_;  // [people × latent], row-major
+  std::optional<Framing> framing_;
   std::map<std::string, torch::Tensor> weights_;
 };
 

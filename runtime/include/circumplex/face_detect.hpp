@@ -1,4 +1,5 @@
-// tools/prep/detect.hpp — strict, offline face detection and the pose check.
+// circumplex/face_detect.hpp — strict, offline face detection and the pose check: `prep`
+// (AffectNet crops) and photo identities (photo.hpp) use the same detectors.
 //
 // Detectors (--detector):
 //   haar          OpenCV's haarcascade_frontalface_default.xml (Debian's opencv-data)
@@ -38,7 +39,7 @@
 #include <string>
 #include <vector>
 
-namespace circumplex::prep {
+namespace circumplex {
 
 enum class DetectorKind { Haar, Lbp, Box, YuNet };
 enum class PoseMode { Auto, Eyes, Off };
@@ -100,4 +101,4 @@ bool landmarks68_check(const std::vector<float>& xy, double& asymmetry, double& 
 /// The same from YuNet's five landmarks.
 bool landmarks5_check(const std::vector<cv::Point2f>& pts, double& asymmetry, double& roll_deg, std::string& why);
 
-}  // namespace circumplex::prep
+}  // namespace circumplex

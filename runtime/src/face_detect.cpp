@@ -1,4 +1,4 @@
-#include "prep/detect.hpp"
+#include "circumplex/face_detect.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 
 #include "circumplex/error.hpp"
 
-namespace circumplex::prep {
+namespace circumplex {
 namespace fs = std::filesystem;
 namespace {
 
@@ -416,4 +416,4 @@ bool landmarks5_check(const std::vector<cv::Point2f>& pts, double& asymmetry, do
   return asymmetry_check(pts[0], pts[1], pts[2], {}, {}, false, kMaxAsymmetry5, asymmetry, roll_deg, why);
 }
 
-}  // namespace circumplex::prep
+}  // namespace circumplex

@@ -1,0 +1,245 @@
+// Photo identities (circumplex/photo.hpp) on real photos: the sample of the Face Research Lab
+// London Set in tests/data/photos/london-sample (CC BY 4.0, attribution in its README). The
+// shipped model and judge: alignment lands the face where the package's framing says, the
+// avatar is a face, a smiling photo gives a neutral face at the neutral point, a person's
+// two photos re-identify each other through the judge's identity factors, and bad input gets
+// a clear error or a stated choice. Writes test-output/photo/avatars.png (photos beside their
+// avatars at neutral, happy, sad and fearful).
+#include "torch_doctest.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "circumplex/assets.hpp"
+#include "circumplex/atlas.hpp"
+#include "circumplex/error.hpp"
+#include "circumplex/face_detect.hpp"
+#include "circumplex/judge.hpp"
+#include "circumplex/photo.hpp"
+#include "test_support.hpp"
+
+using namespace circumplex;
+namespace fs = std::filesystem;
+
+namespace {
+const std::string kPhotos = std::string(CIRCUMPLEX_SOURCE_DIR) + "/tests/data/photos/london-sample/";
+const std::vector<std::string> kPeople = {"003", "005", "006", "021", "025", "042"};
+
+cv::Mat read_rgb(const std::string& path) {
+  cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR), rgb;
+  REQUIRE_MESSAGE(!bgr.empty(), path);
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  return rgb;
+}
+
+PreparedPhoto prepare(const cv::Mat& rgb, const ModelPackage& pkg, const std::string& origin = "photo") {
+  return prepare_photo(rgb.data, rgb.cols, rgb.rows, 3, rgb.step, pkg, origin);
+}
+
+cv::Mat bgr_of(const std::vector<std::uint8_t>& rgba, int s) {
+  cv::Mat bgr;
+  cv::cvtColor(cv::Mat(s, s, CV_8UC4, const_cast<std::uint8_t*>(rgba.data())), bgr, cv::COLOR_RGBA2BGR);
+  return bgr;
+}
+
+struct Shipped {
+  ModelPackage pkg = ModelPackage::load(std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/default");
+  JudgePackage jpkg = JudgePackage::load(std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/judge");
+  Generator gen{pkg, 2};
+  Judge judge{jpkg, 2};
+};
+Shipped& shipped() {
+  static Shipped s;
+  return s;
+}
+
+/// The judge's reading of BGR faces: [N, outputs].
+torch::Tensor judged(const std::vector<cv::Mat>& faces) {
+  const int side = shipped().jpkg.config().input_size;
+  torch::Tensor batch = torch::empty({static_cast<std::int64_t>(faces.size()), 3, side, side});
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    cv::Mat rgb;
+    cv::cvtColor(faces[i], rgb, cv::COLOR_BGR2RGB);
+    if (rgb.cols != side) cv::resize(rgb, rgb, {side, side}, 0, 0, cv::INTER_AREA);
+    rgb.convertTo(rgb, CV_32FC3, 1.0 / 255);
+    batch[static_cast<std::int64_t>(i)] = torch::from_blob(rgb.data, {side, side, 3}).permute({2, 0, 1}).clone();
+  }
+  return shipped().judge.predict(batch).to(torch::kDouble);
+}
+}  // namespace
+
+TEST_CASE("the shipped package states its framing, measured on its training faces") {
+  const auto& f = shipped().pkg.framing();
+  REQUIRE(f.has_value());
+  CHECK(f->faces >= 200);
+  CHECK(f->face_size > 0.3);
+  CHECK(f->face_size < 0.9);
+  CHECK(f->face_x + f->face_size / 2 == doctest::Approx(0.5).epsilon(0.1));  // the faces are centred
+}
+
+TEST_CASE("real photos: aligned to the framing, avatars that are faces, neutral from a smile, re-identified") {
+  Shipped& s = shipped();
+  const int S = s.pkg.config().image_size;
+  const Framing& f = *s.pkg.framing();
+  const Space space = s.pkg.manifold().space();
+  const Atlas& atlas = Atlas::builtin();
+  FaceDetector detector(DetectorSpec{});
+  std::vector<cv::Mat> neutral_faces, rows;
+  std::vector<std::string> names;
+  double worst_offset = 0;
+  int avatars_found = 0;
+  for (const std::string& who : kPeople) {
+    for (const std::string kind : {"neutral", "smiling"}) {
+      const std::string path = kPhotos + who + "_" + kind + ".jpg";
+      const cv::Mat rgb = read_rgb(path);
+      const PreparedPhoto p = prepare(rgb, s.pkg, path);
+      CHECK(p.aligned);
+      CHECK(p.faces == 1);
+      // The face box of the aligned image sits where the package's faces have theirs.
+      cv::Mat aligned_bgr;
+      cv::cvtColor(cv::Mat(S, S, CV_8UC3, const_cast<std::uint8_t*>(p.rgb.data())), aligned_bgr, cv::COLOR_RGB2BGR);
+      const auto found = detector.detect(aligned_bgr, nullptr, 24);
+      REQUIRE_MESSAGE(!found.empty(), path);
+      const cv::Rect2d b = found[0].box;
+      const double offset = std::max({std::fabs(b.x - f.face_x * S), std::fabs(b.y - f.face_y * S), std::fabs(b.width - f.face_size * S)});
+      worst_offset = std::max(worst_offset, offset);
+      CHECK_MESSAGE(offset <= 4.0 * S / 128, path << ": aligned face box off by " << offset << " px");
+      // Avatars at neutral, happy, sad and fearful.
+      const std::vector<float> identity = s.gen.encode(p.rgb.data(), S, S, 3);
+      std::vector<std::vector<float>> latents = {s.pkg.manifold().compose(identity, {0, 0, 0})};
+      for (const char* e : {"happy", "sad", "fearful"}) latents.push_back(s.pkg.manifold().compose(identity, atlas.at_intensity(atlas.find(e), 0.9, space)));
+      std::vector<std::vector<std::uint8_t>> rgba;
+      s.gen.decode_batch(latents, rgba);
+      const cv::Mat neutral = bgr_of(rgba[0], S);
+      avatars_found += detector.detect(neutral, nullptr, 24).empty() ? 0 : 1;
+      neutral_faces.push_back(neutral);
+      names.push_back(who + "_" + kind);
+      // One row of the sheet: the photo, then the avatar at neutral, happy, sad, fearful.
+      cv::Mat photo_bgr;
+      cv::cvtColor(rgb, photo_bgr, cv::COLOR_RGB2BGR);
+      cv::resize(photo_bgr, photo_bgr, {S, S}, 0, 0, cv::INTER_AREA);
+      std::vector<cv::Mat> cells = {photo_bgr};
+      for (const auto& px : rgba) cells.push_back(bgr_of(px, S));
+      cv::Mat row;
+      cv::hconcat(cells, row);
+      rows.push_back(row);
+    }
+  }
+  cv::Mat sheet;
+  cv::vconcat(rows, sheet);
+  const fs::path out = fresh_dir("photo");
+  cv::imwrite((out / "avatars.png").string(), sheet);
+  MESSAGE("aligned face boxes within " << worst_offset << " px of the framing; avatars the detector finds: " << avatars_found << "/12; sheet "
+                                       << (out / "avatars.png").string());
+  CHECK(avatars_found == 12);
+
+  // What the judge reads from the neutral-point avatars.
+  const torch::Tensor read = judged(neutral_faces);
+  const std::vector<int> id_outputs = s.jpkg.group("identity");
+  double worst_va = 0;
+  for (std::size_t i = 1; i < neutral_faces.size(); i += 2) {  // from the smiling photos
+    const double v = read[static_cast<std::int64_t>(i)][0].item<double>(), a = read[static_cast<std::int64_t>(i)][1].item<double>();
+    worst_va = std::max({worst_va, std::fabs(v), std::fabs(a)});
+    CHECK_MESSAGE(std::fabs(v) <= 0.15, names[i] << ": judged valence " << v << " at the neutral point");
+    CHECK_MESSAGE(std::fabs(a) <= 0.15, names[i] << ": judged arousal " << a << " at the neutral point");
+  }
+  // Re-identification: each neutral photo's avatar is nearest (standardised identity factors)
+  // to the same person's smiling one among the six smiling ones.
+  std::vector<int> used;
+  for (int j : id_outputs) {
+    if (!s.jpkg.outputs()[static_cast<std::size_t>(j)].constant) used.push_back(j);
+  }
+  int correct = 0;
+  for (std::size_t p = 0; p < kPeople.size(); ++p) {
+    std::size_t best = 0;
+    double best_d = 1e300;
+    for (std::size_t q = 0; q < kPeople.size(); ++q) {
+      double d = 0;
+      for (int j : used) {
+        const double sd = s.jpkg.outputs()[static_cast<std::size_t>(j)].stdev;
+        const double x = (read[static_cast<std::int64_t>(2 * p)][j].item<double>() - read[static_cast<std::int64_t>(2 * q + 1)][j].item<double>()) / sd;
+        d += x * x;
+      }
+      if (d < best_d) best_d = d, best = q;
+    }
+    correct += best == p ? 1 : 0;
+  }
+  MESSAGE("neutral point from the smiling photos: worst judged |v|, |a| = " << worst_va << "; re-identification top-1 " << correct << "/6");
+  CHECK(correct == 6);
+}
+
+TEST_CASE("bad photos: a clear error naming the image, or a stated choice") {
+  Shipped& s = shipped();
+  const cv::Mat grey(300, 300, CV_8UC3, cv::Scalar(128, 128, 128));
+  CHECK_THROWS_WITH_AS(prepare(grey, s.pkg, "wall.png"), doctest::Contains("wall.png: no face found"), Error);
+  const std::uint8_t px[4 * 4 * 3] = {};
+  CHECK_THROWS_WITH_AS(prepare_photo(px, 4, 4, 3, 12, s.pkg, "tiny.png"), doctest::Contains("tiny.png: the image is 4x4 pixels"), Error);
+  CHECK_THROWS_WITH_AS(prepare_photo(nullptr, 100, 100, 3, 300, s.pkg, "null"), doctest::Contains("must not be null"), Error);
+  CHECK_THROWS_WITH_AS(prepare_photo(grey.data, 300, 300, 2, 600, s.pkg, "two.png"), doctest::Contains("channels"), Error);
+  CHECK_THROWS_WITH_AS(prepare_photo(grey.data, 300, 300, 3, 100, s.pkg, "stride.png"), doctest::Contains("stride"), Error);
+  CHECK_THROWS_WITH_AS(prepare_photo(grey.data, 20000, 20000, 3, 60000, s.pkg, "huge.png"), doctest::Contains("8..8192"), Error);
+  // Two people side by side: the larger face wins, and it is said.
+  cv::Mat a = read_rgb(kPhotos + "021_neutral.jpg"), b = read_rgb(kPhotos + "025_smiling.jpg"), two;
+  cv::resize(b, b, {a.cols * 3 / 4, a.rows * 3 / 4});
+  cv::copyMakeBorder(b, b, 0, a.rows - b.rows, 0, 0, cv::BORDER_CONSTANT, cv::Scalar(255, 255, 255));
+  cv::hconcat(std::vector<cv::Mat>{a, b}, two);
+  const PreparedPhoto p = prepare(two, s.pkg, "pair.jpg");
+  CHECK(p.faces == 2);
+  CHECK(p.face_x < a.cols);  // the larger face, on the left
+  REQUIRE(!p.notes.empty());
+  CHECK(p.notes[0].find("2 faces found; the largest is used") != std::string::npos);
+  // RGBA with a padded stride gives the same result as packed RGB.
+  cv::Mat rgba, padded;
+  cv::cvtColor(a, rgba, cv::COLOR_RGB2RGBA);
+  cv::copyMakeBorder(rgba, padded, 0, 0, 0, 13, cv::BORDER_CONSTANT);
+  const PreparedPhoto q = prepare_photo(padded.data, a.cols, a.rows, 4, padded.step, s.pkg, "rgba");
+  CHECK(q.rgb == prepare(a, s.pkg).rgb);
+}
+
+TEST_CASE("a package without framing facts keeps the centre square, and says so") {
+  const fs::path dir = fresh_dir("photo/no-framing");
+  const fs::path src = fs::path(CIRCUMPLEX_SOURCE_DIR) / "assets/models/default";
+  for (const auto& e : fs::directory_iterator(src)) fs::copy(e.path(), dir / e.path().filename());
+  auto m = nlohmann::json::parse(read_text_file((dir / "manifest.json").string()));
+  m.erase("framing");
+  std::ofstream(dir / "manifest.json") << m.dump();
+  const ModelPackage old = ModelPackage::load(dir.string());
+  CHECK_FALSE(old.framing().has_value());
+  const cv::Mat grey(300, 200, CV_8UC3, cv::Scalar(90, 90, 90));  // no face needed on this route
+  const PreparedPhoto p = prepare(grey, old, "wall.png");
+  CHECK_FALSE(p.aligned);
+  CHECK(p.size == old.config().image_size);
+  REQUIRE(p.notes.size() == 1);
+  CHECK(p.notes[0].find("centre square") != std::string::npos);
+  // A broken framing object is refused naming the manifest.
+  m["framing"] = {{"face_box", {0.2, 0.2}}, {"luma", {0.4, 0.1}}, {"faces", 10}};
+  std::ofstream(dir / "manifest.json") << m.dump();
+  CHECK_THROWS_WITH_AS(ModelPackage::load(dir.string()), doctest::Contains("framing"), Error);
+}
+
+TEST_CASE("the CLI: render grid --image on a photo, and on a photo with no face") {
+  const fs::path out = fresh_dir("photo/cli");
+  const std::string model = std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/default";
+  const CliResult ok = run_cli("render grid --model " + model + " --image " + kPhotos + "005_smiling.jpg --out " + (out / "grid.png").string());
+  CHECK_MESSAGE(ok.code == 0, ok.out);
+  CHECK(cv::imread((out / "grid.png").string()).cols > 500);
+  cv::imwrite((out / "wall.png").string(), cv::Mat(200, 200, CV_8UC3, cv::Scalar(200, 200, 200)));
+  const CliResult bad = run_cli("render grid --model " + model + " --image " + (out / "wall.png").string() + " --out " + (out / "bad.png").string());
+  CHECK(bad.code == 1);
+  CHECK(bad.out.find("wall.png: no face found") != std::string::npos);
+  CHECK_FALSE(fs::exists(out / "bad.png"));
+  // A truncated JPEG and a greyscale one.
+  const std::string jpeg = read_text_file(kPhotos + "006_neutral.jpg");
+  std::ofstream(out / "cut.jpg", std::ios::binary) << jpeg.substr(0, 300);
+  const CliResult cut = run_cli("render grid --model " + model + " --image " + (out / "cut.jpg").string() + " --out " + (out / "cut.png").string());
+  CHECK(cut.code == 1);
+  CHECK(cut.out.find("cut.jpg") != std::string::npos);
+  cv::Mat grey = cv::imread(kPhotos + "006_neutral.jpg", cv::IMREAD_GRAYSCALE);
+  cv::imwrite((out / "grey.jpg").string(), grey);
+  const CliResult g = run_cli("render grid --model " + model + " --image " + (out / "grey.jpg").string() + " --out " + (out / "grey.png").string());
+  CHECK_MESSAGE(g.code == 0, g.out);
+}
