@@ -243,3 +243,33 @@ TEST_CASE("the CLI: render grid --image on a photo, and on a photo with no face"
   const CliResult g = run_cli("render grid --model " + model + " --image " + (out / "grey.jpg").string() + " --out " + (out / "grey.png").string());
   CHECK_MESSAGE(g.code == 0, g.out);
 }
+
+TEST_CASE("render face, --save-identity / --identity-file, and judge read") {
+  const fs::path out = fresh_dir("photo/face");
+  const std::string model = std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/default";
+  const std::string id = (out / "me.safetensors").string();
+  const CliResult a = run_cli("render face --model " + model + " --image " + kPhotos + "042_smiling.jpg --emotion happy --intensity 0.9 --save-identity " +
+                              id + " --out " + (out / "happy.png").string());
+  REQUIRE_MESSAGE(a.code == 0, a.out);
+  const CliResult b = run_cli("render face --model " + model + " --identity-file " + id + " --emotion happy --intensity 0.9 --out " + (out / "again.png").string());
+  REQUIRE_MESSAGE(b.code == 0, b.out);
+  const cv::Mat x = cv::imread((out / "happy.png").string()), y = cv::imread((out / "again.png").string());
+  REQUIRE(x.cols == 128);
+  CHECK(cv::norm(x, y, cv::NORM_INF) == 0);  // the saved identity draws the same face
+  // Another package's identity file is refused, naming the file.
+  const CliResult c = run_cli("render face --model " + std::string(CIRCUMPLEX_TINY_MODEL) + " --identity-file " + id + " --affect 0,0 --out " +
+                              (out / "tiny.png").string());
+  CHECK(c.code == 1);
+  CHECK(c.out.find("me.safetensors: this identity was saved for another model package") != std::string::npos);
+  CHECK(run_cli("render face --model " + model + " --out " + (out / "x.png").string()).code == 2);  // needs --affect or --emotion
+  // judge read: the happy face reads as pleasant; a missing image is reported, the rest still read.
+  const CliResult r = run_cli("judge read --judge " + std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/judge " + (out / "happy.png").string() +
+                              " " + (out / "missing.png").string() + " --json " + (out / "read.json").string());
+  CHECK(r.code == 1);
+  CHECK(r.out.find("missing.png: cannot read the image") != std::string::npos);
+  const auto j = nlohmann::json::parse(read_text_file((out / "read.json").string()));
+  REQUIRE(j.at("images").size() == 1);
+  CHECK(j["images"][0]["outputs"]["valence"].get<double>() > 0.1);  // pleasant (the shipped model's happy is weak: #13)
+  CHECK(j["images"][0]["outputs"].contains("AU12"));
+}
+

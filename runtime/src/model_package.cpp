@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "circumplex/assets.hpp"
+#include "circumplex/judge.hpp"
 #include "circumplex/error.hpp"
 #include "circumplex/torch_compat.hpp"
 #include "circumplex/weights.hpp"
@@ -232,6 +233,33 @@ std::vector<float> Generator::encode(const std::uint8_t* pixels, int width, int 
   }
   const torch::Tensor mu = vae_->encoder->forward(img.contiguous()).first.contiguous();
   return std::vector<float>(mu.data_ptr<float>(), mu.data_ptr<float>() + mu.numel());
+}
+
+void ModelPackage::save_identity(const std::string& path, const std::vector<float>& identity) const {
+  if (identity.size() != prior_mean_.size()) throw Error(ErrorKind::InvalidArgument, path + ": the identity has " + std::to_string(identity.size()) +
+                                                                                     " values, this package's latent " + std::to_string(prior_mean_.size()));
+  const torch::Tensor t = torch::tensor(identity);
+  save_tensors(path, {{"identity", t}}, json{{"format", "circumplex-identity"}, {"model", tensors_fingerprint(weights_)}}.dump());
+}
+
+std::vector<float> ModelPackage::load_identity(const std::string& path) const {
+  std::string meta;
+  const TensorMap t = load_tensors(path, &meta);
+  json m;
+  try {
+    m = json::parse(meta);
+  } catch (const json::exception& e) {
+    bad(path, std::string("its metadata is not JSON: ") + e.what());
+  }
+  if (!m.is_object() || m.value("format", "") != "circumplex-identity") bad(path, "not an identity file (save one with --save-identity)");
+  if (m.value("model", "") != tensors_fingerprint(weights_)) bad(path, "this identity was saved for another model package (weights " + m.value("model", std::string("?")) + "), not " + dir_);
+  const auto it = t.find("identity");
+  if (it == t.end() || it->second.dim() != 1 || it->second.size(0) != static_cast<std::int64_t>(prior_mean_.size())) {
+    bad(path, "must hold one tensor 'identity' of " + std::to_string(prior_mean_.size()) + " values");
+  }
+  const torch::Tensor v = it->second.contiguous();
+  if (!torch::isfinite(v).all().item<bool>()) bad(path, "the identity holds values that are not finite");
+  return std::vector<float>(v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
 }
 
 std::vector<float> ModelPackage::identity_from_seed(std::uint64_t seed) const {

@@ -13,7 +13,11 @@
 #include <type_traits>
 
 #include "circumplex.h"
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include "circumplex/error.hpp"
+#include "circumplex/photo.hpp"
 #include "circumplex/renderer/viewer.hpp"
 #include "circumplex/renderer/vulkan_context.hpp"
 #include "circumplex/session.hpp"
@@ -55,6 +59,22 @@ Json bench_engine(const BenchModel& model, int threads, bool quick, const Progre
     if (!session.wait_for_latest(30.0)) throw Error(ErrorKind::Internal, "bench: the session's generator produced no frame within 30 s");
   }, quick ? 1 : 3, quick ? 4 : 25);
   return {{"latency", timing_json(latency)}};
+}
+
+Json bench_photo(const BenchModel& model, int threads, bool quick, const std::string& photo, const ProgressFn& progress) {
+  if (progress) progress("photo identity (detect, align, encode)");
+  const ModelPackage package = ModelPackage::load(model.dir);
+  if (!package.framing()) return {{"available", false}, {"reason", "the package states no framing (made before circumplex 0.2)"}};
+  const cv::Mat bgr = cv::imread(photo, cv::IMREAD_COLOR);
+  if (bgr.empty()) return {{"available", false}, {"reason", photo + ": cannot read the photo"}};
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  Generator generator(package, threads);
+  const Timing t = time_runs([&] {
+    const PreparedPhoto p = prepare_photo(rgb.data, rgb.cols, rgb.rows, 3, rgb.step, package, photo);
+    (void)generator.encode(p.rgb.data(), p.size, p.size, 3);
+  }, quick ? 1 : 2, quick ? 3 : 15);
+  return {{"available", true}, {"photo", fs::path(photo).filename().string()}, {"width", rgb.cols}, {"height", rgb.rows}, {"time", timing_json(t)}};
 }
 
 Json bench_viewer(const BenchModel& model, int threads, bool quick, const ProgressFn& progress) {

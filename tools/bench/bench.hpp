@@ -57,6 +57,9 @@ using ProgressFn = std::function<void(const std::string&)>;
 
 /// Session latency: new target → finished frame of it.
 Json bench_engine(const BenchModel& model, int threads, bool quick, const ProgressFn& progress);
+/// A photo as identity (photo.hpp: detection, alignment, luminance, then the encoder), on the
+/// decoded RGB of `photo`; {"available": false, "reason": …} for a package without framing.
+Json bench_photo(const BenchModel& model, int threads, bool quick, const std::string& photo, const ProgressFn& progress);
 /// The headless viewer following a moving cursor with the generator running; without
 /// Vulkan, {"available": false, "reason": …}.
 Json bench_viewer(const BenchModel& model, int threads, bool quick, const ProgressFn& progress);

@@ -21,7 +21,7 @@ const std::vector<Verb>& verbs() {
       {"render", "grid, axis, between and circle-walk renders of a model package (PNG, MP4, CSV)", run_render},
       {"view", "the real-time viewer: face, circumplex pad, 3D view, readouts, recording (Vulkan + ImGui; --headless)", run_view},
       {"prep", "AffectNet preprocessing: strict face crops, CLAHE, balance or class weights", run_prep},
-      {"judge", "train the independent judge CNN (affect, AUs, identity) on procedural faces", run_judge},
+      {"judge", "train the independent judge CNN on procedural faces; `judge read` prints what it reads from images", run_judge},
       {"evaluate", "score a model package with the judge and fresh faces: grid MAE, drift, R2, PSNR", run_evaluate},
       {"bench", "time the decoder (vs the machine's peak, --peer PyTorch), engine, viewer, plugin, synth/prep/train", run_bench},
       {"study", "C2A2's expert rating study: image sets, rating pages (HTTP + SQLite), judge ratings, Table 1", run_study},

@@ -147,6 +147,12 @@ void print_table(const Json& r) {
   if (!r["peer"]["ran"].get<bool>()) std::printf("  peer: not run (%s)\n", r["peer"]["reason"].get<std::string>().c_str());
   std::printf("engine: new target -> finished frame: median %.2f ms, p99 %.2f ms\n",
               r["engine"]["latency"]["median_ms"].get<double>(), r["engine"]["latency"]["p99_ms"].get<double>());
+  if (r["photo"]["available"].get<bool>()) {
+    std::printf("photo identity (%dx%d: detect, align, encode): median %.1f ms, p99 %.1f ms (goal <= 150 ms)\n", r["photo"]["width"].get<int>(),
+                r["photo"]["height"].get<int>(), r["photo"]["time"]["median_ms"].get<double>(), r["photo"]["time"]["p99_ms"].get<double>());
+  } else {
+    std::printf("photo identity: not measured (%s)\n", r["photo"]["reason"].get<std::string>().c_str());
+  }
   const Json& v = r["viewer"];
   if (v["available"].get<bool>()) {
     std::printf("viewer (%s): frame p50 %.2f ms, p99 %.2f ms; texture upload %.3f ms; generator %.2f ms/face; %s\n",
@@ -249,6 +255,8 @@ int run_bench(int argc, char** argv) {
     report["peer"] = {{"ran", false}, {"reason", "not requested (--peer)"}, {"torch", ""}, {"batches", Json::array()}};
   }
   report["engine"] = bench::bench_engine(model, threads, quick, d.progress);
+  report["photo"] = bench::bench_photo(model, threads, quick, std::string(CIRCUMPLEX_SOURCE_DIR) + "/tests/data/photos/london-sample/021_neutral.jpg",
+                                       d.progress);
   report["viewer"] = bench::bench_viewer(model, threads, quick, d.progress);
   report["plugin"] = bench::bench_plugin(model, threads, quick, args.get_or("--plugin", ""), d.progress);
   report["pipeline"] = bench_pipeline(model, threads, quick);

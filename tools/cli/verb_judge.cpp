@@ -1,6 +1,7 @@
 // `circumplex judge`: trains the independent judge CNN on procedural faces.
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 
 #include "args.hpp"
 #include "judge/judge_trainer.hpp"
@@ -12,6 +13,7 @@ extern "C" void on_judge_stop_signal(int) { tools::request_judge_stop(); }
 }  // namespace
 
 int run_judge(int argc, char** argv) {
+  if (argc > 1 && !std::strcmp(argv[1], "read")) return run_judge_read(argc, argv);
   const std::vector<Option> options = {
       {"--data", "DIR", "`circumplex synth` folder made with a DIFFERENT --seed from the VAE's data (required)"},
       {"--out", "JUDGE", "judge folder: checkpoint, curves, then the package and report (required)"},

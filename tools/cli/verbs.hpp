@@ -27,6 +27,7 @@ int run_render(int argc, char** argv);
 int run_view(int argc, char** argv);
 int run_prep(int argc, char** argv);
 int run_judge(int argc, char** argv);
+int run_judge_read(int argc, char** argv);  ///< `judge read`
 int run_evaluate(int argc, char** argv);
 int run_bench(int argc, char** argv);
 int run_study(int argc, char** argv);

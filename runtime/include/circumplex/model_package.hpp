@@ -64,6 +64,11 @@ class ModelPackage {
   /// reconstruction, where draws from a Gaussian fall between the kinds of face (hair styles,
   /// glasses) and decode blurred. Without, a draw from N(mean, std²) per dimension.
   std::vector<float> identity_from_seed(std::uint64_t seed) const;
+  /// An identity kept for reuse (a visitor's photo encoded once): a safetensors file holding
+  /// the latent and this package's weight fingerprint. Loading refuses a file made for another
+  /// package, or one that is not an identity, with an error naming the file.
+  void save_identity(const std::string& path, const std::vector<float>& identity) const;
+  std::vector<float> load_identity(const std::string& path) const;
   /// The manifest's text (metrics, provenance) for reports.
   const std::string& manifest_json() const { return manifest_; }
   /// Weights by name, to assign into a BetaVae (see weights.hpp).
