@@ -602,6 +602,26 @@ TEST_CASE("cpx_set_identity_image on a real photo: the face is found and aligned
   wait_settled(ctx.get());
   REQUIRE(cpx_copy_frame(ctx.get(), after.data(), after.size(), &f) == CPX_OK);
   CHECK(after == before);  // the photo's identity is still the one drawn
+
+  // Saved once, reused: another context loads the file and draws the same face; a seed's
+  // identity file is refused by a context of another package (the tiny model).
+  const fs::path dir = out_dir("identity-file");
+  const std::string file = (dir / "visitor.safetensors").string();
+  REQUIRE(cpx_save_identity(ctx.get(), file.c_str()) == CPX_OK);
+  REQUIRE(cpx_create(&info, &raw) == CPX_OK);
+  Handle other(raw, cpx_destroy);
+  REQUIRE(cpx_load_identity(other.get(), file.c_str()) == CPX_OK);
+  REQUIRE(cpx_update(other.get(), 1.0f, nullptr) == CPX_OK);
+  wait_settled(other.get());
+  std::vector<std::uint8_t> reused(before.size());
+  REQUIRE(cpx_copy_frame(other.get(), reused.data(), reused.size(), &f) == CPX_OK);
+  CHECK(reused == before);
+  Handle tiny = make(CPX_CREATE_RIG_ONLY);
+  CHECK(cpx_load_identity(tiny.get(), file.c_str()) == CPX_ERROR_BAD_DATA);
+  CHECK(std::string(cpx_last_error(tiny.get())).find("visitor.safetensors: this identity was saved for another model package") != std::string::npos);
+  CHECK(cpx_load_identity(tiny.get(), (dir / "missing.safetensors").c_str()) == CPX_ERROR_IO);
+  CHECK(cpx_load_identity(tiny.get(), nullptr) == CPX_ERROR_NULL_POINTER);
+  CHECK(cpx_save_identity(ctx.get(), "/nonexistent-folder/x/visitor.safetensors") == CPX_ERROR_IO);
 }
 
 TEST_CASE("recording the path and the live cursor to CSV") {

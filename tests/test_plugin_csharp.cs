@@ -68,6 +68,10 @@ static class TestPluginCSharp
             var affect = new float[Native.AffectCount];
             ctx.GetOutputs(OutputKind.Affect, affect);
             Expect(affect[0] == s.Position.V, "affect output");
+            string idFile = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "circumplex-cs-" + System.Diagnostics.Process.GetCurrentProcess().Id + ".safetensors");
+            ctx.SaveIdentity(idFile);
+            ctx.LoadIdentity(idFile);  // API 3: an identity saved and loaded back
+            System.IO.File.Delete(idFile);
 
             // Errors become exceptions with the code and the message.
             try

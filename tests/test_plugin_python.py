@@ -49,6 +49,21 @@ def main():
         expect(s["update_count"] == 480 and s["playing"], "state")
         expect(len(ctx.vrm()) == 18 and len(ctx.action_units()) == 17, "VRM and AU outputs")
 
+        # An identity saved and loaded back (API 3); a damaged file raises with its name.
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            ctx.set_identity_seed(7)
+            ctx.save_identity(os.path.join(tmp, "id.safetensors"))
+            ctx.set_identity_seed(8)
+            ctx.load_identity(os.path.join(tmp, "id.safetensors"))
+            with open(os.path.join(tmp, "bad.safetensors"), "wb") as f:
+                f.write(b"not an identity")
+            try:
+                ctx.load_identity(os.path.join(tmp, "bad.safetensors"))
+                expect(False, "a damaged identity file raises")
+            except circumplex.CircumplexError as e:
+                expect(e.name == "CPX_ERROR_BAD_DATA" and "bad.safetensors" in e.message, f"identity error: {e}")
+
         # Errors arrive as exceptions with the code and the message.
         try:
             ctx.set_emotion("hapy", 1.0)

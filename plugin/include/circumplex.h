@@ -102,7 +102,8 @@
  * the library reads (or writes) only the first struct_size bytes and uses defaults for
  * fields the host does not know; fields the library does not know are ignored. A struct_size
  * below the struct's size in API 1 is refused. API 2 appended cpx_osc_info.vmc_names and the
- * OSC modes CPX_OSC_VRCHAT_BUDGET and CPX_OSC_VMC.
+ * OSC modes CPX_OSC_VRCHAT_BUDGET and CPX_OSC_VMC. API 3 added cpx_save_identity and
+ * cpx_load_identity, and cpx_set_identity_image aligns the photo's face.
  */
 #ifndef CIRCUMPLEX_H
 #define CIRCUMPLEX_H
@@ -120,7 +121,7 @@ extern "C" {
 #define CPX_VERSION_MINOR 1
 #define CPX_VERSION_PATCH 0
 /** ABI revision of this header; raised whenever functions or struct fields are added. */
-#define CPX_API_VERSION 2
+#define CPX_API_VERSION 3
 #define CPX_MAKE_VERSION(major, minor, patch) \
   (((uint32_t)(major) << 16) | ((uint32_t)(minor) << 8) | (uint32_t)(patch))
 #define CPX_VERSION CPX_MAKE_VERSION(CPX_VERSION_MAJOR, CPX_VERSION_MINOR, CPX_VERSION_PATCH)
@@ -291,13 +292,27 @@ CPX_API cpx_result CPX_CALL cpx_update(cpx_context* ctx, float dt, cpx_affect* o
 
 /** The face's identity from a seed of the model's identity prior. Control. */
 CPX_API cpx_result CPX_CALL cpx_set_identity_seed(cpx_context* ctx, uint64_t seed);
-/** The face's identity encoded from an image: RGB (channels 3) or RGBA (4) bytes, top row
-    first, `stride_bytes` per row (0: width·channels), 8 … 8192 pixels per side; the centre
-    square is used. The pixels are read during the call only. Runs the encoder on the calling
-    thread and waits for a decode in progress: milliseconds, keep it off the frame loop.
-    CPX_ERROR_NOT_SUPPORTED in a rig-only context. Control. */
+/** The face's identity from a photo: RGB (channels 3) or RGBA (4) bytes, top row first,
+    `stride_bytes` per row (0: width·channels), 8 … 8192 pixels per side. The largest face is
+    found, levelled and aligned to how the model's training faces are framed, then encoded
+    (packages made before circumplex 0.2, which state no framing, use the centre square).
+    CPX_ERROR_BAD_DATA, with "no face found" in cpx_last_error, when there is no face; the
+    identity stays as it was. The pixels are read during the call only. Runs the detector and
+    the encoder on the calling thread (about 130 ms for a 675-pixel portrait on 2 threads) and
+    waits for a decode in progress: keep it off the frame loop. CPX_ERROR_NOT_SUPPORTED in a
+    rig-only context. Control. */
 CPX_API cpx_result CPX_CALL cpx_set_identity_image(cpx_context* ctx, const uint8_t* pixels, int32_t width,
                                                    int32_t height, int32_t channels, int32_t stride_bytes);
+/** Saves the current identity to `path` (UTF-8): a small safetensors file holding the latent
+    and the model package's weight fingerprint, written atomically. An installation encodes a
+    visitor's photo once and reuses it (`circumplex render --identity-file` reads it too).
+    CPX_ERROR_IO naming the path when it cannot be written. Control. Since API 3. */
+CPX_API cpx_result CPX_CALL cpx_save_identity(cpx_context* ctx, const char* path);
+/** Sets the identity from a file cpx_save_identity (or `circumplex render --save-identity`)
+    wrote for the same model package. CPX_ERROR_BAD_DATA naming the file for an identity of
+    another package or a damaged file, CPX_ERROR_IO for a missing one; the identity stays as it
+    was then. Works in rig-only contexts too. Control. Since API 3. */
+CPX_API cpx_result CPX_CALL cpx_load_identity(cpx_context* ctx, const char* path);
 
 /* ---- paths (control) -------------------------------------------------------------------- */
 

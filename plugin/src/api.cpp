@@ -404,6 +404,7 @@ cpx_result cpx_create(const cpx_create_info* info, cpx_context** out_ctx) {
     } catch (const Error& e) {
       fail(CPX_ERROR_MODEL, std::string("model package '") + path + "': " + e.what());
     }
+    ctx->identity = ctx->session->identity();
     ctx->dimensions = ctx->session->space() == Space::Ball ? 3 : 2;
     ctx->frame_size = ctx->rig_only ? 0 : (ci.frame_size > 0 ? ci.frame_size : ctx->model_size);
     publish(*ctx);
@@ -501,8 +502,7 @@ cpx_result cpx_set_identity_seed(cpx_context* ctx, uint64_t seed) {
     std::lock_guard<std::mutex> lock(c.control);
     c.session->set_identity_seed(seed);
     c.identity_seed = seed;
-    c.identity_image.clear();
-    c.identity_image.shrink_to_fit();
+    c.identity = c.session->identity();
     return CPX_OK;
   });
 }
@@ -523,15 +523,37 @@ cpx_result cpx_set_identity_image(cpx_context* ctx, const uint8_t* pixels, int32
     const std::size_t stride = stride_bytes ? static_cast<std::size_t>(stride_bytes) : row;
     std::vector<std::uint8_t> packed(row * static_cast<std::size_t>(height));
     for (std::size_t y = 0; y < static_cast<std::size_t>(height); ++y) std::memcpy(&packed[y * row], pixels + y * stride, row);
-    // The face found, aligned to the package's framing (circumplex/photo.hpp); the aligned
-    // image is what the session encodes and what cpx_export_path_video re-encodes.
-    PreparedPhoto photo = prepare_photo(packed.data(), width, height, channels, row, c.session->package(), "cpx_set_identity_image");
+    // The face found and aligned to the package's framing (circumplex/photo.hpp), then encoded.
+    const PreparedPhoto photo = prepare_photo(packed.data(), width, height, channels, row, c.session->package(), "cpx_set_identity_image");
     std::lock_guard<std::mutex> lock(c.control);
     c.session->set_identity_image(photo.rgb.data(), photo.size, photo.size, 3);
-    c.identity_image.swap(photo.rgb);
-    c.identity_width = photo.size;
-    c.identity_height = photo.size;
-    c.identity_channels = 3;
+    c.identity = c.session->identity();
+    return CPX_OK;
+  });
+}
+
+cpx_result cpx_save_identity(cpx_context* ctx, const char* path) {
+  return guarded(ctx, [&] {
+    cpx_context& c = live(ctx);
+    need(path, "path");
+    std::vector<float> identity;
+    {
+      std::lock_guard<std::mutex> lock(c.control);
+      identity = c.identity;
+    }
+    c.session->package().save_identity(path, identity);
+    return CPX_OK;
+  });
+}
+
+cpx_result cpx_load_identity(cpx_context* ctx, const char* path) {
+  return guarded(ctx, [&] {
+    cpx_context& c = live(ctx);
+    need(path, "path");
+    std::vector<float> identity = c.session->package().load_identity(path);  // checked before anything changes
+    std::lock_guard<std::mutex> lock(c.control);
+    c.session->set_identity(identity);
+    c.identity = std::move(identity);
     return CPX_OK;
   });
 }
@@ -741,21 +763,14 @@ cpx_result cpx_export_path_video(cpx_context* ctx, const char* out_dir, float fp
     need_range(fps, 1.0, 240.0, "fps");
     if (size != 0) need_range(size, 16, 2048, "size (0: the model's size)");
     std::shared_ptr<const Path> path;
-    std::vector<std::uint8_t> image;
-    std::uint64_t seed = 0;
-    int w = 0, h = 0, ch = 0;
+    std::vector<float> identity;
     {
       std::lock_guard<std::mutex> lock(c.control);
       path = c.last_path;
-      image = c.identity_image;
-      seed = c.identity_seed;
-      w = c.identity_width;
-      h = c.identity_height;
-      ch = c.identity_channels;
+      identity = c.identity;
     }
     if (!path) fail(CPX_ERROR_INVALID_STATE, "no path has been played on this context yet: play one first");
-    const std::uint64_t frames = plugin::export_video(c.model_path, c.threads, seed, image, w, h, ch, *path, fps,
-                                                      size ? size : c.model_size, out_dir);
+    const std::uint64_t frames = plugin::export_video(c.model_path, c.threads, identity, *path, fps, size ? size : c.model_size, out_dir);
     if (out_frames) *out_frames = frames;
     return CPX_OK;
   });

@@ -50,8 +50,7 @@ struct cpx_context {
   std::unique_ptr<circumplex::Session> session;
   std::shared_ptr<const circumplex::Path> last_path;
   std::uint64_t identity_seed = 1;
-  std::vector<std::uint8_t> identity_image;  // packed copy when the identity came from an image
-  int identity_width = 0, identity_height = 0, identity_channels = 0;
+  std::vector<float> identity;  // the session's identity latent (recordings draw it)
   std::uint64_t updates = 0;
   double time = 0.0;
   bool recording = false;
@@ -85,8 +84,7 @@ struct cpx_context {
 namespace circumplex::plugin {
 
 /// Renders `path` to video with render_walk (export_video.cpp). Throws on failure.
-std::uint64_t export_video(const std::string& model_dir, int threads, std::uint64_t seed,
-                           const std::vector<std::uint8_t>& image, int width, int height, int channels,
-                           const Path& path, double fps, int size, const std::string& out_dir);
+std::uint64_t export_video(const std::string& model_dir, int threads, const std::vector<float>& identity, const Path& path, double fps,
+                           int size, const std::string& out_dir);
 
 }  // namespace circumplex::plugin

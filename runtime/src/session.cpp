@@ -51,6 +51,15 @@ void Session::set_identity_image(const std::uint8_t* pixels, int width, int heig
   identity_changed_ = true;
 }
 
+void Session::set_identity(std::vector<float> identity) {
+  if (identity.size() != identity_.size()) {
+    throw Error(ErrorKind::InvalidArgument, "an identity has " + std::to_string(identity_.size()) + " values for this model, not " +
+                                                std::to_string(identity.size()));
+  }
+  identity_ = std::move(identity);
+  identity_changed_ = true;
+}
+
 void Session::play(std::shared_ptr<const Path> path, bool loop) {
   if (!path) throw Error(ErrorKind::InvalidArgument, "path must not be null");
   path_ = std::move(path);

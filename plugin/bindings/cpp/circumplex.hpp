@@ -163,6 +163,9 @@ class Context {
     return p;
   }
   void set_identity_seed(uint64_t seed) { call(cpx_set_identity_seed(ctx_, seed)); }
+  /// Saves / restores the identity (a visitor's photo encoded once), for this model package.
+  void save_identity(const std::string& path) { call(cpx_save_identity(ctx_, path.c_str())); }
+  void load_identity(const std::string& path) { call(cpx_load_identity(ctx_, path.c_str())); }
   void set_identity_image(const uint8_t* pixels, int32_t width, int32_t height, int32_t channels, int32_t stride = 0) {
     call(cpx_set_identity_image(ctx_, pixels, width, height, channels, stride));
   }

@@ -138,7 +138,7 @@ namespace Circumplex
     public static class Native
     {
         public const string Library = "circumplex";
-        public const uint ApiVersion = 1;  // CPX_API_VERSION these bindings follow
+        public const uint ApiVersion = 3;  // CPX_API_VERSION these bindings follow
         public const uint CreateRigOnly = 0x1;
         public const int AuCount = 17, ArkitCount = 52, VrmCount = 18, AffectCount = 3, MaxOutputs = 52;
         public const int MaxBorrows = 8;
@@ -162,6 +162,8 @@ namespace Circumplex
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_set_half_life(IntPtr ctx, float seconds);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_update(IntPtr ctx, float dt, out Affect point);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_set_identity_seed(IntPtr ctx, ulong seed);
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_save_identity(IntPtr ctx, byte[] path);
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_load_identity(IntPtr ctx, byte[] path);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_set_identity_image(IntPtr ctx, byte[] pixels, int width, int height, int channels, int strideBytes);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_play_circle_walk(IntPtr ctx, float theta, float phi, float radius, float period);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_play_emotion_axis(IntPtr ctx, byte[] emotion, float intensity, float duration, int loop);
@@ -351,6 +353,10 @@ namespace Circumplex
             return p;
         }
         public void SetIdentitySeed(ulong seed) { Check(Native.cpx_set_identity_seed(ctx, seed)); }
+        /// <summary>Saves the current identity (a visitor's photo, encoded once) for this model package.</summary>
+        public void SaveIdentity(string path) { Check(Native.cpx_save_identity(ctx, Utf8.Bytes(path))); }
+        /// <summary>Sets an identity saved by SaveIdentity (or `circumplex render --save-identity`).</summary>
+        public void LoadIdentity(string path) { Check(Native.cpx_load_identity(ctx, Utf8.Bytes(path))); }
         public void SetIdentityImage(byte[] pixels, int width, int height, int channels, int strideBytes = 0)
         {
             Check(Native.cpx_set_identity_image(ctx, pixels, width, height, channels, strideBytes));

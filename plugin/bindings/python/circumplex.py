@@ -30,7 +30,7 @@ VMC_VRM0, VMC_VRM1, VMC_ARKIT = 0, 1, 2
 BETWEEN_STRAIGHT, BETWEEN_SPHERE = 0, 1
 CREATE_RIG_ONLY = 0x1
 ERROR_NO_FRAME = 6
-API_VERSION = 1  # the CPX_API_VERSION these bindings are written against
+API_VERSION = 3  # the CPX_API_VERSION these bindings are written against
 
 
 class Affect(ctypes.Structure):
@@ -100,6 +100,7 @@ def _signatures(lib):
         "cpx_set_half_life": (r, [_ctx_p, f]), "cpx_update": (r, [_ctx_p, f, _P(Affect)]),
         "cpx_set_identity_seed": (r, [_ctx_p, u64]),
         "cpx_set_identity_image": (r, [_ctx_p, ctypes.c_void_p, i32, i32, i32, i32]),
+        "cpx_save_identity": (r, [_ctx_p, s]), "cpx_load_identity": (r, [_ctx_p, s]),
         "cpx_play_circle_walk": (r, [_ctx_p, f, f, f, f]), "cpx_play_emotion_axis": (r, [_ctx_p, s, f, f, i32]),
         "cpx_play_between": (r, [_ctx_p, s, s, f, f, i32, i32]), "cpx_play_csv": (r, [_ctx_p, s, i32]),
         "cpx_stop_path": (r, [_ctx_p]),
@@ -255,6 +256,14 @@ class Context:
     def set_identity_image(self, pixels, width, height, channels=4, stride=0):
         buf = (ctypes.c_uint8 * len(pixels)).from_buffer_copy(bytes(pixels))
         self._call(self._lib.cpx_set_identity_image(self.handle, buf, width, height, channels, stride))
+
+    def save_identity(self, path):
+        """Saves the current identity (e.g. a visitor's photo, encoded once) for this model package."""
+        self._call(self._lib.cpx_save_identity(self.handle, os.fsencode(path)))
+
+    def load_identity(self, path):
+        """Sets the identity saved by save_identity (or `circumplex render --save-identity`)."""
+        self._call(self._lib.cpx_load_identity(self.handle, os.fsencode(path)))
 
     def play_circle_walk(self, theta, phi, radius, period):
         self._call(self._lib.cpx_play_circle_walk(self.handle, theta, phi, radius, period))

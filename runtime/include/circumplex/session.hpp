@@ -65,8 +65,14 @@ class Session {
   void set_half_life(double seconds) { cursor_.set_half_life(seconds); }
   /// Identity from the model's prior with a seed.
   void set_identity_seed(std::uint64_t seed);
-  /// Identity encoded from an image (RGB or RGBA bytes, any size).
+  /// Identity encoded from an image (RGB or RGBA bytes, any size; prepare_photo in photo.hpp
+  /// turns a photo into the image the encoder expects).
   void set_identity_image(const std::uint8_t* pixels, int width, int height, int channels);
+  /// Identity from a latent (e.g. ModelPackage::load_identity); throws when its size is not
+  /// the model's latent size.
+  void set_identity(std::vector<float> identity);
+  /// The identity latent in use (what recordings draw and identity files keep).
+  const std::vector<float>& identity() const { return identity_; }
   std::uint64_t identity_seed() const { return identity_seed_; }
   /// Plays a path (the cursor target follows it); `loop` repeats it. stop_path() ends it.
   void play(std::shared_ptr<const Path> path, bool loop);
