@@ -1,6 +1,7 @@
 // Faults a long job meets in real life: kill -9 at any moment, and a full disk. A killed
-// `train` resumed with --resume ends with exactly the weights of an uninterrupted run, and no
-// checkpoint it leaves is ever torn; with a file-size limit (ulimit -f) a run fails with an
+// `train` or `judge` resumed with --resume ends with exactly the weights of an uninterrupted
+// run, and no checkpoint it leaves is ever torn; a killed `synth` or `map` never leaves a
+// folder that looks complete, and its rerun writes the same files as an uninterrupted run; with a file-size limit (ulimit -f) a run fails with an
 // error naming the file it could not write, exits non-zero and leaves the previous
 // checkpoint as it was.
 #include "torch_doctest.hpp"
@@ -32,6 +33,19 @@ std::vector<std::string> train_args(const fs::path& out) {
   return {"train", "--data", (root() / "data").string(), "--out", out.string(), "--epochs", "30", "--batch", "16", "--latent", "8",
           "--width", "8", "--threads", "1", "--seed", "9", "--lr", "3e-3", "--checkpoint-minutes", "0.05"};
 }
+
+/// Starts `args`, kills it with SIGKILL after `ms` milliseconds; true when the kill landed
+/// (it may have finished first).
+bool run_and_kill(const std::vector<std::string>& args, int ms, const fs::path& log) {
+  const pid_t pid = spawn(args, {}, log);
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFSIGNALED(status);
+}
+
+std::string bytes_of(const fs::path& p) { return fs::exists(p) ? read_text_file(p.string()) : std::string("(missing)"); }
 
 bool same_weights(const fs::path& a, const fs::path& b) {
   const TensorMap x = load_tensors(a.string()), y = load_tensors(b.string());
@@ -96,3 +110,78 @@ TEST_CASE("a full disk (ulimit -f) fails naming the file and keeps the previous 
   CHECK_NOTHROW(load_tensors((run / "checkpoint.safetensors").string()));
   for (const auto& e : fs::directory_iterator(run)) CHECK_MESSAGE(e.path().filename().string().find(".partial.") == std::string::npos, e.path());
 }
+
+TEST_CASE("judge killed with SIGKILL resumes to the package of an uninterrupted run") {
+  auto args = [&](const fs::path& out) {
+    return std::vector<std::string>{"judge", "--data", (root() / "data").string(), "--out", out.string(), "--epochs", "6", "--batch", "32",
+                                    "--width", "8", "--threads", "1", "--seed", "3", "--checkpoint-minutes", "0.05"};
+  };
+  const fs::path whole = root() / "judge-whole", killed = root() / "judge-killed";
+  REQUIRE(wait_bounded(spawn(args(whole), {}, root() / "judge-whole.log"), 300) == 0);
+  std::mt19937 rng(11);
+  int kills = 0;
+  for (int attempt = 0; attempt < 8 && !fs::exists(killed / "manifest.json"); ++attempt) {
+    std::vector<std::string> a = args(killed);
+    if (fs::exists(killed / "checkpoint.safetensors")) a.push_back("--resume");
+    kills += run_and_kill(a, 300 + static_cast<int>(rng() % 2000), root() / ("judge-killed-" + std::to_string(attempt) + ".log")) ? 1 : 0;
+    if (fs::exists(killed / "checkpoint.safetensors")) CHECK_NOTHROW(load_tensors((killed / "checkpoint.safetensors").string()));
+  }
+  CHECK(kills >= 2);
+  if (!fs::exists(killed / "manifest.json")) {
+    std::vector<std::string> a = args(killed);
+    if (fs::exists(killed / "checkpoint.safetensors")) a.push_back("--resume");
+    REQUIRE(wait_bounded(spawn(a, {}, root() / "judge-killed-final.log"), 300) == 0);
+  }
+  CHECK(same_weights(whole / "weights.safetensors", killed / "weights.safetensors"));
+}
+
+TEST_CASE("synth killed with SIGKILL leaves no labels.csv; the rerun writes the files of an uninterrupted run") {
+  auto args = [&](const fs::path& out) {
+    return std::vector<std::string>{"synth", "--count", "600", "--identities", "60", "--size", "64", "--seed", "5", "--jobs", "1", "--out", out.string()};
+  };
+  const fs::path whole = root() / "synth-whole", killed = root() / "synth-killed";
+  REQUIRE(wait_bounded(spawn(args(whole), {}, root() / "synth-whole.log"), 300) == 0);
+  int kills = 0;
+  for (int ms : {400, 1500}) {
+    if (run_and_kill(args(killed), ms, root() / ("synth-killed-" + std::to_string(ms) + ".log"))) {
+      ++kills;
+      CHECK_FALSE(fs::exists(killed / "labels.csv"));  // the file that says "complete" comes last
+    }
+  }
+  CHECK(kills >= 1);
+  REQUIRE(wait_bounded(spawn(args(killed), {}, root() / "synth-rerun.log"), 300) == 0);
+  for (const char* f : {"labels.csv", "train.cpxshard", "val.cpxshard", "test.cpxshard", "images/000123.png"}) {
+    CAPTURE(f);
+    CHECK(bytes_of(whole / f) == bytes_of(killed / f));
+  }
+}
+
+TEST_CASE("map killed with SIGKILL leaves no manifest; the rerun writes the package of an uninterrupted run") {
+  const fs::path run = root() / "map-run";
+  std::vector<std::string> t = train_args(run);
+  t[6] = "2";  // --epochs 2
+  REQUIRE(wait_bounded(spawn(t, {}, root() / "map-train.log"), 300) == 0);
+  auto args = [&](const fs::path& out) {
+    return std::vector<std::string>{"map", "--run", run.string(), "--data", (root() / "data").string(), "--out", out.string(), "--threads", "1"};
+  };
+  const fs::path whole = root() / "map-whole", killed = root() / "map-killed";
+  REQUIRE(wait_bounded(spawn(args(whole), {}, root() / "map-whole.log"), 300) == 0);
+  int kills = 0;
+  for (int ms : {300, 900}) {
+    if (run_and_kill(args(killed), ms, root() / ("map-killed-" + std::to_string(ms) + ".log"))) {
+      ++kills;
+      CHECK_FALSE(fs::exists(killed / "manifest.json"));  // a package without its manifest is visibly unfinished
+    }
+  }
+  CHECK(kills >= 1);
+  REQUIRE(wait_bounded(spawn(args(killed), {}, root() / "map-rerun.log"), 300) == 0);
+  CHECK(same_weights(whole / "weights.safetensors", killed / "weights.safetensors"));
+  CHECK(same_weights(whole / "people.safetensors", killed / "people.safetensors"));
+  auto manifest = [](const fs::path& p) {
+    auto j = nlohmann::json::parse(read_text_file((p / "manifest.json").string()));
+    j.erase("provenance");  // names the output folder
+    return j.dump();
+  };
+  CHECK(manifest(whole) == manifest(killed));
+}
+
