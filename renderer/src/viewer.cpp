@@ -408,8 +408,7 @@ void Viewer::Impl::start_recording(RecordRequest request) {
   if (!hooks.record) return toast("Recording is not available in this host", true);
   if (record_thread.joinable()) record_thread.join();
   request.model_dir = model_dir;
-  request.identity_seed = session->identity_seed();
-  request.identity_image = ui.identity_image;
+  request.identity = session->identity();
   recording = true;
   toast(request.live_path ? "Rendering the live path, frame by frame…" : "Rendering the circle walk, frame by frame…");
   record_thread = std::thread([this, request] {

@@ -39,11 +39,11 @@ renderer::ViewerHooks opencv_hooks(int threads) {
     return out;
   };
   // Recordings render from the path, frame by frame, with their own generator: the same
-  // model package and identity as the viewer, so nothing depends on the screen's frame rate.
+  // model package and the identity the live session draws (not encoded again), so nothing
+  // depends on the screen's frame rate.
   hooks.record = [threads](const renderer::RecordRequest& r) {
     tools::RenderContext ctx(r.model_dir, threads);
-    if (!r.identity_image.empty()) ctx.identity_from_image(r.identity_image);
-    else ctx.identity_from_seed(r.identity_seed);
+    ctx.identity = r.identity;
     std::unique_ptr<Path> path;
     if (r.live_path) path = std::make_unique<ScriptedPath>(r.keys);
     else path = std::make_unique<CircleWalk>(r.theta, r.phi, r.radius, r.seconds);

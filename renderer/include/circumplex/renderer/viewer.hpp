@@ -51,8 +51,7 @@ struct RecordRequest {
   std::vector<Keyframe> keys;      ///< the live cursor's (t, v, a, z) samples, t from 0
   std::string out_dir;             ///< folder for video, frames/, path.csv, contact sheet
   std::string model_dir;           ///< the package the viewer shows
-  std::uint64_t identity_seed = 1;
-  std::string identity_image;      ///< the file the identity was encoded from, or ""
+  std::vector<float> identity;     ///< the identity latent the live session draws
 };
 
 /// Services the viewer borrows from its host, so the renderer needs no image codecs
