@@ -639,6 +639,33 @@ TEST_CASE("prep resumes after an interruption without duplicates") {
   CHECK(cv::imread((dir / "out" / lost).string()).size() == cv::Size(64, 64));
 }
 
+TEST_CASE("prep killed with SIGKILL at random moments: the rerun ends with the files of an uninterrupted run") {
+  const fs::path dir = fresh_dir("prep/kill");
+  const Fixture f = make_fixture(dir, {24, 24, 24, 24, 24, 24, 24, 24}, true);
+  auto args = [&](const fs::path& out) {
+    return std::vector<std::string>{"prep", "--images", f.images.string(), "--csv", f.csv.string(), "--detector", "haar", "--min-face", "32",
+                                    "--jobs", "1", "--quiet", "--out", out.string()};
+  };
+  REQUIRE(wait_bounded(spawn(args(dir / "whole"), {}, dir / "whole.log"), 300) == 0);
+  int kills = 0;
+  for (int attempt = 0; attempt < 6 && !fs::exists(dir / "killed" / "summary.json"); ++attempt) {
+    const pid_t pid = spawn(args(dir / "killed"), {}, dir / ("killed-" + std::to_string(attempt) + ".log"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(700 + 500 * attempt));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFSIGNALED(status)) break;  // it finished first
+    ++kills;
+    CHECK_FALSE(fs::exists(dir / "killed" / "labels.csv"));  // never looks complete
+  }
+  CHECK(kills >= 1);
+  REQUIRE(wait_bounded(spawn(args(dir / "killed"), {}, dir / "killed-final.log"), 300) == 0);
+  for (const char* name : {"labels.csv", "rejects.csv", "summary.json"}) {
+    CAPTURE(name);
+    CHECK(slurp(dir / "killed" / name) == slurp(dir / "whole" / name));
+  }
+}
+
 TEST_CASE("landmark pose check passes frontal faces and rejects turned or rolled ones") {
   auto numbers = [](const std::string& text) {
     std::vector<float> xy;
