@@ -113,7 +113,7 @@ TEST_CASE("a full disk (ulimit -f) fails naming the file and keeps the previous 
 
 TEST_CASE("judge killed with SIGKILL resumes to the package of an uninterrupted run") {
   auto args = [&](const fs::path& out) {
-    return std::vector<std::string>{"judge", "--data", (root() / "data").string(), "--out", out.string(), "--epochs", "6", "--batch", "32",
+    return std::vector<std::string>{"judge", "--data", (root() / "data").string(), "--out", out.string(), "--epochs", "16", "--batch", "32",
                                     "--width", "8", "--threads", "1", "--seed", "3", "--checkpoint-minutes", "0.05"};
   };
   const fs::path whole = root() / "judge-whole", killed = root() / "judge-killed";
@@ -123,7 +123,7 @@ TEST_CASE("judge killed with SIGKILL resumes to the package of an uninterrupted 
   for (int attempt = 0; attempt < 8 && !fs::exists(killed / "manifest.json"); ++attempt) {
     std::vector<std::string> a = args(killed);
     if (fs::exists(killed / "checkpoint.safetensors")) a.push_back("--resume");
-    kills += run_and_kill(a, 300 + static_cast<int>(rng() % 2000), root() / ("judge-killed-" + std::to_string(attempt) + ".log")) ? 1 : 0;
+    kills += run_and_kill(a, 300 + static_cast<int>(rng() % 1500), root() / ("judge-killed-" + std::to_string(attempt) + ".log")) ? 1 : 0;
     if (fs::exists(killed / "checkpoint.safetensors")) CHECK_NOTHROW(load_tensors((killed / "checkpoint.safetensors").string()));
   }
   CHECK(kills >= 2);
@@ -135,7 +135,7 @@ TEST_CASE("judge killed with SIGKILL resumes to the package of an uninterrupted 
   CHECK(same_weights(whole / "weights.safetensors", killed / "weights.safetensors"));
 }
 
-TEST_CASE("synth killed with SIGKILL leaves no labels.csv; the rerun writes the files of an uninterrupted run") {
+TEST_CASE("synth killed with SIGKILL leaves no labels.csv, and the rerun writes the files of an uninterrupted run") {
   auto args = [&](const fs::path& out) {
     return std::vector<std::string>{"synth", "--count", "600", "--identities", "60", "--size", "64", "--seed", "5", "--jobs", "1", "--out", out.string()};
   };
@@ -156,7 +156,7 @@ TEST_CASE("synth killed with SIGKILL leaves no labels.csv; the rerun writes the 
   }
 }
 
-TEST_CASE("map killed with SIGKILL leaves no manifest; the rerun writes the package of an uninterrupted run") {
+TEST_CASE("map killed with SIGKILL leaves no manifest, and the rerun writes the package of an uninterrupted run") {
   const fs::path run = root() / "map-run";
   std::vector<std::string> t = train_args(run);
   t[6] = "2";  // --epochs 2

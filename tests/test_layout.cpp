@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <string>
 #include <vector>
@@ -104,4 +105,22 @@ TEST_CASE("plugin and renderer include nothing of tools") {
     const std::string first = bad.empty() ? std::string() : bad.front();
     CHECK_MESSAGE(bad.empty(), (std::string(host) + ": " + first + " (" + std::to_string(bad.size()) + " in all)"));
   }
+}
+
+TEST_CASE("no test case name holds a semicolon (CTest would split it and run nothing under either half)") {
+  // doctest_discover_tests registers each case as a CTest list entry: a ';' cuts the name in
+  // two, each half matches no case, and doctest then reports success for a test that never ran.
+  const std::regex test_case(R"re(TEST_CASE\("([^"]*)"\))re");
+  int cases = 0;
+  for (const auto& e : fs::directory_iterator(kRoot / "tests")) {
+    if (e.path().extension() != ".cpp") continue;
+    std::ifstream in(e.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (std::sregex_iterator it(text.begin(), text.end(), test_case), end; it != end; ++it) {
+      ++cases;
+      const std::string name = (*it)[1];
+      CHECK_MESSAGE(name.find(';') == std::string::npos, e.path().filename().string() << ": \"" << name << "\"");
+    }
+  }
+  CHECK(cases > 100);
 }

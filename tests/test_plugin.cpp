@@ -576,7 +576,7 @@ TEST_CASE("identity by seed and from an image") {
   CHECK(cpx_set_identity_seed(rig.get(), 3) == CPX_OK);
 }
 
-TEST_CASE("cpx_set_identity_image on a real photo: the face is found and aligned; no face is refused and the identity stays") {
+TEST_CASE("cpx_set_identity_image on a real photo: the face is found and aligned, no face is refused and the identity stays") {
   cpx_create_info info = CPX_CREATE_INFO_INIT;
   const std::string model = std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/default";  // states its framing
   info.model_path = model.c_str();
@@ -621,7 +621,7 @@ TEST_CASE("cpx_set_identity_image on a real photo: the face is found and aligned
   CHECK(std::string(cpx_last_error(tiny.get())).find("visitor.safetensors: this identity was saved for another model package") != std::string::npos);
   CHECK(cpx_load_identity(tiny.get(), (dir / "missing.safetensors").c_str()) == CPX_ERROR_IO);
   CHECK(cpx_load_identity(tiny.get(), nullptr) == CPX_ERROR_NULL_POINTER);
-  CHECK(cpx_save_identity(ctx.get(), "/nonexistent-folder/x/visitor.safetensors") == CPX_ERROR_IO);
+  CHECK(cpx_save_identity(ctx.get(), (dir / "visitor.safetensors" / "inside-a-file.safetensors").c_str()) == CPX_ERROR_IO);
 }
 
 TEST_CASE("recording the path and the live cursor to CSV") {

@@ -263,7 +263,7 @@ TEST_CASE("VRChat budget mode sends four floats and the emotion's index") {
   cpx_destroy(ctx);
 }
 
-TEST_CASE("a host built against API 1 (smaller cpx_osc_info) still opens a sink; smaller ones are refused") {
+TEST_CASE("a host built against API 1 (smaller cpx_osc_info) still opens a sink, smaller ones are refused") {
   // cpx_osc_info as API 1 declared it: no vmc_names.
   struct osc_info_v1 {
     uint32_t struct_size;

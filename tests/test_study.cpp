@@ -90,7 +90,7 @@ TEST_CASE("the judge's score falls one step per 0.25 of distance from the asked 
   CHECK(judge_score(3.0) == 1);
 }
 
-TEST_CASE("raters: a name gets a token; bad bodies get 400 with a JSON error and store nothing") {
+TEST_CASE("raters: a name gets a token, bad bodies get 400 with a JSON error and store nothing") {
   const std::string dir = make_study_dir("raters");
   StudyDb db(dir + "/votes.sqlite");
   StudyApi api(load_study(dir), db, "admin-secret", "/nonexistent/three.min.js");
@@ -165,7 +165,7 @@ TEST_CASE("next and votes: each image once per rater, 409 on a second vote, 400/
   CHECK(db.votes()[0].score == 4);
 }
 
-TEST_CASE("progress shows only the rater's own votes; the export needs the admin token and holds no tokens") {
+TEST_CASE("progress shows only the rater's own votes, the export needs the admin token and holds no tokens") {
   const std::string dir = make_study_dir("progress");
   StudyDb db(dir + "/votes.sqlite");
   StudyApi api(load_study(dir), db, "admin-secret", "/nonexistent/three.min.js");
@@ -220,7 +220,7 @@ TEST_CASE("static files: the pages, nothing outside the study's images, no path 
   CHECK(call(api, "GET", "/api/nothing").status == 404);
 }
 
-TEST_CASE("votes survive closing and reopening the database; a rater votes once even across connections") {
+TEST_CASE("votes survive closing and reopening the database, a rater votes once even across connections") {
   const std::string dir = make_study_dir("reopen");
   std::string token;
   {
