@@ -161,3 +161,13 @@ TEST_CASE("fuzz regression: an atlas with an overflowing number is refused as ba
   const std::string path = std::string(CIRCUMPLEX_SOURCE_DIR) + "/tests/data/fuzz/atlas-number-overflow.json";
   CHECK_THROWS_WITH_AS(Atlas::load(path), doctest::Contains("atlas-number-overflow.json"), Error);
 }
+
+// Found by tools/test.sh --fuzz (atlas_json): "c2a2" holding an array instead of true/false made
+// the JSON library throw a type error past the loader, and the process aborted.
+TEST_CASE("fuzz regression: an atlas whose c2a2 flag is not a boolean is refused naming the entry") {
+  const std::string path = std::string(CIRCUMPLEX_SOURCE_DIR) + "/tests/data/fuzz/atlas-c2a2-not-boolean.json";
+  CHECK_THROWS_WITH_AS(Atlas::load(path), doctest::Contains("'c2a2' must be true or false"), Error);
+  // And a "format" that is not a string is refused, not thrown past the loader.
+  CHECK_THROWS_WITH_AS(Atlas::parse(R"({"format": 7, "version": 1, "emotions": []})", "fmt.json"), doctest::Contains("'format' must be"), Error);
+}
+

@@ -103,7 +103,7 @@ Atlas Atlas::parse(std::string_view json_text, const std::string& origin) {
     bad(origin, std::string("malformed JSON: ") + e.what());
   }
   if (!doc.is_object()) bad(origin, "top level must be an object");
-  if (doc.value("format", std::string()) != "circumplex-atlas") bad(origin, "'format' must be \"circumplex-atlas\"");
+  if (!doc.contains("format") || doc["format"] != "circumplex-atlas") bad(origin, "'format' must be \"circumplex-atlas\"");
   if (!doc.contains("version") || !doc["version"].is_number_integer() || doc["version"].get<int>() != 1) {
     bad(origin, "'version' must be 1 (the only version this build reads)");
   }
@@ -128,7 +128,10 @@ Atlas Atlas::parse(std::string_view json_text, const std::string& origin) {
     em.plane = read_point(e, "plane", 2, w);
     em.ball = read_point(e, "ball", 3, w);
     em.source = read_string(e, "source", w);
-    em.in_c2a2 = e.value("c2a2", true);
+    if (e.contains("c2a2")) {
+      if (!e["c2a2"].is_boolean()) bad(w, "'c2a2' must be true or false");
+      em.in_c2a2 = e["c2a2"].get<bool>();
+    }
     if (e.contains("aliases")) {
       if (!e["aliases"].is_array()) bad(w, "'aliases' must be an array of strings");
       for (const json& a : e["aliases"]) {

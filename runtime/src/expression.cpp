@@ -169,7 +169,7 @@ ExpressionModel ExpressionModel::parse(std::string_view json_text, const std::st
   } catch (const json::exception& e) {
     bad(origin, std::string("malformed JSON: ") + e.what());
   }
-  if (!doc.is_object() || doc.value("format", std::string()) != "circumplex-expression") {
+  if (!doc.is_object() || !doc.contains("format") || doc["format"] != "circumplex-expression") {
     bad(origin, "'format' must be \"circumplex-expression\"");
   }
   if (!doc.contains("version") || !doc["version"].is_number_integer() || doc["version"].get<int>() != 1) {

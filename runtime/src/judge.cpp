@@ -254,7 +254,10 @@ JudgePackage JudgePackage::load(const std::string& dir) {
     out.mean = o["mean"].get<double>();
     out.stdev = o["std"].get<double>();
     if (!(out.stdev > 0)) bad(where, at + " ('" + out.name + "'): 'std' must be > 0");
-    out.constant = o.value("constant", false);
+    if (o.contains("constant")) {
+      if (!o["constant"].is_boolean()) bad(where, at + " ('" + out.name + "'): 'constant' must be true or false");
+      out.constant = o["constant"].get<bool>();
+    }
     const int n = static_cast<int>(i);
     const std::string expect = n < 3 ? "affect" : n < 3 + pkg.config_.aus ? "au" : "identity";
     if (out.group != expect) bad(where, at + " ('" + out.name + "') must be in group '" + expect + "', not '" + out.group + "'");

@@ -48,7 +48,7 @@ ModelPackage ModelPackage::load(const std::string& dir) {
   } catch (const json::exception& e) {
     bad(manifest_path, std::string("malformed JSON (truncated?): ") + e.what());
   }
-  if (!m.is_object() || m.value("format", std::string()) != "circumplex-model") bad(manifest_path, "'format' must be \"circumplex-model\"");
+  if (!m.is_object() || !m.contains("format") || m["format"] != "circumplex-model") bad(manifest_path, "'format' must be \"circumplex-model\"");
   if (!m.contains("version") || !m["version"].is_number_integer() || m["version"].get<int>() != 1) {
     bad(manifest_path, "'version' must be 1 (this build reads version 1 packages)");
   }
@@ -251,8 +251,11 @@ std::vector<float> ModelPackage::load_identity(const std::string& path) const {
   } catch (const json::exception& e) {
     bad(path, std::string("its metadata is not JSON: ") + e.what());
   }
-  if (!m.is_object() || m.value("format", "") != "circumplex-identity") bad(path, "not an identity file (save one with --save-identity)");
-  if (m.value("model", "") != tensors_fingerprint(weights_)) bad(path, "this identity was saved for another model package (weights " + m.value("model", std::string("?")) + "), not " + dir_);
+  if (!m.is_object() || !m.contains("format") || m["format"] != "circumplex-identity") bad(path, "not an identity file (save one with --save-identity)");
+  if (!m.contains("model") || !m["model"].is_string()) bad(path, "names no model package (its 'model' fingerprint is missing)");
+  if (m["model"] != tensors_fingerprint(weights_)) {
+    bad(path, "this identity was saved for another model package (weights " + m["model"].get<std::string>() + "), not " + dir_);
+  }
   const auto it = t.find("identity");
   if (it == t.end() || it->second.dim() != 1 || it->second.size(0) != static_cast<std::int64_t>(prior_mean_.size())) {
     bad(path, "must hold one tensor 'identity' of " + std::to_string(prior_mean_.size()) + " values");
