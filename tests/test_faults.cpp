@@ -7,6 +7,7 @@
 #include "torch_doctest.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -55,32 +56,34 @@ bool same_weights(const fs::path& a, const fs::path& b) {
   }
   return true;
 }
+/// Runs `args(out)` (with --resume once a checkpoint is there) and kills it with SIGKILL at a
+/// random moment of 0.3 s … 0.3 s + `spread_ms`, up to 8 times or until `done` appears; after
+/// every kill, a checkpoint that is there is whole. Then lets the run finish. Returns the
+/// kills that landed (a run may finish before its kill).
+int kill_then_resume(const std::function<std::vector<std::string>(const fs::path&)>& args, const fs::path& out, const std::string& done,
+                     unsigned seed, int spread_ms) {
+  std::mt19937 rng(seed);
+  auto resuming = [&] {
+    std::vector<std::string> a = args(out);
+    if (fs::exists(out / "checkpoint.safetensors")) a.push_back("--resume");
+    return a;
+  };
+  int kills = 0;
+  for (int attempt = 0; attempt < 8 && !fs::exists(out / done); ++attempt) {
+    kills += run_and_kill(resuming(), 300 + static_cast<int>(rng() % static_cast<unsigned>(spread_ms)),
+                          out.string() + "-" + std::to_string(attempt) + ".log") ? 1 : 0;
+    if (fs::exists(out / "checkpoint.safetensors")) CHECK_NOTHROW(load_tensors((out / "checkpoint.safetensors").string()));
+  }
+  if (!fs::exists(out / done)) REQUIRE(wait_bounded(spawn(resuming(), {}, out.string() + "-final.log"), 300) == 0);
+  return kills;
+}
 }  // namespace
 
 TEST_CASE("train killed with SIGKILL at random moments resumes to the weights of an uninterrupted run") {
   const fs::path whole = root() / "whole", killed = root() / "killed";
   REQUIRE(wait_bounded(spawn(train_args(whole), {}, root() / "whole.log"), 300) == 0);
-  std::mt19937 rng(5);
-  int kills = 0;
-  for (int attempt = 0; attempt < 8 && !fs::exists(killed / "model.safetensors"); ++attempt) {
-    std::vector<std::string> args = train_args(killed);
-    if (fs::exists(killed / "checkpoint.safetensors")) args.push_back("--resume");
-    const pid_t pid = spawn(args, {}, root() / ("killed-" + std::to_string(attempt) + ".log"));
-    // Let it run 0.3 - 2.8 s of its ~6 (startup, steps, a checkpoint each epoch), then kill it without warning.
-    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 2500));
-    kill(pid, SIGKILL);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (WIFSIGNALED(status)) ++kills;  // (it may have finished first)
-    // Whatever moment it died at, a checkpoint that is there is whole.
-    if (fs::exists(killed / "checkpoint.safetensors")) CHECK_NOTHROW(load_tensors((killed / "checkpoint.safetensors").string()));
-  }
-  CHECK(kills >= 2);
-  if (!fs::exists(killed / "model.safetensors")) {
-    std::vector<std::string> args = train_args(killed);
-    if (fs::exists(killed / "checkpoint.safetensors")) args.push_back("--resume");
-    REQUIRE(wait_bounded(spawn(args, {}, root() / "killed-final.log"), 300) == 0);
-  }
+  // Killed 0.3 - 2.8 s into runs of ~6 s (startup, steps, a checkpoint each epoch).
+  CHECK(kill_then_resume(train_args, killed, "model.safetensors", 5, 2500) >= 2);
   CHECK(same_weights(whole / "model.safetensors", killed / "model.safetensors"));
 }
 
@@ -118,20 +121,7 @@ TEST_CASE("judge killed with SIGKILL resumes to the package of an uninterrupted 
   };
   const fs::path whole = root() / "judge-whole", killed = root() / "judge-killed";
   REQUIRE(wait_bounded(spawn(args(whole), {}, root() / "judge-whole.log"), 300) == 0);
-  std::mt19937 rng(11);
-  int kills = 0;
-  for (int attempt = 0; attempt < 8 && !fs::exists(killed / "manifest.json"); ++attempt) {
-    std::vector<std::string> a = args(killed);
-    if (fs::exists(killed / "checkpoint.safetensors")) a.push_back("--resume");
-    kills += run_and_kill(a, 300 + static_cast<int>(rng() % 1500), root() / ("judge-killed-" + std::to_string(attempt) + ".log")) ? 1 : 0;
-    if (fs::exists(killed / "checkpoint.safetensors")) CHECK_NOTHROW(load_tensors((killed / "checkpoint.safetensors").string()));
-  }
-  CHECK(kills >= 2);
-  if (!fs::exists(killed / "manifest.json")) {
-    std::vector<std::string> a = args(killed);
-    if (fs::exists(killed / "checkpoint.safetensors")) a.push_back("--resume");
-    REQUIRE(wait_bounded(spawn(a, {}, root() / "judge-killed-final.log"), 300) == 0);
-  }
+  CHECK(kill_then_resume(args, killed, "manifest.json", 11, 1500) >= 2);
   CHECK(same_weights(whole / "weights.safetensors", killed / "weights.safetensors"));
 }
 
