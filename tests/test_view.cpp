@@ -287,3 +287,26 @@ TEST_CASE("the view verb writes a headless screenshot of the requested size") {
   CHECK(help.code == 0);
   CHECK(help.out.find("--headless") != std::string::npos);
 }
+
+TEST_CASE("headless view --image: a photo's face becomes the identity, a photo with no face gets a notice and the seed") {
+  const fs::path dir = fresh_dir("view/photo");
+  const std::string model = std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/default";
+  const std::string photo = std::string(CIRCUMPLEX_SOURCE_DIR) + "/tests/data/photos/london-sample/005_neutral.jpg";
+  const CliResult ok = run_cli("view --headless --frames 2 --size 480x270 --model " + model + " --image " + photo + " --screenshot " +
+                               (dir / "photo.png").string());
+  CHECK_MESSAGE(ok.code == 0, ok.out);
+  CHECK(ok.out.find("Identity encoded from " + photo) != std::string::npos);
+  cv::imwrite((dir / "wall.png").string(), cv::Mat(240, 240, CV_8UC3, cv::Scalar(200, 200, 200)));
+  const CliResult wall = run_cli("view --headless --frames 2 --size 480x270 --model " + model + " --image " + (dir / "wall.png").string() +
+                                 " --screenshot " + (dir / "wall-shot.png").string());
+  CHECK_MESSAGE(wall.code == 0, wall.out);  // the viewer runs on with the seed's identity
+  CHECK(wall.out.find("Cannot use that image") != std::string::npos);
+  CHECK(wall.out.find("wall.png: no face found") != std::string::npos);
+  CHECK(fs::exists(dir / "wall-shot.png"));
+  const CliResult seed = run_cli("view --headless --frames 2 --size 480x270 --model " + model + " --screenshot " + (dir / "seed.png").string());
+  REQUIRE(seed.code == 0);
+  const cv::Mat b = cv::imread((dir / "seed.png").string()), c = cv::imread((dir / "photo.png").string());
+  REQUIRE(!c.empty());
+  CHECK(cv::norm(c, b, cv::NORM_L1) > 0);  // the photo's face is not the seed's
+}
+

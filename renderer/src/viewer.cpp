@@ -111,6 +111,7 @@ void Viewer::Impl::load_model() {
     session->cursor().jump_to(atlas.at_intensity(atlas.find(opt.emotion), std::clamp(opt.intensity, 0.0, 1.0), space));
   }
   if (!opt.script.empty()) session->play(std::make_shared<ScriptedPath>(ScriptedPath::load_csv(opt.script)), false);
+  if (!opt.identity_image.empty()) set_identity_image_file(opt.identity_image);
   session->update(0.0);
   if (!opt.quiet) {
     const VaeConfig& c = session->package().config();

@@ -85,6 +85,7 @@ int run_view(int argc, char** argv) {
       {"--script", "CSV", "the cursor's target follows this t,v,a[,z] path (a reproducible run)"},
       {"--gpu", "N", "Vulkan device index (default: discrete GPU, then integrated, then CPU/lavapipe)"},
       {"--identity", "SEED", "identity from the model's prior with this seed (default 1)"},
+      {"--image", "FILE", "identity from this photo's face (found and aligned to the model's framing); without a face: a notice and the seed"},
       {"--half-life", "S", "cursor smoothing half-life in seconds (default 0.12)"},
       {"--threads", "N", "LibTorch threads of the generator (default 1)"},
       {"--record-dir", "DIR", "default folder of the Record panel (default out/record)"},
@@ -122,6 +123,7 @@ int run_view(int argc, char** argv) {
   opt.script = args.get_or("--script", "");
   opt.gpu = static_cast<int>(args.integer_or("--gpu", -1, -1, 64));
   opt.identity_seed = static_cast<std::uint64_t>(args.integer_or("--identity", 1, 0, 2147483647));
+  opt.identity_image = args.get_or("--image", "");
   opt.half_life = args.number_or("--half-life", 0.12, 0.0, 60.0);
   opt.threads = static_cast<int>(args.integer_or("--threads", 1, 1, 256));
   opt.record_dir = args.get_or("--record-dir", "out/record");

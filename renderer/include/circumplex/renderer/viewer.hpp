@@ -80,6 +80,7 @@ struct ViewerOptions {
   bool validation = false;             ///< Vulkan validation layer; errors make run() return 1
   int threads = 1;                     ///< LibTorch threads of the generator
   std::uint64_t identity_seed = 1;     ///< identity from the model's prior
+  std::string identity_image;          ///< a photo whose face becomes the identity at start (photo.hpp); without a face: a notice, and the seed's identity
   double half_life = 0.12;             ///< cursor smoothing, seconds
   double fixed_dt = 0.0;               ///< seconds per frame; 0: the wall clock (headless: 1/60)
   double generator_delay_ms = 0.0;     ///< testing: extra time the generator spends per face
