@@ -50,13 +50,24 @@ def main():
         ctx.update(0.25)
         ctx.osc_flush(10.0)
         arkit = ctx.outputs(circumplex.OUTPUT_ARKIT)
-        receive(lambda: any(p == "/VMC/Ext/Blend/Apply" for p, _, _ in log))
-        blend = {args[0]: args[1] for path, args, types in log if path == "/VMC/Ext/Blend/Val" and types == "sf"}
+        # The sink may send a bundle of the state before update() (time 0) first: read the one
+        # whose /VMC/Ext/T is the update's time, from its T to its Apply.
+        def updated_bundle():
+            starts = [i for i, (p, a, _) in enumerate(log) if p == "/VMC/Ext/T" and abs(a[0] - 0.25) < 1e-3]
+            if not starts:
+                return None
+            # the bundle began with /VMC/Ext/OK just before T; it ends at the next Apply
+            first = max((i for i in range(starts[0] + 1) if log[i][0] == "/VMC/Ext/OK"), default=starts[0])
+            ends = [i for i in range(starts[0], len(log)) if log[i][0] == "/VMC/Ext/Blend/Apply"]
+            return log[first:ends[0] + 1] if ends else None
+        receive(lambda: updated_bundle() is not None)
+        bundle = updated_bundle() or []
+        blend = {args[0]: args[1] for path, args, types in bundle if path == "/VMC/Ext/Blend/Val" and types == "sf"}
         expect(len(blend) == 52, "52 ARKit blendshapes, got %d" % len(blend))
         smile = circumplex.output_index(circumplex.OUTPUT_ARKIT, "mouthSmileLeft")
         expect(abs(blend.get("mouthSmileLeft", -1) - arkit[smile]) < 1e-6 and arkit[smile] > 0.2, "mouthSmileLeft value")
-        paths = [p for p, _, _ in log]
-        expect(paths[0] == "/VMC/Ext/OK" and paths[-1] == "/VMC/Ext/Blend/Apply", "OK first, Apply last: %s … %s" % (paths[:2], paths[-1:]))
+        paths = [p for p, _, _ in bundle]
+        expect(paths[:1] == ["/VMC/Ext/OK"] and paths[-1:] == ["/VMC/Ext/Blend/Apply"], "OK first, Apply last: %s … %s" % (paths[:2], paths[-1:]))
         expect(("/VMC/Ext/T", [0.25], "f") in [(p, [round(a[0], 3)], t) for p, a, t in log if p == "/VMC/Ext/T"], "T carries the time")
         if has_bundles:
             expect(len(bundles) >= 1 and len(bundles[-1]) == 55, "one bundle of 55 messages")
