@@ -20,6 +20,7 @@
 #include "circumplex/face_detect.hpp"
 #include "circumplex/judge.hpp"
 #include "circumplex/photo.hpp"
+#include "judge/judge_images.hpp"
 #include "test_support.hpp"
 
 using namespace circumplex;
@@ -58,18 +59,7 @@ Shipped& shipped() {
 }
 
 /// The judge's reading of BGR faces: [N, outputs].
-torch::Tensor judged(const std::vector<cv::Mat>& faces) {
-  const int side = shipped().jpkg.config().input_size;
-  torch::Tensor batch = torch::empty({static_cast<std::int64_t>(faces.size()), 3, side, side});
-  for (std::size_t i = 0; i < faces.size(); ++i) {
-    cv::Mat rgb;
-    cv::cvtColor(faces[i], rgb, cv::COLOR_BGR2RGB);
-    if (rgb.cols != side) cv::resize(rgb, rgb, {side, side}, 0, 0, cv::INTER_AREA);
-    rgb.convertTo(rgb, CV_32FC3, 1.0 / 255);
-    batch[static_cast<std::int64_t>(i)] = torch::from_blob(rgb.data, {side, side, 3}).permute({2, 0, 1}).clone();
-  }
-  return shipped().judge.predict(batch).to(torch::kDouble);
-}
+torch::Tensor judged(const std::vector<cv::Mat>& faces) { return tools::judge_images(shipped().judge, faces); }
 }  // namespace
 
 TEST_CASE("the shipped package states its framing, measured on its training faces") {

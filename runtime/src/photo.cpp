@@ -45,6 +45,13 @@ bool largest_face(FaceDetector& detector, const cv::Mat& bgr, cv::Rect2d& box, i
   return true;
 }
 
+/// One detector per thread, loaded once: reading the cascades is a good part of a photo's cost,
+/// and a cascade classifier must not be shared between threads.
+FaceDetector& thread_detector() {
+  thread_local FaceDetector detector{DetectorSpec{}};
+  return detector;
+}
+
 std::vector<std::uint8_t> to_rgb_bytes(const cv::Mat& bgr) {
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
@@ -83,7 +90,7 @@ PreparedPhoto prepare_photo(const std::uint8_t* pixels, int width, int height, i
   cv::Mat small;
   if (k < 1.0) cv::resize(bgr, small, {}, k, k, cv::INTER_AREA);
   else small = bgr;
-  FaceDetector detector(DetectorSpec{});
+  FaceDetector& detector = thread_detector();
   cv::Rect2d box;
   if (!largest_face(detector, small, box, out.faces)) {
     throw Error(ErrorKind::BadData, origin + ": no face found (the detector looks for one frontal, upright face at least a tenth of the "
@@ -146,7 +153,7 @@ PreparedPhoto prepare_photo(const std::uint8_t* pixels, int width, int height, i
 
 Framing measure_framing(const std::uint8_t* rgb, int count, int side) {
   if (!rgb || count < 1 || side < 16) throw Error(ErrorKind::InvalidArgument, "measure_framing needs at least one image of 16+ pixels");
-  FaceDetector detector(DetectorSpec{});
+  FaceDetector& detector = thread_detector();
   std::vector<double> xs, ys, sides, lumas, spreads;
   for (int i = 0; i < count; ++i) {
     const cv::Mat bgr = to_bgr(rgb + static_cast<std::size_t>(i) * side * side * 3, side, side, 3, static_cast<std::size_t>(side) * 3);

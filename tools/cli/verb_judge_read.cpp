@@ -8,7 +8,6 @@
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
 #include "args.hpp"
@@ -16,6 +15,7 @@
 #include "circumplex/files.hpp"
 #include "circumplex/judge.hpp"
 #include "circumplex/torch_compat.hpp"
+#include "judge/judge_images.hpp"
 #include "verbs.hpp"
 
 namespace circumplex::cli {
@@ -48,23 +48,17 @@ int run_judge_read(int argc, char** argv) {
   torch_compat::set_threads(threads);
   const JudgePackage package = JudgePackage::load(judge_dir);
   Judge judge(package, threads);
-  const int side = package.config().input_size;
   const auto& outs = package.outputs();
   nlohmann::json all = nlohmann::json::array();
   int failed = 0;
   for (const std::string& path : images) {
-    cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
+    const cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
     if (bgr.empty()) {  // one bad image does not stop the rest
       std::fprintf(stderr, "circumplex judge read: %s: cannot read the image\n", path.c_str());
       ++failed;
       continue;
     }
-    cv::Mat rgb;
-    cv::resize(bgr, bgr, {side, side}, 0, 0, bgr.cols > side ? cv::INTER_AREA : cv::INTER_LINEAR);
-    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-    rgb.convertTo(rgb, CV_32FC3, 1.0 / 255);
-    const torch::Tensor x = torch::from_blob(rgb.data, {1, side, side, 3}).permute({0, 3, 1, 2}).contiguous();
-    const torch::Tensor r = judge.predict(x).to(torch::kDouble).contiguous();
+    const torch::Tensor r = tools::judge_images(judge, {bgr});
     const double* v = r.data_ptr<double>();
     nlohmann::json one = {{"image", path}};
     for (std::size_t k = 0; k < outs.size(); ++k) one["outputs"][outs[k].name] = outs[k].constant ? nlohmann::json(nullptr) : nlohmann::json(v[k]);

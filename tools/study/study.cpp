@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -214,6 +215,7 @@ Study load_study(const std::string& dir) {
       throw Error(ErrorKind::BadData, path + ": \"images\" must be an array of at most sets × parts × per_part entries");
     }
     const std::vector<std::string> classes = c2a2_classes();
+    std::set<std::string> ids;
     for (std::size_t k = 0; k < images.size(); ++k) {
       const json& e = images[k];
       const std::string where = path + ": images[" + std::to_string(k) + "]";
@@ -237,7 +239,7 @@ Study load_study(const std::string& dir) {
       if (im.file != im.set + "/" + im.id + ".png") throw Error(ErrorKind::BadData, where + ": file must be \"" + im.set + "/" + im.id + ".png\"");
       if (std::find(classes.begin(), classes.end(), im.cls) == classes.end()) throw Error(ErrorKind::BadData, where + ": \"" + im.cls + "\" is not a C2A2 class");
       if (!fs::is_regular_file(fs::path(dir) / im.file)) throw Error(ErrorKind::BadData, where + ": image " + im.file + " is missing");
-      if (s.find(im.id)) throw Error(ErrorKind::BadData, where + ": id " + im.id + " appears twice");
+      if (!ids.insert(im.id).second) throw Error(ErrorKind::BadData, where + ": id " + im.id + " appears twice");
       s.images.push_back(std::move(im));
     }
   } catch (const json::exception& e) {

@@ -4,13 +4,13 @@
 #include <set>
 
 #include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <torch/torch.h>
 
 #include "circumplex/error.hpp"
 #include "circumplex/judge.hpp"
 #include "circumplex/torch_compat.hpp"
 #include "common/progress.hpp"
+#include "judge/judge_images.hpp"
 #include "study.hpp"
 #include "study_db.hpp"
 #include "study_report.hpp"
@@ -23,7 +23,6 @@ int rate_study(const RateOptions& opt) {
   const JudgePackage package = JudgePackage::load(opt.judge);
   Judge judge(package, opt.threads);
   const bool reads_z = !package.outputs()[2].constant;
-  const int side = package.config().input_size;
   StudyDb db(opt.db);
   const std::string token = "judge:" + tensors_fingerprint(package.weights());
   db.ensure_rater(token, "judge", RaterKind::Judge);
@@ -38,18 +37,13 @@ int rate_study(const RateOptions& opt) {
   int added = 0;
   for (std::size_t lo = 0; lo < todo.size(); lo += 64) {
     const std::size_t n = std::min<std::size_t>(64, todo.size() - lo);
-    torch::Tensor batch = torch::empty({static_cast<std::int64_t>(n), 3, side, side});
+    std::vector<cv::Mat> faces;
     for (std::size_t i = 0; i < n; ++i) {
       const std::string path = (std::filesystem::path(study.dir) / todo[lo + i]->file).string();
-      cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-      if (bgr.empty()) throw Error(ErrorKind::BadData, path + ": cannot read the image");
-      if (bgr.cols != side || bgr.rows != side) cv::resize(bgr, bgr, {side, side}, 0, 0, cv::INTER_AREA);
-      cv::Mat rgb;
-      cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-      rgb.convertTo(rgb, CV_32FC3, 1.0 / 255.0);
-      batch[static_cast<std::int64_t>(i)] = torch::from_blob(rgb.data, {side, side, 3}, torch::kFloat32).permute({2, 0, 1}).clone();
+      faces.push_back(cv::imread(path, cv::IMREAD_COLOR));
+      if (faces.back().empty()) throw Error(ErrorKind::BadData, path + ": cannot read the image");
     }
-    const torch::Tensor read = judge.predict(batch).to(torch::kFloat64).contiguous();
+    const torch::Tensor read = judge_images(judge, faces);
     for (std::size_t i = 0; i < n; ++i) {
       const StudyImage& im = *todo[lo + i];
       const double* r = read.data_ptr<double>() + static_cast<std::int64_t>(i) * read.size(1);
