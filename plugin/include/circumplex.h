@@ -298,7 +298,7 @@ CPX_API cpx_result CPX_CALL cpx_set_identity_seed(cpx_context* ctx, uint64_t see
     (packages made before circumplex 0.2, which state no framing, use the centre square).
     CPX_ERROR_BAD_DATA, with "no face found" in cpx_last_error, when there is no face; the
     identity stays as it was. The pixels are read during the call only. Runs the detector and
-    the encoder on the calling thread (about 130 ms for a 675-pixel portrait on 2 threads) and
+    the encoder on the calling thread (about 80 ms for a 675-pixel portrait on 2 threads; the first call on a thread also loads the detector) and
     waits for a decode in progress: keep it off the frame loop. CPX_ERROR_NOT_SUPPORTED in a
     rig-only context. Control. */
 CPX_API cpx_result CPX_CALL cpx_set_identity_image(cpx_context* ctx, const uint8_t* pixels, int32_t width,
