@@ -3,6 +3,7 @@
 // and the package loader refuses each kind of corruption.
 #include "torch_doctest.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "circumplex/session.hpp"
 #include "circumplex/weights.hpp"
 #include "test_support.hpp"
+#include "train/critic.hpp"
 #include "train/dataset.hpp"
 #include "train/trainer.hpp"
 
@@ -89,6 +91,56 @@ TEST_CASE("a resumed run ends with the same weights as an uninterrupted one") {
                                         " --epochs 3 --batch 8 --latent 8 --width 8 --threads 1 --seed 5 --resume");
   CHECK(other_batch.code == 1);
   CHECK(other_batch.out.find("--batch") != std::string::npos);
+}
+
+TEST_CASE("the patch critic learns to tell sharp faces from blurred ones") {
+  // Real: sharp random blocks; fake: the same pictures blurred (what MSE decoders draw).
+  torch::manual_seed(3);
+  const torch::Tensor sharp = torch::rand({16, 3, 8, 8}).repeat_interleave(4, 2).repeat_interleave(4, 3);  // 32² blocks
+  const torch::Tensor blurred = torch::avg_pool2d(torch::nn::functional::pad(sharp, torch::nn::functional::PadFuncOptions({2, 2, 2, 2}).mode(torch::kReplicate)), 5, 1);
+  REQUIRE(blurred.sizes() == sharp.sizes());
+  tools::PatchCritic critic(8, 1e-3, 7, torch::kCPU);
+  const double first = critic.update(sharp, blurred);
+  double last = first;
+  for (int i = 0; i < 150; ++i) last = critic.update(sharp, blurred);
+  MESSAGE("critic hinge loss " << first << " -> " << last);
+  CHECK(first > 1.8);   // at the start it cannot tell them apart (2: chance)
+  CHECK(last < 1.0);    // then it can
+  // The decoder's term is higher (worse) for the blurred faces than for sharp ones.
+  CHECK(critic.generator_loss(blurred).item<double>() > critic.generator_loss(sharp).item<double>() + 0.5);
+  // Saved and loaded, it scores the same.
+  TensorMap state;
+  critic.save(state);
+  tools::PatchCritic copy(8, 1e-3, 99, torch::kCPU);
+  copy.load(state, critic.t(), "in-memory");
+  CHECK(copy.generator_loss(blurred).item<double>() == doctest::Approx(critic.generator_loss(blurred).item<double>()).epsilon(1e-6));
+  CHECK_THROWS_WITH_AS(copy.load(TensorMap{}, 0, "empty.safetensors"), doctest::Contains("empty.safetensors"), Error);
+}
+
+TEST_CASE("adversarial training resumes to the same weights and its settings are part of the run") {
+  const std::string adv = " --affect-weight 20 --identity-swap --adversarial-weight 2 --critic-lr 1e-3";
+  const fs::path whole = root() / "adv", split = root() / "adv-split";
+  const CliResult r = run_cli(train_args(whole.string()) + adv);
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(r.out.find("critic") != std::string::npos);  // the progress note shows the critic's loss
+  CHECK(nlohmann::json::parse(read_text_file((whole / "config.json").string()))["adversarial_weight"] == 2.0);
+  REQUIRE(run_cli(train_args(split.string()) + adv + " --stop-after-steps 27").code == 0);
+  const CliResult second = run_cli(train_args(split.string()) + adv + " --resume");
+  REQUIRE_MESSAGE(second.code == 0, second.out);
+  const TensorMap a = load_tensors((whole / "model.safetensors").string()), b = load_tensors((split / "model.safetensors").string());
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, t] : a) {
+    CAPTURE(name);
+    CHECK(torch::equal(t, b.at(name)));
+  }
+  // The final weights hold the VAE only; the checkpoint held the critic too.
+  for (const auto& [name, t] : a) CHECK_FALSE(tools::PatchCritic::owns(name));
+  // Resuming without the critic is refused, naming the setting.
+  const CliResult plain = run_cli(train_args((root() / "adv-split2").string()) + adv + " --stop-after-steps 5");
+  REQUIRE(plain.code == 0);
+  const CliResult without = run_cli(train_args((root() / "adv-split2").string()) + " --affect-weight 20 --identity-swap --resume");
+  CHECK(without.code == 1);
+  CHECK(without.out.find("--adversarial-weight 2") != std::string::npos);
 }
 
 TEST_CASE("identity-swap training reduces the loss and resuming needs the run's loss settings") {
@@ -343,6 +395,54 @@ TEST_CASE("a session generates frames asynchronously - the latest request wins")
   s.set_identity_seed(99);
   s.update(0.0);
   CHECK(s.requests() == before + 1);
+}
+
+TEST_CASE("a session's intent-level controls and its FaceSource seam") {
+  // A wrapper around the model's own FaceSource counts what the worker asks of it.
+  struct Counting final : FaceSource {
+    explicit Counting(std::unique_ptr<FaceSource> inner, std::atomic<int>& decodes) : inner(std::move(inner)), decodes(decodes) {}
+    int image_size() const override { return inner->image_size(); }
+    void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba) override {
+      ++decodes;
+      inner->decode(latent, rgba);
+      rgba[0] = 7;  // marks the frames this source drew
+    }
+    std::vector<float> encode(const std::uint8_t* p, int w, int h, int c) override { return inner->encode(p, w, h, c); }
+    std::unique_ptr<FaceSource> inner;
+    std::atomic<int>& decodes;
+  };
+  std::atomic<int> decodes{0};
+  SessionOptions opt;
+  opt.threads = 1;
+  opt.half_life = 0.0;
+  opt.wrap_faces = [&](std::unique_ptr<FaceSource> real) -> std::unique_ptr<FaceSource> {
+    REQUIRE(real != nullptr);
+    CHECK(real->image_size() == 32);
+    return std::make_unique<Counting>(std::move(real), decodes);
+  };
+  Session s(ModelPackage::load(CIRCUMPLEX_TINY_MODEL), opt);
+  REQUIRE(s.wait_for_latest(30.0));
+  CHECK(decodes.load() >= 1);
+  CHECK(s.latest_frame()->rgba[0] == 7);
+  // set_intensity keeps the direction; jump_to puts the cursor there at once; both stop a path.
+  s.set_target({0.6, 0.8, 0});
+  s.set_intensity(0.5);
+  CHECK(s.target().v == doctest::Approx(0.3));
+  CHECK(s.target().a == doctest::Approx(0.4));
+  s.play(emotion_axis(Atlas::builtin(), "sad", 0.9, 0.5, Space::Plane), true);
+  REQUIRE(s.playing());
+  s.set_intensity(1.0);
+  CHECK_FALSE(s.playing());
+  s.play(emotion_axis(Atlas::builtin(), "sad", 0.9, 0.5, Space::Plane), true);
+  s.jump_to({-0.2, 0.1, 0});
+  CHECK_FALSE(s.playing());
+  CHECK(s.position().v == doctest::Approx(-0.2));
+  CHECK(s.target().a == doctest::Approx(0.1));
+  CHECK(radius(s.velocity()) == doctest::Approx(0.0));
+  // A wrapper that returns nothing is refused by name.
+  SessionOptions bad = opt;
+  bad.wrap_faces = [](std::unique_ptr<FaceSource>) { return std::unique_ptr<FaceSource>(); };
+  CHECK_THROWS_WITH_AS(Session(ModelPackage::load(CIRCUMPLEX_TINY_MODEL), bad), doctest::Contains("wrap_faces"), Error);
 }
 
 TEST_CASE("render grid - axis - between and walk write pictures of the stated size whose faces move") {

@@ -1,15 +1,16 @@
 // `circumplex judge`: trains the independent judge CNN on procedural faces.
 #include <csignal>
+#include <optional>
 #include <cstdio>
 #include <cstring>
 
 #include "args.hpp"
 #include "judge/judge_trainer.hpp"
+#include "train/harness.hpp"
 #include "verbs.hpp"
 
 namespace circumplex::cli {
 namespace {
-extern "C" void on_judge_stop_signal(int) { tools::request_judge_stop(); }
 }  // namespace
 
 int run_judge(int argc, char** argv) {
@@ -70,11 +71,9 @@ int run_judge(int argc, char** argv) {
   opt.commit = CIRCUMPLEX_COMMIT;
   for (int i = 0; i < argc; ++i) opt.command_line += std::string(i ? " " : "circumplex ") + argv[i];
 
-  std::signal(SIGINT, on_judge_stop_signal);
-  std::signal(SIGTERM, on_judge_stop_signal);
+  std::optional<tools::StopOnSignal> stop_on_signal(std::in_place);  // Ctrl-C: checkpoint, then stop
   const tools::JudgeTrainResult r = tools::train_judge(opt);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  stop_on_signal.reset();
   if (!r.finished) {
     std::printf("stopped after %lld steps (%.1f img/s); resume with: circumplex judge --data %s --out %s --epochs %d --batch %d --seed %llu%s --resume\n",
                 static_cast<long long>(r.steps), r.images_per_second, opt.data.c_str(), opt.out.c_str(), opt.epochs, opt.batch,

@@ -1,6 +1,7 @@
 // `circumplex train`: trains the β-VAE on a synth/prep data folder.
 #include <algorithm>
 #include <csignal>
+#include <optional>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -9,11 +10,11 @@
 
 #include "args.hpp"
 #include "train/trainer.hpp"
+#include "train/harness.hpp"
 #include "verbs.hpp"
 
 namespace circumplex::cli {
 namespace {
-extern "C" void on_stop_signal(int) { tools::request_training_stop(); }
 }  // namespace
 
 int run_train(int argc, char** argv) {
@@ -28,6 +29,8 @@ int run_train(int argc, char** argv) {
       {"--teacher-forcing", "", "with --identity-swap: decode from the true affect in latents 0-2 (what compose sets at run time), not the encoder's reading"},
       {"--reader", "JUDGE", "affect read-back: a judge package (other people than the evaluation judge's) reads faces drawn at random affect points (needs --identity-swap)"},
       {"--readback-weight", "W", "weight of the read-back loss (default 0; needs --reader)"},
+      {"--adversarial-weight", "W", "sharpness: a patch critic scores decoded faces against training images (hinge); W times its score joins the loss (default 0: off; one process only)"},
+      {"--critic-lr", "LR", "the critic's Adam learning rate (default 2e-4)"},
       {"--expression-weight", "A", "weight the reconstruction error 1 + A*saliency, where expressions change the face (needs synth data; default 0)"},
       {"--latent", "D", "latent dimension (default 64)"},
       {"--width", "C", "channels of the first encoder stage (default 32)"},
@@ -90,6 +93,8 @@ int run_train(int argc, char** argv) {
   if (opt.reader.empty() != (opt.readback_weight == 0.0)) throw UsageError("--reader and --readback-weight W > 0 go together");
   if (!opt.reader.empty() && !opt.identity_swap) throw UsageError("--reader needs --identity-swap: it draws the partner's person at random affect points");
   opt.expression_weight = args.number_or("--expression-weight", 0.0, 0.0, 1e4);
+  opt.adversarial_weight = args.number_or("--adversarial-weight", 0.0, 0.0, 1e6);
+  opt.critic_lr = args.number_or("--critic-lr", 2e-4, 1e-9, 1.0);
   if (opt.teacher_forcing && !opt.identity_swap) throw UsageError("--teacher-forcing needs --identity-swap: it forces the affect latents of the swapped face");
   if (opt.identity_swap && opt.affect_weight <= 0.0) throw UsageError("--identity-swap needs --affect-weight W > 0: it swaps everything but the guided affect latents");
   opt.model.latent = static_cast<int>(args.integer_or("--latent", 64, 2, 1024));
@@ -149,11 +154,9 @@ int run_train(int argc, char** argv) {
   }
   const bool lead = opt.dist.rank == 0;
 
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
+  std::optional<tools::StopOnSignal> stop_on_signal(std::in_place);  // Ctrl-C: checkpoint, then stop
   const tools::TrainResult r = tools::train_vae(opt);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  stop_on_signal.reset();
   // Stopping where --stop-after-steps asked is success; any other stop (a signal) is 130.
   const int stopped = opt.stop_after_steps > 0 && r.steps >= opt.stop_after_steps ? 0 : 130;
   if (!lead) return r.finished ? 0 : stopped;
@@ -162,6 +165,7 @@ int run_train(int argc, char** argv) {
     if (opt.teacher_forcing) loss_flags += " --teacher-forcing";
     if (opt.lr_end >= 0.0) loss_flags += " --lr-end " + std::to_string(opt.lr_end);
     if (!opt.reader.empty()) loss_flags += " --reader " + opt.reader + " --readback-weight " + std::to_string(opt.readback_weight);
+    if (opt.adversarial_weight > 0.0) loss_flags += " --adversarial-weight " + std::to_string(opt.adversarial_weight) + " --critic-lr " + std::to_string(opt.critic_lr);
     std::printf("stopped after %lld steps (%.1f img/s); resume with: circumplex train --data %s --out %s --seed %llu --batch %d "
                 "--beta %.10g --affect-weight %.10g --expression-weight %.10g --lr %.10g%s --resume\n",
                 static_cast<long long>(r.steps), r.images_per_second, opt.data.c_str(), opt.out.c_str(),

@@ -16,7 +16,7 @@
 #include "circumplex/assets.hpp"
 #include "circumplex/error.hpp"
 #include "circumplex/judge.hpp"
-#include "circumplex/stats.hpp"
+#include "map/stats.hpp"
 #include "circumplex/torch_compat.hpp"
 #include "circumplex/weights.hpp"
 #include "circumplex/files.hpp"
@@ -24,14 +24,14 @@
 #include "judge_data.hpp"
 #include "plot/chart.hpp"
 #include "plot/plot.hpp"
+#include "train/harness.hpp"
+#include "train/optim.hpp"
 
 namespace circumplex::tools {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-std::atomic<bool> g_stop{false};
 
 constexpr double kAffectWeight = 2.0;  // the affect head counts twice in the loss: evaluate reads it most
 constexpr double kWeightDecay = 1e-4;  // decoupled (AdamW-style), on weights of rank ≥ 2 only
@@ -46,62 +46,6 @@ std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
   x *= 0x94D049BB133111EBULL;
   return x ^ (x >> 31);
 }
-
-// Adam with decoupled weight decay; its state is plain tensors saved in the checkpoint, so a
-// resumed run continues exactly on any LibTorch version.
-class AdamW {
- public:
-  explicit AdamW(std::vector<torch::Tensor> params) : params_(std::move(params)) {
-    for (const auto& p : params_) {
-      m_.push_back(torch::zeros_like(p));
-      v_.push_back(torch::zeros_like(p));
-    }
-  }
-  void zero_grad() {
-    for (auto& p : params_) {
-      if (p.grad().defined()) p.mutable_grad().zero_();
-    }
-  }
-  void step(double lr) {
-    torch::NoGradGuard no_grad;
-    ++t_;
-    const double c1 = 1.0 - std::pow(kBeta1, static_cast<double>(t_)), c2 = 1.0 - std::pow(kBeta2, static_cast<double>(t_));
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      const auto& g = params_[i].grad();
-      if (!g.defined()) continue;
-      if (params_[i].dim() >= 2) params_[i].mul_(1.0 - lr * kWeightDecay);
-      m_[i].mul_(kBeta1).add_(g, 1.0 - kBeta1);
-      v_[i].mul_(kBeta2).addcmul_(g, g, 1.0 - kBeta2);
-      params_[i].addcdiv_(m_[i], (v_[i] / c2).sqrt_().add_(kEps), -lr / c1);
-    }
-  }
-  void save(TensorMap& out) const {
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      out["adam.m." + std::to_string(i)] = m_[i];
-      out["adam.v." + std::to_string(i)] = v_[i];
-    }
-  }
-  void load(const TensorMap& in, std::int64_t t, const std::string& origin) {
-    torch::NoGradGuard no_grad;
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      for (const char* kind : {"adam.m.", "adam.v."}) {
-        auto& target = kind[5] == 'm' ? m_[i] : v_[i];
-        const auto it = in.find(kind + std::to_string(i));
-        if (it == in.end() || it->second.sizes() != target.sizes()) {
-          throw Error(ErrorKind::BadData, origin + ": optimiser state '" + kind + std::to_string(i) + "' is missing or has the wrong shape");
-        }
-        target.copy_(it->second);
-      }
-    }
-    t_ = t;
-  }
-  std::int64_t t() const { return t_; }
-
- private:
-  static constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
-  std::vector<torch::Tensor> params_, m_, v_;
-  std::int64_t t_ = 0;
-};
 
 double learning_rate(double peak, std::int64_t step, std::int64_t total) {
   const double warm = std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(kWarmupSteps));
@@ -234,32 +178,14 @@ struct EpochRecord {
 };
 
 void write_curves(const fs::path& dir, const std::vector<EpochRecord>& history) {
-  std::string csv = "epoch,loss,affect_loss,au_loss,identity_loss,val_loss,val_r2_valence,val_r2_arousal,val_r2_au_mean,val_r2_identity_mean,lr,images_per_second\n";
-  plot::Series loss{"train loss", {}, {}, {200, 90, 30}}, val{"held-out loss", {}, {}, {40, 40, 200}},
-      affect{"train affect loss", {}, {}, {60, 160, 60}};
-  plot::Series rv{"valence", {}, {}, {40, 40, 200}}, ra{"arousal", {}, {}, {200, 90, 30}}, rau{"AU mean", {}, {}, {60, 160, 60}},
-      rid{"identity mean", {}, {}, {150, 60, 150}};
-  char row[320];
+  std::vector<std::vector<double>> rows;
   for (const EpochRecord& r : history) {
-    std::snprintf(row, sizeof row, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.5f,%.5f,%.5f,%.5f,%.6g,%.2f\n", r.epoch, r.loss, r.affect, r.au, r.identity,
-                  r.val_loss, r.val_r2_v, r.val_r2_a, r.val_r2_au, r.val_r2_id, r.lr, r.rate);
-    csv += row;
-    const double e = r.epoch;
-    const std::vector<std::pair<plot::Series*, double>> points = {{&loss, r.loss}, {&val, r.val_loss}, {&affect, r.affect}, {&rv, r.val_r2_v},
-                                                                  {&ra, r.val_r2_a}, {&rau, r.val_r2_au}, {&rid, r.val_r2_id}};
-    for (const auto& [series, y] : points) {
-      if (std::isfinite(y)) {
-        series->x.push_back(e);
-        series->y.push_back(y);
-      }
-    }
+    rows.push_back({static_cast<double>(r.epoch), r.loss, r.affect, r.au, r.identity, r.val_loss, r.val_r2_v, r.val_r2_a, r.val_r2_au, r.val_r2_id, r.lr, r.rate});
   }
-  write_file_atomic((dir / "loss.csv").string(), csv);
-  const cv::Mat a = plot::line_chart("judge training loss (standardised squared error)", "epoch", "loss", {loss, val, affect}, true);
-  const cv::Mat b = plot::line_chart("judge held-out R2 (val split)", "epoch", "R2", {rv, ra, rau, rid}, false);
-  cv::Mat both;
-  cv::vconcat(a, b, both);
-  plot::write_image_atomic((dir / "loss.png").string(), both);
+  write_epoch_log(dir, {"loss", "affect_loss", "au_loss", "identity_loss", "val_loss", "val_r2_valence", "val_r2_arousal", "val_r2_au_mean",
+                        "val_r2_identity_mean", "lr", "images_per_second"},
+                  rows, {{"judge training loss (standardised squared error)", "loss", {"loss", "val_loss", "affect_loss"}, true},
+                         {"judge held-out R2 (val split)", "R2", {"val_r2_valence", "val_r2_arousal", "val_r2_au_mean", "val_r2_identity_mean"}, false}});
 }
 
 cv::Mat scatter(const std::vector<std::string>& names, const torch::Tensor& truth, const torch::Tensor& pred, const std::vector<double>& r2) {
@@ -299,7 +225,156 @@ json finite_or_null(double x) { return std::isfinite(x) ? json(x) : json(nullptr
 
 }  // namespace
 
-void request_judge_stop() { g_stop = true; }
+
+namespace {
+
+// The judge's data: targets and images at the work size, split by person.
+struct JudgeData {
+  JudgeColumns cols;
+  JudgeSet train, val, test;
+};
+
+JudgeData load_judge_data(const JudgeTrainOptions& opt) {
+  JudgeColumns cols = judge_columns(opt.data);
+  std::fprintf(stderr, "judge: loading %s (%zu AUs, %zu identity factors)...\n", opt.data.c_str(), cols.aus.size(), cols.factors.size());
+  const int side = opt.stem > 0 ? 0 : opt.work_size;  // a learned stem takes the images as they are
+  JudgeSet train = load_judge_set(opt.data, "train", cols, side, opt.limit);
+  JudgeSet val = [&] {
+    try {
+      return load_judge_set(opt.data, "val", cols, side, opt.val_limit);
+    } catch (const Error&) {
+      return load_judge_set(opt.data, "test", cols, side, opt.val_limit);
+    }
+  }();
+  JudgeSet test = [&] {
+    try {
+      return load_judge_set(opt.data, "test", cols, side);
+    } catch (const Error&) {
+      return load_judge_set(opt.data, "val", cols, side);
+    }
+  }();
+  if (train.size() < opt.batch) throw Error(ErrorKind::InvalidArgument, opt.data + ": " + std::to_string(train.size()) + " training images, fewer than one --batch");
+
+  return {std::move(cols), std::move(train), std::move(val), std::move(test)};
+}
+
+// The epoch's record: its training means and the held-out loss and R² on the val split.
+EpochRecord validate_epoch(JudgeNet& net, const JudgeSet& val, const Normaliser& norm, const torch::Tensor& weights,
+                           const std::vector<JudgeOutput>& outputs, int epoch, const double (&sums)[5], double lr, double rate) {
+  net->eval();
+  const torch::Tensor vp = predict_all(net, val, norm);
+  const torch::Tensor val_err = (norm.to_z(vp) - norm.to_z(val.targets)).pow(2).mean(0, true);
+  const auto r2 = r2_per_output(vp, val.targets);
+  EpochRecord rec;
+  rec.epoch = epoch + 1;
+  rec.loss = sums[0] / sums[4];
+  rec.affect = sums[1] / sums[4];
+  rec.au = sums[2] / sums[4];
+  rec.identity = sums[3] / sums[4];
+  rec.val_loss = (val_err * weights).sum().item<double>();
+  rec.val_r2_v = r2[0].value_or(std::nan(""));
+  rec.val_r2_a = r2[1].value_or(std::nan(""));
+  rec.val_r2_au = mean_r2(r2, outputs, "au");
+  rec.val_r2_id = mean_r2(r2, outputs, "identity");
+  rec.lr = lr;
+  rec.rate = rate;
+  return rec;
+}
+
+// After the last epoch: metrics on the test split (unseen people), how fast the judge reads
+// faces, report.json/.md, the scatter plot, and the package (which supersedes the checkpoint).
+void finish_judge(const JudgeTrainOptions& opt, JudgeNet& net, const JudgeConfig& config, const std::vector<JudgeOutput>& outputs,
+                  const JudgeData& data, const Normaliser& norm, const std::vector<EpochRecord>& history, std::int64_t step,
+                  std::int64_t batches, JudgeTrainResult& result) {
+  const JudgeSet& train = data.train;
+  const JudgeSet& val = data.val;
+  const JudgeSet& test = data.test;
+  const fs::path dir(opt.out);
+  // Held-out metrics on the test split (unseen people), and how fast the judge reads faces.
+  net->eval();
+  const auto t_infer = std::chrono::steady_clock::now();
+  const torch::Tensor tp = predict_all(net, test, norm);
+  const double infer_rate = static_cast<double>(test.size()) / std::max(1e-9, std::chrono::duration<double>(std::chrono::steady_clock::now() - t_infer).count());
+  const auto r2 = r2_per_output(tp, test.targets);
+  const torch::Tensor abs_err = (tp - test.targets).abs().mean(0);
+  const double mae_v = abs_err[0].item<double>(), mae_a = abs_err[1].item<double>();
+  json r2_all = json::object(), r2_aus = json::object(), r2_ids = json::object();
+  for (std::size_t j = 0; j < outputs.size(); ++j) {
+    r2_all[outputs[j].name] = nullable(r2[j]);
+    if (outputs[j].group == "au") r2_aus[outputs[j].name] = nullable(r2[j]);
+    if (outputs[j].group == "identity") r2_ids[outputs[j].name] = nullable(r2[j]);
+  }
+  result.r2_valence = r2[0].value_or(std::nan(""));
+  result.r2_arousal = r2[1].value_or(std::nan(""));
+  result.r2_au_mean = mean_r2(r2, outputs, "au");
+  result.r2_identity_mean = mean_r2(r2, outputs, "identity");
+  result.mae_va = (mae_v + mae_a) / 2.0;
+  result.steps = step;
+  double train_seconds = 0;
+  for (const auto& h : history) train_seconds += h.rate > 0 ? static_cast<double>(batches * opt.batch) / h.rate : 0.0;
+
+  json metrics = {{"split", "test"}, {"images", test.size()}, {"r2_valence", finite_or_null(result.r2_valence)},
+                  {"r2_arousal", finite_or_null(result.r2_arousal)}, {"r2_z", nullable(r2[2])},
+                  {"r2_au_mean", finite_or_null(result.r2_au_mean)}, {"r2_identity_mean", finite_or_null(result.r2_identity_mean)},
+                  {"mae_valence", mae_v}, {"mae_arousal", mae_a}, {"mae_va", result.mae_va},
+                  {"r2_au", r2_aus}, {"r2_identity", r2_ids}, {"r2", r2_all}};
+  std::vector<std::string> seeds;
+  for (const std::string& s : train.identity_seeds) {
+    if (!s.empty() && std::find(seeds.begin(), seeds.end(), s) == seeds.end() && seeds.size() < 16) seeds.push_back(s);
+  }
+  std::set<std::string> people(train.identity_seeds.begin(), train.identity_seeds.end());
+  const json training = {{"epochs", opt.epochs}, {"steps", step}, {"batch", opt.batch}, {"lr", opt.lr}, {"augment", opt.augment}, {"dropout", opt.dropout},
+                         {"threads", opt.threads}, {"train_seconds", train_seconds}, {"train_images_per_second", history.empty() ? 0.0 : history.back().rate},
+                         {"inference_images_per_second", infer_rate}, {"flops_per_image", net->flops_per_image()},
+                         {"train_images", train.size()}, {"train_identities", people.size()}, {"val_images", val.size()}};
+  const json provenance = {{"data", opt.data}, {"data_source", train.source}, {"seed", opt.seed}, {"command", opt.command_line},
+                           {"commit", opt.commit}, {"libtorch", torch_compat::version()}, {"identity_seeds_sample", seeds},
+                           {"note", "trained on procedural faces made with a different synth --seed from the VAE's data"}};
+  write_file_atomic((dir / "report.json").string(), json{{"metrics", metrics}, {"training", training}}.dump(2) + "\n");
+
+  std::string md = "# Judge report\n\nData `" + opt.data + "`: " + std::to_string(train.size()) + " training images of " +
+                   std::to_string(people.size()) + " people; metrics on the " + std::to_string(test.size()) +
+                   " images of the test split (people the judge never saw).\n\n| head | held-out |\n|---|---|\n";
+  char line[256];
+  auto row = [&](const char* name, double v, const char* fmt = "| %s | %.4f |\n") {
+    std::snprintf(line, sizeof line, fmt, name, v);
+    md += line;
+  };
+  row("R² valence", result.r2_valence);
+  row("R² arousal", result.r2_arousal);
+  if (r2[2]) row("R² z", *r2[2]);
+  row("MAE valence", mae_v);
+  row("MAE arousal", mae_a);
+  row("R² AUs (mean of 17)", result.r2_au_mean);
+  row("R² identity factors (mean)", result.r2_identity_mean);
+  md += "\nPer AU:";
+  for (std::size_t j = 0; j < outputs.size(); ++j) {
+    if (outputs[j].group != "au") continue;
+    std::snprintf(line, sizeof line, " %s %.3f;", outputs[j].name.c_str(), r2[j].value_or(std::nan("")));
+    md += line;
+  }
+  md += "\n\nPer identity factor:";
+  for (std::size_t j = 0; j < outputs.size(); ++j) {
+    if (outputs[j].group != "identity") continue;
+    std::snprintf(line, sizeof line, " %s %.3f;", outputs[j].name.c_str(), r2[j].value_or(std::nan("")));
+    md += line;
+  }
+  std::snprintf(line, sizeof line, "\n\nTraining: %d epochs, %lld steps of %d, %.0f s of training at %.1f img/s (%d threads); %.1f MFLOP per image; "
+                "reads %.0f img/s.\n", opt.epochs, static_cast<long long>(step), opt.batch, train_seconds,
+                history.empty() ? 0.0 : history.back().rate, opt.threads, static_cast<double>(net->flops_per_image()) / 1e6, infer_rate);
+  md += line;
+  md += "\nCurves: `loss.png`, `loss.csv`; judged against true valence and arousal: `judge_scatter.png`.\n";
+  write_file_atomic((dir / "report.md").string(), md);
+  plot::write_image_atomic((dir / "judge_scatter.png").string(),
+                           scatter({"valence", "arousal"}, test.targets, tp, {result.r2_valence, result.r2_arousal}));
+
+  const json extra = {{"metrics", metrics}, {"training", training}, {"provenance", provenance}};
+  JudgePackage::save(dir.string(), config, outputs, module_tensors(*net), extra.dump());
+  std::error_code ec;
+  fs::remove(dir / "checkpoint.safetensors", ec);  // the package supersedes it
+}
+
+}  // namespace
 
 JudgeTrainResult train_judge(const JudgeTrainOptions& opt) {
   if (opt.epochs < 1 || opt.batch < 2) throw Error(ErrorKind::InvalidArgument, "epochs must be >= 1 and batch >= 2");
@@ -307,7 +382,6 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& opt) {
   const auto t_start = std::chrono::steady_clock::now();
   const fs::path dir(opt.out);
   const fs::path ckpt_path = dir / "checkpoint.safetensors";
-  std::error_code ec;
   if (!opt.resume && fs::exists(ckpt_path)) {
     throw Error(ErrorKind::InvalidArgument, ckpt_path.string() + ": an unfinished judge run is here; continue it with --resume or choose another --out");
   }
@@ -318,26 +392,11 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& opt) {
   fs::create_directories(dir);
 
   // Data: targets and images at the work size.
-  const JudgeColumns cols = judge_columns(opt.data);
-  std::fprintf(stderr, "judge: loading %s (%zu AUs, %zu identity factors)...\n", opt.data.c_str(), cols.aus.size(), cols.factors.size());
-  const int side = opt.stem > 0 ? 0 : opt.work_size;  // a learned stem takes the images as they are
-  const JudgeSet train = load_judge_set(opt.data, "train", cols, side, opt.limit);
-  const JudgeSet val = [&] {
-    try {
-      return load_judge_set(opt.data, "val", cols, side, opt.val_limit);
-    } catch (const Error&) {
-      return load_judge_set(opt.data, "test", cols, side, opt.val_limit);
-    }
-  }();
-  const JudgeSet test = [&] {
-    try {
-      return load_judge_set(opt.data, "test", cols, side);
-    } catch (const Error&) {
-      return load_judge_set(opt.data, "val", cols, side);
-    }
-  }();
-  if (train.size() < opt.batch) throw Error(ErrorKind::InvalidArgument, opt.data + ": " + std::to_string(train.size()) + " training images, fewer than one --batch");
-
+  const JudgeData data = load_judge_data(opt);
+  const JudgeColumns& cols = data.cols;
+  const JudgeSet& train = data.train;
+  const JudgeSet& val = data.val;
+  const JudgeSet& test = data.test;
   JudgeConfig config;
   config.input_size = train.source_size;
   config.work_size = std::min(opt.work_size, train.source_size);
@@ -380,14 +439,15 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& opt) {
   torch_compat::seed_everything(opt.seed);
   JudgeNet net(config);
   net->set_dropout(opt.dropout);
-  AdamW adam(net->parameters());
+  Adam adam(net->parameters(), AdamOptions{opt.lr, 0.9, 0.999, 1e-8, kWeightDecay});
   if (opt.resume) {
     TensorMap stored;
     for (const auto& [k, v] : checkpoint) {
-      if (k.rfind("adam.", 0) != 0) stored[k] = v;
+      if (!adam.owns(k)) stored[k] = v;
     }
     assign_module_tensors(*net, stored, ckpt_path.string());
-    adam.load(checkpoint, meta.at("adam_t").get<std::int64_t>(), ckpt_path.string());
+    adam.load(checkpoint, ckpt_path.string());
+    adam.set_t(meta.at("adam_t").get<std::int64_t>());
   }
   const Normaliser norm(outputs);
   const torch::Tensor weights = loss_weights(outputs);
@@ -450,7 +510,8 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& opt) {
       adam.zero_grad();
       loss.backward();
       lr = learning_rate(opt.lr, step, total_steps);
-      adam.step(lr);
+      adam.set_lr(lr);
+      adam.step();
       ++step;
       const double l = loss.item<double>();
       if (!std::isfinite(l)) throw Error(ErrorKind::Internal, "judge training diverged at step " + std::to_string(step) + " (loss is not finite); try a lower --lr");
@@ -466,7 +527,7 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& opt) {
       std::snprintf(note, sizeof note, "loss %.3f (affect %.3f, AU %.3f, identity %.3f)", sums[0] / sums[4], sums[1] / sums[4], sums[2] / sums[4], sums[3] / sums[4]);
       bar.set_note(note);
       bar.advance(idx.size());
-      const bool stop = g_stop.load() || (opt.stop_after_steps > 0 && step >= opt.stop_after_steps);
+      const bool stop = stop_requested() || (opt.stop_after_steps > 0 && step >= opt.stop_after_steps);
       const auto now = std::chrono::steady_clock::now();
       if (stop || now - last_checkpoint > std::chrono::duration<double>(opt.checkpoint_minutes * 60.0)) {
         save_checkpoint(epoch, b + 1);
@@ -485,24 +546,7 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& opt) {
     }
     bar.finish();
 
-    // Held-out loss and R² on the val split.
-    net->eval();
-    const torch::Tensor vp = predict_all(net, val, norm);
-    const torch::Tensor val_err = (norm.to_z(vp) - norm.to_z(val.targets)).pow(2).mean(0, true);
-    const auto r2 = r2_per_output(vp, val.targets);
-    EpochRecord rec;
-    rec.epoch = epoch + 1;
-    rec.loss = sums[0] / sums[4];
-    rec.affect = sums[1] / sums[4];
-    rec.au = sums[2] / sums[4];
-    rec.identity = sums[3] / sums[4];
-    rec.val_loss = (val_err * weights).sum().item<double>();
-    rec.val_r2_v = r2[0].value_or(std::nan(""));
-    rec.val_r2_a = r2[1].value_or(std::nan(""));
-    rec.val_r2_au = mean_r2(r2, outputs, "au");
-    rec.val_r2_id = mean_r2(r2, outputs, "identity");
-    rec.lr = lr;
-    rec.rate = bar.rate();
+    const EpochRecord rec = validate_epoch(net, val, norm, weights, outputs, epoch, sums, lr, bar.rate());
     history.push_back(rec);
     write_curves(dir, history);
     save_checkpoint(epoch + 1, 0);
@@ -514,89 +558,9 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& opt) {
     result.epochs_done = epoch + 1;
   }
 
-  // Held-out metrics on the test split (unseen people), and how fast the judge reads faces.
-  net->eval();
-  const auto t_infer = std::chrono::steady_clock::now();
-  const torch::Tensor tp = predict_all(net, test, norm);
-  const double infer_rate = static_cast<double>(test.size()) / std::max(1e-9, std::chrono::duration<double>(std::chrono::steady_clock::now() - t_infer).count());
-  const auto r2 = r2_per_output(tp, test.targets);
-  const torch::Tensor abs_err = (tp - test.targets).abs().mean(0);
-  const double mae_v = abs_err[0].item<double>(), mae_a = abs_err[1].item<double>();
-  json r2_all = json::object(), r2_aus = json::object(), r2_ids = json::object();
-  for (std::size_t j = 0; j < outputs.size(); ++j) {
-    r2_all[outputs[j].name] = nullable(r2[j]);
-    if (outputs[j].group == "au") r2_aus[outputs[j].name] = nullable(r2[j]);
-    if (outputs[j].group == "identity") r2_ids[outputs[j].name] = nullable(r2[j]);
-  }
-  result.r2_valence = r2[0].value_or(std::nan(""));
-  result.r2_arousal = r2[1].value_or(std::nan(""));
-  result.r2_au_mean = mean_r2(r2, outputs, "au");
-  result.r2_identity_mean = mean_r2(r2, outputs, "identity");
-  result.mae_va = (mae_v + mae_a) / 2.0;
-  result.steps = step;
+  finish_judge(opt, net, config, outputs, data, norm, history, step, batches, result);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   result.images_per_second = images_seen / std::max(1e-9, result.seconds);
-  double train_seconds = 0;
-  for (const auto& h : history) train_seconds += h.rate > 0 ? static_cast<double>(batches * opt.batch) / h.rate : 0.0;
-
-  json metrics = {{"split", "test"}, {"images", test.size()}, {"r2_valence", finite_or_null(result.r2_valence)},
-                  {"r2_arousal", finite_or_null(result.r2_arousal)}, {"r2_z", nullable(r2[2])},
-                  {"r2_au_mean", finite_or_null(result.r2_au_mean)}, {"r2_identity_mean", finite_or_null(result.r2_identity_mean)},
-                  {"mae_valence", mae_v}, {"mae_arousal", mae_a}, {"mae_va", result.mae_va},
-                  {"r2_au", r2_aus}, {"r2_identity", r2_ids}, {"r2", r2_all}};
-  std::vector<std::string> seeds;
-  for (const std::string& s : train.identity_seeds) {
-    if (!s.empty() && std::find(seeds.begin(), seeds.end(), s) == seeds.end() && seeds.size() < 16) seeds.push_back(s);
-  }
-  std::set<std::string> people(train.identity_seeds.begin(), train.identity_seeds.end());
-  const json training = {{"epochs", opt.epochs}, {"steps", step}, {"batch", opt.batch}, {"lr", opt.lr}, {"augment", opt.augment}, {"dropout", opt.dropout},
-                         {"threads", opt.threads}, {"train_seconds", train_seconds}, {"train_images_per_second", history.empty() ? 0.0 : history.back().rate},
-                         {"inference_images_per_second", infer_rate}, {"flops_per_image", net->flops_per_image()},
-                         {"train_images", train.size()}, {"train_identities", people.size()}, {"val_images", val.size()}};
-  const json provenance = {{"data", opt.data}, {"data_source", train.source}, {"seed", opt.seed}, {"command", opt.command_line},
-                           {"commit", opt.commit}, {"libtorch", torch_compat::version()}, {"identity_seeds_sample", seeds},
-                           {"note", "trained on procedural faces made with a different synth --seed from the VAE's data"}};
-  write_file_atomic((dir / "report.json").string(), json{{"metrics", metrics}, {"training", training}}.dump(2) + "\n");
-
-  std::string md = "# Judge report\n\nData `" + opt.data + "`: " + std::to_string(train.size()) + " training images of " +
-                   std::to_string(people.size()) + " people; metrics on the " + std::to_string(test.size()) +
-                   " images of the test split (people the judge never saw).\n\n| head | held-out |\n|---|---|\n";
-  char line[256];
-  auto row = [&](const char* name, double v, const char* fmt = "| %s | %.4f |\n") {
-    std::snprintf(line, sizeof line, fmt, name, v);
-    md += line;
-  };
-  row("R² valence", result.r2_valence);
-  row("R² arousal", result.r2_arousal);
-  if (r2[2]) row("R² z", *r2[2]);
-  row("MAE valence", mae_v);
-  row("MAE arousal", mae_a);
-  row("R² AUs (mean of 17)", result.r2_au_mean);
-  row("R² identity factors (mean)", result.r2_identity_mean);
-  md += "\nPer AU:";
-  for (std::size_t j = 0; j < outputs.size(); ++j) {
-    if (outputs[j].group != "au") continue;
-    std::snprintf(line, sizeof line, " %s %.3f;", outputs[j].name.c_str(), r2[j].value_or(std::nan("")));
-    md += line;
-  }
-  md += "\n\nPer identity factor:";
-  for (std::size_t j = 0; j < outputs.size(); ++j) {
-    if (outputs[j].group != "identity") continue;
-    std::snprintf(line, sizeof line, " %s %.3f;", outputs[j].name.c_str(), r2[j].value_or(std::nan("")));
-    md += line;
-  }
-  std::snprintf(line, sizeof line, "\n\nTraining: %d epochs, %lld steps of %d, %.0f s of training at %.1f img/s (%d threads); %.1f MFLOP per image; "
-                "reads %.0f img/s.\n", opt.epochs, static_cast<long long>(step), opt.batch, train_seconds,
-                history.empty() ? 0.0 : history.back().rate, opt.threads, static_cast<double>(net->flops_per_image()) / 1e6, infer_rate);
-  md += line;
-  md += "\nCurves: `loss.png`, `loss.csv`; judged against true valence and arousal: `judge_scatter.png`.\n";
-  write_file_atomic((dir / "report.md").string(), md);
-  plot::write_image_atomic((dir / "judge_scatter.png").string(),
-                           scatter({"valence", "arousal"}, test.targets, tp, {result.r2_valence, result.r2_arousal}));
-
-  const json extra = {{"metrics", metrics}, {"training", training}, {"provenance", provenance}};
-  JudgePackage::save(dir.string(), config, outputs, module_tensors(*net), extra.dump());
-  fs::remove(ckpt_path, ec);  // the package supersedes it
   result.finished = true;
   return result;
 }

@@ -64,7 +64,4 @@ struct JudgeTrainResult {
 /// Trains (or resumes) the judge and writes the package. Throws circumplex::Error.
 JudgeTrainResult train_judge(const JudgeTrainOptions& options);
 
-/// Set from a signal handler: training saves a checkpoint at the next step and returns.
-void request_judge_stop();
-
 }  // namespace circumplex::tools

@@ -52,6 +52,12 @@ struct TrainOptions {
   /// identity_swap. Empty: off.
   std::string reader;
   double readback_weight = 0.0;
+  /// Sharpness (critic.hpp): a patch critic learns to tell training images from decoded faces
+  /// (reconstructions, and the read-back faces when --reader is on); its hinge score of the
+  /// decoded faces × adversarial_weight joins the loss. 0: off. Single process only.
+  double adversarial_weight = 0.0;
+  double critic_lr = 2e-4;       ///< the critic's Adam learning rate (constant)
+  int critic_width = 32;         ///< channels of the critic's first convolution
   /// Extra weight of the reconstruction error where expressions change the face: pixel
   /// weights 1 + A·saliency (ImageSet::expression_saliency, in [0, 1]); 0: none. Needs data
   /// with an identity column (synth). The map is drawn to RUN/expression_weight.png.
@@ -93,8 +99,5 @@ TrainResult train_vae(const TrainOptions& options);
 /// The learning rate of step `step` (0-based) of a run of `total_steps` steps: options.lr,
 /// or the cosine from lr to lr_end when lr_end ≥ 0 (lr at step 0, lr_end at the last step).
 double scheduled_lr(const TrainOptions& options, std::int64_t step, std::int64_t total_steps);
-
-/// Set from a signal handler: training saves a checkpoint at the next step and returns.
-void request_training_stop();
 
 }  // namespace circumplex::tools
