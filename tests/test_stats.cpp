@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "circumplex/error.hpp"
-#include "circumplex/stats.hpp"
+#include "circumplex/percentile.hpp"
+#include "map/stats.hpp"
 
 using namespace circumplex;
 using namespace circumplex::stats;
@@ -570,6 +571,7 @@ TEST_CASE("NaN and infinite input and mismatched sizes are rejected") {
 }
 
 TEST_CASE("percentile interpolates between ranks") {
+  using circumplex::percentile;
   CHECK(percentile({}, 0.5) == 0.0);
   CHECK(percentile({3, 1, 2}, 0.5) == doctest::Approx(2.0));
   CHECK(percentile({0, 10}, 0.99) == doctest::Approx(9.9));

@@ -16,13 +16,13 @@
 
 #include "circumplex/error.hpp"
 #include "circumplex/renderer/viewer.hpp"
-#include "circumplex/stats.hpp"
+#include "circumplex/percentile.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using circumplex::AffectPoint;
 using namespace circumplex::renderer;
-using circumplex::stats::percentile;
+using circumplex::percentile;
 
 namespace {
 

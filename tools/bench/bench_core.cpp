@@ -13,7 +13,7 @@
 
 #include "circumplex/error.hpp"
 #include "circumplex/model_package.hpp"
-#include "circumplex/stats.hpp"
+#include "circumplex/percentile.hpp"
 #include "circumplex/torch_compat.hpp"
 #include "circumplex/weights.hpp"
 
@@ -25,8 +25,8 @@ Timing summarize(const std::vector<double>& ms) {
   Timing t;
   t.runs = static_cast<int>(ms.size());
   if (ms.empty()) return t;
-  t.median_ms = stats::percentile(ms, 0.5);
-  t.p99_ms = stats::percentile(ms, 0.99);
+  t.median_ms = percentile(ms, 0.5);
+  t.p99_ms = percentile(ms, 0.99);
   t.min_ms = *std::min_element(ms.begin(), ms.end());
   return t;
 }

@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "args.hpp"
-#include "train/mapper.hpp"
+#include "map/mapper.hpp"
 #include "verbs.hpp"
 
 namespace circumplex::cli {

@@ -17,7 +17,7 @@
 #include "circumplex/judge.hpp"
 #include "circumplex/model_package.hpp"
 #include "circumplex/paths.hpp"
-#include "circumplex/stats.hpp"
+#include "map/stats.hpp"
 #include "circumplex/torch_compat.hpp"
 #include "circumplex/weights.hpp"
 #include "common/csv.hpp"
@@ -213,30 +213,63 @@ FreshSpec check_packages(const std::string& model, const std::string& judge) {
   return {pkg.config().image_size, pkg.manifold().space() == Space::Ball ? "3d" : "2d"};
 }
 
-EvaluateResult evaluate_model(const EvaluateOptions& opt) {
-  if (opt.identities < 2) throw Error(ErrorKind::InvalidArgument, "evaluate needs at least 2 identities (identity drift compares them)");
-  if (opt.sweep_steps < 3) throw Error(ErrorKind::InvalidArgument, "evaluate needs sweeps of at least 3 steps");
-  torch_compat::set_threads(opt.threads);
-  const ModelPackage pkg = ModelPackage::load(opt.model);
-  const JudgePackage jpkg = JudgePackage::load(opt.judge);
-  refuse_reader_as_judge(pkg, jpkg);
-  Judge judge(jpkg, opt.threads);
-  Vae vae(pkg);
+namespace {
+
+// The identity factors identity drift is measured on: those the judge reads with held-out
+// R² ≥ kDriftMinR2 (every factor it predicts for a barely trained judge, with a warning).
+struct DriftFactors {
+  std::vector<int> outputs;
+  std::vector<std::string> names;
+};
+
+DriftFactors choose_drift_factors(const JudgePackage& jpkg, const json& judge_manifest, json& warnings) {
+  DriftFactors d;
+  const std::vector<int> id_outputs = jpkg.group("identity");
+  for (int j : id_outputs) {
+    const JudgeOutput& o = jpkg.outputs()[static_cast<std::size_t>(j)];
+    if (o.constant) continue;
+    const json* r2 = nullptr;
+    if (judge_manifest.contains("metrics") && judge_manifest["metrics"].contains("r2_identity") && judge_manifest["metrics"]["r2_identity"].contains(o.name)) {
+      r2 = &judge_manifest["metrics"]["r2_identity"][o.name];
+    }
+    if (r2 && (!r2->is_number() || r2->get<double>() < kDriftMinR2)) continue;
+    d.outputs.push_back(j);
+    d.names.push_back(o.name);
+  }
+  if (d.outputs.empty()) {
+    warnings.push_back("the judge reads no identity factor with held-out R2 >= 0.5; identity drift uses every factor and means little");
+    for (int j : id_outputs) {
+      if (jpkg.outputs()[static_cast<std::size_t>(j)].constant) continue;
+      d.outputs.push_back(j);
+      d.names.push_back(jpkg.outputs()[static_cast<std::size_t>(j)].name);
+    }
+  }
+  return d;
+}
+
+// The 7×7 grid and the neutral → emotion sweeps of K seeded identities, judged.
+struct GridSweeps {
+  std::vector<AffectPoint> grid;
+  std::vector<const Emotion*> emotions;
+  std::vector<std::vector<AffectPoint>> grid_judged;   // per identity, per grid point
+  std::vector<std::vector<double>> sweep_mean;         // per emotion, per step (mean over identities)
+  std::vector<cv::Mat> first_faces;                    // identity 0's grid
+  double mae_v = 0, mae_a = 0, mae_va = 0, mean_distance = 0, au_mae = nan();
+  std::size_t faces = 0;
+  DriftResult drift;
+  double mono = 0, rho = 0;
+  json per_emotion = json::object();
+};
+
+GridSweeps judge_grid_and_sweeps(const EvaluateOptions& opt, const ModelPackage& pkg, Vae& vae, Judge& judge, const DriftFactors& drift_factors) {
+  const JudgePackage& jpkg = judge.package();
   const Manifold& manifold = pkg.manifold();
   const Space space = manifold.space();
-  const JudgeConfig& jc = jpkg.config();
-  const int S = pkg.config().image_size;
-  json warnings = json::array();
-  if (jc.input_size != S) {
-    warnings.push_back("the judge was trained on " + std::to_string(jc.input_size) + "² faces, the model makes " + std::to_string(S) +
-                       "²; faces are resized for the judge");
-  }
-  const json judge_manifest = json::parse(jpkg.manifest_json());
   const int iv = 0, ia = 1, iz = 2;
   const bool judge_z = !jpkg.outputs()[2].constant;
-
-  // ---- grid and sweeps -------------------------------------------------------------------
-  std::vector<AffectPoint> grid;
+  GridSweeps r;
+  std::vector<AffectPoint>& grid = r.grid;
+  std::vector<const Emotion*>& emotions = r.emotions;
   for (int row = 0; row < kGridSteps; ++row) {
     for (int col = 0; col < kGridSteps; ++col) {
       const AffectPoint p{-1.0 + 2.0 * col / (kGridSteps - 1), 1.0 - 2.0 * row / (kGridSteps - 1), 0.0};
@@ -244,7 +277,6 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
     }
   }
   const Atlas& atlas = Atlas::builtin();
-  std::vector<const Emotion*> emotions;
   for (const Emotion& e : atlas.emotions()) {
     if (e.kind == EmotionKind::Basic && e.name != "neutral") emotions.push_back(&e);
   }
@@ -260,36 +292,16 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
     sweep_dirs.push_back(direction(d, Space::Ball));
   }
 
-  const std::vector<int> id_outputs = jpkg.group("identity");
-  std::vector<int> drift_outputs;
-  std::vector<std::string> drift_names;
-  for (int j : id_outputs) {
-    const JudgeOutput& o = jpkg.outputs()[static_cast<std::size_t>(j)];
-    if (o.constant) continue;
-    const json* r2 = nullptr;
-    if (judge_manifest.contains("metrics") && judge_manifest["metrics"].contains("r2_identity") && judge_manifest["metrics"]["r2_identity"].contains(o.name)) {
-      r2 = &judge_manifest["metrics"]["r2_identity"][o.name];
-    }
-    if (r2 && (!r2->is_number() || r2->get<double>() < kDriftMinR2)) continue;
-    drift_outputs.push_back(j);
-    drift_names.push_back(o.name);
-  }
-  if (drift_outputs.empty()) {  // a barely trained judge: use every factor it predicts, and say so
-    warnings.push_back("the judge reads no identity factor with held-out R2 >= 0.5; identity drift uses every factor and means little");
-    for (int j : id_outputs) {
-      if (jpkg.outputs()[static_cast<std::size_t>(j)].constant) continue;
-      drift_outputs.push_back(j);
-      drift_names.push_back(jpkg.outputs()[static_cast<std::size_t>(j)].name);
-    }
-  }
-
+  const std::vector<int>& drift_outputs = drift_factors.outputs;
   const ExpressionModel& expression = ExpressionModel::builtin();
   const std::vector<int> au_outputs = jpkg.group("au");
-  std::vector<std::vector<AffectPoint>> grid_judged(static_cast<std::size_t>(opt.identities));
+  std::vector<std::vector<AffectPoint>>& grid_judged = r.grid_judged;
+  grid_judged.resize(static_cast<std::size_t>(opt.identities));
   std::vector<std::vector<std::vector<double>>> drift_readings(static_cast<std::size_t>(opt.identities));
   std::vector<std::vector<double>> sweep_fraction(emotions.size()), sweep_rho(emotions.size());
-  std::vector<std::vector<double>> sweep_mean(emotions.size(), std::vector<double>(static_cast<std::size_t>(opt.sweep_steps), 0.0));
-  std::vector<cv::Mat> first_faces;
+  std::vector<std::vector<double>>& sweep_mean = r.sweep_mean;
+  sweep_mean.assign(emotions.size(), std::vector<double>(static_cast<std::size_t>(opt.sweep_steps), 0.0));
+  std::vector<cv::Mat>& first_faces = r.first_faces;
   double abs_v = 0, abs_a = 0, dist = 0, au_abs = 0;
   std::size_t grid_faces = 0, au_count = 0;
   {
@@ -341,47 +353,54 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
     }
   }
   const double n_grid = static_cast<double>(grid_faces);
-  const double mae_v = abs_v / n_grid, mae_a = abs_a / n_grid, mae_va = (mae_v + mae_a) / 2.0;
-  const DriftResult drift = identity_drift(drift_readings);
+  r.faces = grid_faces;
+  r.mae_v = abs_v / n_grid;
+  r.mae_a = abs_a / n_grid;
+  r.mae_va = (r.mae_v + r.mae_a) / 2.0;
+  r.mean_distance = dist / n_grid;
+  if (au_count) r.au_mae = au_abs / static_cast<double>(au_count);
+  r.drift = identity_drift(drift_readings);
   auto mean = [](const std::vector<double>& x) { return std::accumulate(x.begin(), x.end(), 0.0) / static_cast<double>(x.size()); };
-  double mono = 0, rho = 0;
-  json per_emotion = json::object();
+  double& mono = r.mono;
+  double& rho = r.rho;
+  json& per_emotion = r.per_emotion;
   for (std::size_t e = 0; e < emotions.size(); ++e) {
     per_emotion[emotions[e]->name] = {{"fraction", mean(sweep_fraction[e])}, {"spearman", mean(sweep_rho[e])}, {"mean_projection", sweep_mean[e]}};
     mono += mean(sweep_fraction[e]) / static_cast<double>(emotions.size());
     rho += mean(sweep_rho[e]) / static_cast<double>(emotions.size());
   }
 
-  // ---- ground truth: the model against the renderer's faces of the same people -----------
-  GroundTruthOptions gto;
-  gto.seed = opt.seed;
-  gto.people = opt.identities;
-  gto.size = S;
-  gto.space = space;
-  gto.threads = opt.threads;
-  const std::vector<facegen::Identity> truth_people = ground_truth_people(opt.seed, opt.identities);
-  GroundTruthResult truth;
-  {
-    Progress bar("evaluate: ground truth", 1, "step");
-    truth = ground_truth_eval(model_faces(pkg, truth_people, opt.threads), renderer_faces(truth_people, S, space, opt.threads), judge,
-                              drift_outputs, truth_people, gto);
-    bar.advance();
-  }
+  return r;
+}
 
-  // ---- the fresh set: R², quadrant accuracy, reconstruction -----------------------------
+// The encoder's reading of a fresh set of new people: R², quadrant accuracy, reconstruction.
+struct FreshSet {
+  std::int64_t images = 0;
+  Reconstruction rec;
+  double r2_v = 0, r2_a = 0, r2_z = nan();
+  stats::QuadrantResult quad;
+  stats::Split split;
+  std::string split_kind;
+};
+
+FreshSet fresh_set_metrics(const EvaluateOptions& opt, const ModelPackage& pkg, Vae& vae) {
+  const Manifold& manifold = pkg.manifold();
+  const Space space = manifold.space();
+  const int S = pkg.config().image_size;
+  FreshSet r;
+  Reconstruction& fresh_rec = r.rec;
+  std::int64_t& fresh_n = r.images;
   const std::vector<ImageSet> fresh_train = load_splits(opt.fresh_data, {"train"}, 0);
   const std::vector<ImageSet> fresh_held = load_splits(opt.fresh_data, {"val", "test"}, 0);
   std::vector<const ImageSet*> fresh;
   for (const auto& s : fresh_train) fresh.push_back(&s);
   for (const auto& s : fresh_held) fresh.push_back(&s);
   if (fresh.empty()) throw Error(ErrorKind::BadData, opt.fresh_data + ": the fresh set has no images");
-  std::int64_t fresh_n = 0;
   for (const ImageSet* s : fresh) {
     if (s->image_size() != S) throw Error(ErrorKind::InvalidArgument, opt.fresh_data + ": fresh faces are " + std::to_string(s->image_size()) + "², the model's " + std::to_string(S) + "²");
     fresh_n += s->size();
   }
   if (fresh_n < 8) throw Error(ErrorKind::InvalidArgument, opt.fresh_data + ": the fresh set needs at least 8 images");
-  Reconstruction fresh_rec;
   stats::Matrix latents(static_cast<std::size_t>(fresh_n), static_cast<std::size_t>(pkg.config().latent));
   std::vector<double> tv, ta, tz;
   std::size_t train_rows = 0;
@@ -407,54 +426,126 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
     pa.push_back(p.a);
     pz.push_back(p.z);
   }
-  const double r2_v = stats::r2_score(tv, pv), r2_a = stats::r2_score(ta, pa);
-  double r2_z = nan();
+  r.r2_v = stats::r2_score(tv, pv);
+  r.r2_a = stats::r2_score(ta, pa);
+  double& r2_z = r.r2_z;
   if (space == Space::Ball) {
     const auto [lo, hi] = std::minmax_element(tz.begin(), tz.end());
     if (*hi - *lo > 1e-9) r2_z = stats::r2_score(tz, pz);
   }
-  stats::Split split;
-  std::string split_kind = "the fresh set's train split vs its val + test splits (different people)";
+  stats::Split& split = r.split;
+  std::string& split_kind = r.split_kind;
+  split_kind = "the fresh set's train split vs its val + test splits (different people)";
   if (train_rows >= 4 && train_rows + 4 <= latents.rows()) {
     for (std::size_t i = 0; i < latents.rows(); ++i) (i < train_rows ? split.train : split.held_out).push_back(i);
   } else {
     split = stats::train_test_split(latents.rows(), 0.3, opt.seed);
     split_kind = "a seeded 70/30 split of the fresh set (too few people for its own splits)";
   }
-  const stats::QuadrantResult quad = stats::quadrant_accuracy(latents, tv, ta, split);
+  r.quad = stats::quadrant_accuracy(latents, tv, ta, split);
 
-  Reconstruction data_rec;
-  json data_json = nullptr;
-  if (!opt.data.empty()) {
-    std::vector<ImageSet> held = load_splits(opt.data, {"test"}, 1000);
-    if (held.empty()) held = load_splits(opt.data, {"val"}, 1000);
-    if (held.empty()) throw Error(ErrorKind::BadData, opt.data + ": no test or val split for the reconstruction PSNR");
-    if (held.front().image_size() != S) throw Error(ErrorKind::InvalidArgument, opt.data + ": images are not the model's size");
-    Progress bar("evaluate: --data held-out", static_cast<std::uint64_t>(held.front().size()), "img");
-    encode_set(vae, held.front(), data_rec, bar);
-    const std::set<std::string> vae_people = identity_seeds(opt.data), fresh_people = identity_seeds(opt.fresh_data);
-    std::size_t shared_fresh = 0, shared_judge = 0;
-    for (const auto& s : fresh_people) shared_fresh += vae_people.count(s);
-    if (judge_manifest.contains("provenance") && judge_manifest["provenance"].contains("identity_seeds_sample")) {
-      for (const json& s : judge_manifest["provenance"]["identity_seeds_sample"]) shared_judge += s.is_string() ? vae_people.count(s.get<std::string>()) : 0;
-    }
-    if (shared_fresh) warnings.push_back(std::to_string(shared_fresh) + " people of the fresh set (seed " + std::to_string(opt.seed) + ") are in " + opt.data + ": choose another --seed");
-    if (shared_judge) warnings.push_back("the judge was trained on people of " + opt.data + " (same synth seed as the VAE's data): train it on another seed");
-    data_json = {{"folder", opt.data}, {"images", data_rec.images}, {"psnr_db", data_rec.psnr()}, {"psnr_db_mean_per_image", data_rec.mean_psnr()},
-                 {"shared_people_with_fresh_set", shared_fresh}, {"shared_people_with_judge_sample", shared_judge}};
+  return r;
+}
+
+// The reconstruction PSNR on the VAE's own held-out data (--data), and whether its people
+// overlap the fresh set's or the judge's; null without --data.
+json reconstruction_on_data(const EvaluateOptions& opt, Vae& vae, int S, const json& judge_manifest, json& warnings, Reconstruction& data_rec) {
+  if (opt.data.empty()) return nullptr;
+  std::vector<ImageSet> held = load_splits(opt.data, {"test"}, 1000);
+  if (held.empty()) held = load_splits(opt.data, {"val"}, 1000);
+  if (held.empty()) throw Error(ErrorKind::BadData, opt.data + ": no test or val split for the reconstruction PSNR");
+  if (held.front().image_size() != S) throw Error(ErrorKind::InvalidArgument, opt.data + ": images are not the model's size");
+  Progress bar("evaluate: --data held-out", static_cast<std::uint64_t>(held.front().size()), "img");
+  encode_set(vae, held.front(), data_rec, bar);
+  const std::set<std::string> vae_people = identity_seeds(opt.data), fresh_people = identity_seeds(opt.fresh_data);
+  std::size_t shared_fresh = 0, shared_judge = 0;
+  for (const auto& s : fresh_people) shared_fresh += vae_people.count(s);
+  if (judge_manifest.contains("provenance") && judge_manifest["provenance"].contains("identity_seeds_sample")) {
+    for (const json& s : judge_manifest["provenance"]["identity_seeds_sample"]) shared_judge += s.is_string() ? vae_people.count(s.get<std::string>()) : 0;
   }
+  if (shared_fresh) warnings.push_back(std::to_string(shared_fresh) + " people of the fresh set (seed " + std::to_string(opt.seed) + ") are in " + opt.data + ": choose another --seed");
+  if (shared_judge) warnings.push_back("the judge was trained on people of " + opt.data + " (same synth seed as the VAE's data): train it on another seed");
+  return {{"folder", opt.data}, {"images", data_rec.images}, {"psnr_db", data_rec.psnr()}, {"psnr_db_mean_per_image", data_rec.mean_psnr()},
+               {"shared_people_with_fresh_set", shared_fresh}, {"shared_people_with_judge_sample", shared_judge}};
+}
 
-  // ---- directions ------------------------------------------------------------------------
-  double max_cos = 0;
-  const auto& dirs = manifold.directions();
+// The largest |cos| between the package's directions (and the manifest's own figure).
+double max_direction_cos(const ModelPackage& pkg, double& max_cos, json& manifest_cos) {
+  max_cos = 0;
+  const auto& dirs = pkg.manifold().directions();
   for (std::size_t i = 0; i < dirs.size(); ++i) {
     for (std::size_t j = i + 1; j < dirs.size(); ++j) max_cos = std::max(max_cos, std::fabs(stats::cosine(dirs[i], dirs[j])));
   }
   const json model_manifest = json::parse(pkg.manifest_json());
-  json manifest_cos = nullptr;
+  manifest_cos = nullptr;
   if (model_manifest.contains("metrics") && model_manifest["metrics"].contains("max_abs_cos_after")) manifest_cos = model_manifest["metrics"]["max_abs_cos_after"];
   double cos_value = max_cos;
   if (manifest_cos.is_number()) cos_value = std::max(cos_value, manifest_cos.get<double>());
+  return cos_value;
+}
+
+}  // namespace
+
+EvaluateResult evaluate_model(const EvaluateOptions& opt) {
+  if (opt.identities < 2) throw Error(ErrorKind::InvalidArgument, "evaluate needs at least 2 identities (identity drift compares them)");
+  if (opt.sweep_steps < 3) throw Error(ErrorKind::InvalidArgument, "evaluate needs sweeps of at least 3 steps");
+  torch_compat::set_threads(opt.threads);
+  const ModelPackage pkg = ModelPackage::load(opt.model);
+  const JudgePackage jpkg = JudgePackage::load(opt.judge);
+  refuse_reader_as_judge(pkg, jpkg);
+  Judge judge(jpkg, opt.threads);
+  Vae vae(pkg);
+  const Space space = pkg.manifold().space();
+  const JudgeConfig& jc = jpkg.config();
+  const int S = pkg.config().image_size;
+  json warnings = json::array();
+  if (jc.input_size != S) {
+    warnings.push_back("the judge was trained on " + std::to_string(jc.input_size) + "² faces, the model makes " + std::to_string(S) +
+                       "²; faces are resized for the judge");
+  }
+  const json judge_manifest = json::parse(jpkg.manifest_json());
+  const DriftFactors drift_factors = choose_drift_factors(jpkg, judge_manifest, warnings);
+  const std::vector<int>& drift_outputs = drift_factors.outputs;
+  const std::vector<std::string>& drift_names = drift_factors.names;
+
+  // ---- grid and sweeps -------------------------------------------------------------------
+  const GridSweeps gs = judge_grid_and_sweeps(opt, pkg, vae, judge, drift_factors);
+  const std::vector<AffectPoint>& grid = gs.grid;
+  const std::vector<const Emotion*>& emotions = gs.emotions;
+  const auto& grid_judged = gs.grid_judged;
+  const auto& sweep_mean = gs.sweep_mean;
+  const double mae_v = gs.mae_v, mae_a = gs.mae_a, mae_va = gs.mae_va, mono = gs.mono, rho = gs.rho;
+  const DriftResult& drift = gs.drift;
+
+  // ---- ground truth: the model against the renderer's faces of the same people -----------
+  GroundTruthOptions gto;
+  gto.seed = opt.seed;
+  gto.people = opt.identities;
+  gto.size = S;
+  gto.space = space;
+  gto.threads = opt.threads;
+  const std::vector<facegen::Identity> truth_people = ground_truth_people(opt.seed, opt.identities);
+  GroundTruthResult truth;
+  {
+    Progress bar("evaluate: ground truth", 1, "step");
+    truth = ground_truth_eval(model_faces(pkg, truth_people, opt.threads), renderer_faces(truth_people, S, space, opt.threads), judge,
+                              drift_outputs, truth_people, gto);
+    bar.advance();
+  }
+
+  // ---- the fresh set: R², quadrant accuracy, reconstruction; the VAE's own data -----------
+  const FreshSet fs_metrics = fresh_set_metrics(opt, pkg, vae);
+  const double r2_v = fs_metrics.r2_v, r2_a = fs_metrics.r2_a, r2_z = fs_metrics.r2_z;
+  const stats::QuadrantResult& quad = fs_metrics.quad;
+  const Reconstruction& fresh_rec = fs_metrics.rec;
+  const std::int64_t fresh_n = fs_metrics.images;
+  Reconstruction data_rec;
+  const json data_json = reconstruction_on_data(opt, vae, S, judge_manifest, warnings, data_rec);
+
+  // ---- directions ------------------------------------------------------------------------
+  double max_cos = 0;
+  json manifest_cos;
+  const double cos_value = max_direction_cos(pkg, max_cos, manifest_cos);
 
   // ---- summary ---------------------------------------------------------------------------
   EvaluateResult result;
@@ -486,7 +577,7 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
   }
   std::vector<std::pair<std::string, double>> info = {{"judge MAE valence (grid)", mae_v}, {"judge MAE arousal (grid)", mae_a},
                                                       {"monotonicity (fraction of steps)", mono}, {"monotonicity (Spearman)", rho},
-                                                      {"judge AU MAE vs expression model (grid)", au_count ? au_abs / static_cast<double>(au_count) : nan()}};
+                                                      {"judge AU MAE vs expression model (grid)", gs.au_mae}};
   if (std::isfinite(r2_z)) info.emplace_back("R2 z (fresh set)", r2_z);
   if (!opt.data.empty()) info.emplace_back("reconstruction PSNR dB (--data test)", data_rec.psnr());
   info.emplace_back("ground truth: renderer emotion accuracy", truth.renderer_emotion_accuracy);
@@ -515,23 +606,23 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
     }
     grid_points.push_back({{"asked", {grid[i].v, grid[i].a}}, {"judged_mean", {mv, ma}}});
   }
-  json drift_factors = json::object();
+  json drift_json = json::object();
   for (std::size_t f = 0; f < drift_names.size(); ++f) {
-    drift_factors[drift_names[f]] = {{"drift", finite_or_null(drift.per_factor[f])}, {"within_std", drift.within[f]}, {"between_std", drift.between[f]}};
+    drift_json[drift_names[f]] = {{"drift", finite_or_null(drift.per_factor[f])}, {"within_std", drift.within[f]}, {"between_std", drift.between[f]}};
   }
   json checks = json::array();
   for (const auto& c : result.checks) checks.push_back({{"metric", c.metric}, {"value", finite_or_null(c.value)}, {"target", c.target}, {"pass", c.pass}});
   const json out = {
       {"model", opt.model}, {"judge", opt.judge}, {"seed", opt.seed}, {"identities", opt.identities}, {"command", opt.command_line},
       {"space", space_name(space)},
-      {"grid", {{"steps", kGridSteps}, {"faces", grid_faces}, {"mae_valence", mae_v}, {"mae_arousal", mae_a}, {"mae_va", mae_va},
-                {"mean_distance", dist / n_grid}, {"au_mae_vs_expression_model", au_count ? json(au_abs / static_cast<double>(au_count)) : json(nullptr)},
+      {"grid", {{"steps", kGridSteps}, {"faces", gs.faces}, {"mae_valence", mae_v}, {"mae_arousal", mae_a}, {"mae_va", mae_va},
+                {"mean_distance", gs.mean_distance}, {"au_mae_vs_expression_model", finite_or_null(gs.au_mae)},
                 {"points", grid_points}, {"note", "asked = the grid point clamped onto the unit disk; mae_va = mean of the valence and arousal MAEs"}}},
-      {"identity_drift", {{"value", drift.drift}, {"factors", drift_factors}, {"factors_used", drift_names},
+      {"identity_drift", {{"value", drift.drift}, {"factors", drift_json}, {"factors_used", drift_names},
                           {"definition", "per identity factor the judge reads with held-out R2 >= 0.5: mean over identities of the std of its "
                                          "reading across that identity's 49 grid faces, divided by the std over identities of their mean "
                                          "readings (population stds); averaged over those factors"}}},
-      {"monotonicity", {{"fraction", mono}, {"spearman", rho}, {"steps", opt.sweep_steps}, {"per_emotion", per_emotion},
+      {"monotonicity", {{"fraction", mono}, {"spearman", rho}, {"steps", opt.sweep_steps}, {"per_emotion", gs.per_emotion},
                         {"definition", "sweep neutral -> emotion at intensity 1; s = judged affect projected on the emotion's unit direction; "
                                        "fraction of consecutive steps where s does not decrease, and Spearman rho of step vs s; mean over "
                                        "identities, then over emotions"}}},
@@ -539,7 +630,7 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
                           {"source", "fresh set (seed " + std::to_string(opt.seed) + ")"}, {"data", data_json}}},
       {"fresh_set", {{"folder", opt.fresh_data}, {"seed", opt.seed}, {"images", fresh_n}, {"r2_valence", r2_v}, {"r2_arousal", r2_a},
                      {"r2_z", finite_or_null(r2_z)}, {"quadrant_accuracy", quad.held_out.accuracy}, {"quadrant_confusion", quad.held_out.confusion},
-                     {"quadrant_split", split_kind}, {"quadrant_train", split.train.size()}, {"quadrant_held_out", split.held_out.size()},
+                     {"quadrant_split", fs_metrics.split_kind}, {"quadrant_train", fs_metrics.split.train.size()}, {"quadrant_held_out", fs_metrics.split.held_out.size()},
                      {"predicted_affect", "manifold.affect_of(encoder mean)"}}},
       {"directions", {{"max_abs_cos_after", max_cos}, {"manifest_max_abs_cos_after", manifest_cos}}},
       {"targets", {{"r2_valence", kR2Valence}, {"r2_arousal", kR2Arousal}, {"quadrant_accuracy", kQuadrant}, {"max_abs_cos_after", kMaxCos},
@@ -559,7 +650,7 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
   plot::write_image_atomic(polar_png.string(), truth.polar_picture);
 
   const cv::Mat left = circumplex_panel(grid, grid_judged, mae_va);
-  const cv::Mat right = faces_panel(first_faces, grid_judged.front(), left.rows);
+  const cv::Mat right = faces_panel(gs.first_faces, grid_judged.front(), left.rows);
   cv::Mat left_padded(right.rows, left.cols, CV_8UC3, kPaper);
   left.copyTo(left_padded(cv::Rect(0, 0, left.cols, left.rows)));
   cv::Mat both;

@@ -11,7 +11,7 @@
 
 #include "circumplex/assets.hpp"
 #include "circumplex/error.hpp"
-#include "circumplex/stats.hpp"
+#include "map/stats.hpp"
 #include "circumplex/torch_compat.hpp"
 #include "circumplex/vae.hpp"
 #include "circumplex/weights.hpp"
@@ -19,7 +19,7 @@
 #include "circumplex/files.hpp"
 #include "circumplex/photo.hpp"
 #include "common/progress.hpp"
-#include "dataset.hpp"
+#include "train/dataset.hpp"
 #include "plot/chart.hpp"
 #include "plot/plot.hpp"
 

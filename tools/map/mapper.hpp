@@ -1,4 +1,4 @@
-// tools/train/mapper.hpp — maps a trained β-VAE's latent space: `circumplex map`.
+// tools/map/mapper.hpp — maps a trained β-VAE's latent space: `circumplex map`.
 //
 // Encodes the train and held-out splits, fits Ridge regression latent → valence, arousal
 // (and z when the data varies in z) with λ by k-fold cross-validation, turns the

@@ -1,4 +1,4 @@
-#include "circumplex/stats.hpp"
+#include "map/stats.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -1152,15 +1152,6 @@ QuadrantResult quadrant_accuracy(const Matrix& z, const std::vector<double>& val
   const std::vector<int> predicted = predict_class(out.model, select_rows(z, split.held_out));
   out.held_out = classification_report(select(labels, split.held_out), predicted, 4);
   return out;
-}
-
-double percentile(std::vector<double> values, double q) {
-  if (values.empty()) return 0.0;
-  std::sort(values.begin(), values.end());
-  const double pos = std::clamp(q, 0.0, 1.0) * static_cast<double>(values.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(pos));
-  const std::size_t hi = std::min(lo + 1, values.size() - 1);
-  return values[lo] + (values[hi] - values[lo]) * (pos - static_cast<double>(lo));
 }
 
 }  // namespace circumplex::stats

@@ -1,4 +1,4 @@
-// circumplex/stats.hpp — the statistics of mapping the manifold: which directions of a
+// tools/map/stats.hpp — the statistics of mapping the manifold: which directions of a
 // latent space carry valence, arousal and z, and how well.
 //
 // Pure C++17 over plain doubles (no LibTorch, no Eigen). Samples are rows, features columns.
@@ -279,8 +279,5 @@ QuadrantResult quadrant_accuracy(const Matrix& z, const std::vector<double>& val
                                  const std::vector<double>& arousal, const Split& split,
                                  const LogisticOptions& options = {});
 
-/// Percentile `q` (0 … 1) of `values`, linear between ranks; 0 for an empty list (timings:
-/// the viewer's frame statistics, the bench).
-double percentile(std::vector<double> values, double q);
 
 }  // namespace circumplex::stats

@@ -29,6 +29,21 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+// The c10d class a concrete process group (ProcessGroupGloo, ProcessGroupNCCL) derives from
+// and whose allreduce/broadcast/barrier training calls: ProcessGroup in LibTorch 1.x, Backend
+// in 2.x (the one LibTorch difference outside circumplex/torch_compat.hpp).
+namespace c10d {
+class ProcessGroup;
+class Backend;
+}  // namespace c10d
+namespace circumplex::torch_compat {
+#if TORCH_VERSION_MAJOR >= 2
+using C10dBackend = ::c10d::Backend;
+#else
+using C10dBackend = ::c10d::ProcessGroup;
+#endif
+}  // namespace circumplex::torch_compat
+
 namespace circumplex::tools::dist {
 
 namespace {
