@@ -189,7 +189,7 @@ void publish(cpx_context& c) noexcept {
   std::copy(s.arkit().begin(), s.arkit().end(), o.arkit);
   std::copy(s.vrm().begin(), s.vrm().end(), o.vrm);
   const AffectPoint p = s.position();
-  const AffectPoint t = s.cursor().target();
+  const AffectPoint t = s.target();
   o.position[0] = static_cast<float>(p.v);
   o.position[1] = static_cast<float>(p.a);
   o.position[2] = static_cast<float>(p.z);

@@ -383,11 +383,11 @@ void Viewer::Impl::panel_controls(const ImVec2& pos, const ImVec2& size) {
     ImGui::SameLine(label_w);
     ImGui::SetNextItemWidth(-1);
   };
-  float intensity = static_cast<float>(radius(session->cursor().target(), session->space()));
+  float intensity = static_cast<float>(radius(session->target(), session->space()));
   row_label("Intensity");
-  if (ImGui::SliderFloat("##intensity", &intensity, 0.0f, 1.0f, "%.2f")) session->cursor().set_intensity(intensity);
+  if (ImGui::SliderFloat("##intensity", &intensity, 0.0f, 1.0f, "%.2f")) session->set_intensity(intensity);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("radius of the target (0 neutral, 1 the rim); the mouse wheel over the pad changes it too");
-  float half_life = static_cast<float>(session->cursor().half_life());
+  float half_life = static_cast<float>(session->half_life());
   row_label("Smoothing");
   if (ImGui::SliderFloat("##halflife", &half_life, 0.0f, 1.0f, "half-life %.2f s")) session->set_half_life(half_life);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("the cursor follows the target with a critically damped spring;\nhalf-life: time to cover half the way (0 = jump)");
@@ -429,7 +429,7 @@ void Viewer::Impl::panel_pad(const ImVec2& pos, const ImVec2& size) {
   ImGui::Begin("Circumplex   valence x arousal", nullptr, kPanel | ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
   const Space space = session->space();
   const Atlas& atlas = Atlas::builtin();
-  const AffectPoint pos_now = session->position(), target = session->cursor().target();
+  const AffectPoint pos_now = session->position(), target = session->target();
   const Emotion& nearest_e = session->nearest();
 
   ImGui::TextDisabled("nearest");
@@ -462,7 +462,7 @@ void Viewer::Impl::panel_pad(const ImVec2& pos, const ImVec2& size) {
   }
   if (hovered && ImGui::GetIO().MouseWheel != 0.0f) {
     const double r = radius(target, space);
-    session->cursor().set_intensity(std::clamp(r + 0.05 * ImGui::GetIO().MouseWheel, 0.0, 1.0));
+    session->set_intensity(std::clamp(r + 0.05 * ImGui::GetIO().MouseWheel, 0.0, 1.0));
   }
 
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -669,11 +669,11 @@ void Viewer::Impl::panel_3d(const ImVec2& pos, const ImVec2& size) {
   ImGui::PopFont();
   ImGui::SetCursorScreenPos(ImVec2(p0.x + avail.x + ImGui::GetStyle().ItemSpacing.x, p0.y));
   ImGui::BeginDisabled(!ball);
-  float z = static_cast<float>(session->cursor().target().z);
+  float z = static_cast<float>(session->target().z);
   ImGui::PushStyleColor(ImGuiCol_SliderGrab, rgba(110, 170, 255));
   ImGui::PushFont(font_small);
   if (ImGui::VSliderFloat("##z", ImVec2(slider_w, std::max(avail.y, 16.0f)), &z, -1.0f, 1.0f, ball ? "z\n%+.2f" : "z")) {
-    AffectPoint t = session->cursor().target();
+    AffectPoint t = session->target();
     t.z = z;
     session->set_target(clamp_to_unit(t, Space::Ball));
   }

@@ -12,7 +12,7 @@
 #include "circumplex/photo.hpp"
 #include "circumplex/error.hpp"
 #include "circumplex/renderer/interop_decision.hpp"
-#include "circumplex/stats.hpp"
+#include "circumplex/percentile.hpp"
 #include "circumplex/torch_compat.hpp"
 #include "viewer_impl.hpp"
 
@@ -31,6 +31,25 @@ void on_imgui_vk_result(VkResult r) {
 
 // The basic emotions behind keys 0–7 (AffectNet's expression codes).
 constexpr const char* kDigitEmotions[8] = {"neutral", "happy", "sad", "surprised", "fearful", "disgusted", "angry", "contempt"};
+
+// The test seam behind --generator-delay: the Session's own face source, slower by a fixed
+// time per face, so a test can show the UI's frame time does not follow the generator.
+class SlowFaces final : public FaceSource {
+ public:
+  SlowFaces(std::unique_ptr<FaceSource> inner, double delay_ms) : inner_(std::move(inner)), delay_ms_(delay_ms) {}
+  int image_size() const override { return inner_->image_size(); }
+  void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba) override {
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(delay_ms_));
+    inner_->decode(latent, rgba);
+  }
+  std::vector<float> encode(const std::uint8_t* pixels, int width, int height, int channels) override {
+    return inner_->encode(pixels, width, height, channels);
+  }
+
+ private:
+  std::unique_ptr<FaceSource> inner_;
+  double delay_ms_;
+};
 
 std::string timestamp() {
   std::time_t t = std::time(nullptr);
@@ -99,16 +118,19 @@ void Viewer::Impl::load_model() {
   so.threads = std::max(1, opt.threads);
   so.half_life = opt.half_life;
   so.identity_seed = opt.identity_seed;
-  so.generate_frames = opt.generator_delay_ms <= 0.0;
+  if (opt.generator_delay_ms > 0.0) {
+    so.wrap_faces = [delay = opt.generator_delay_ms](std::unique_ptr<FaceSource> faces) -> std::unique_ptr<FaceSource> {
+      return std::make_unique<SlowFaces>(std::move(faces), delay);
+    };
+  }
   session = std::make_unique<Session>(std::move(*package), so);
-  if (opt.generator_delay_ms > 0.0) delayed = std::make_unique<DelayedGenerator>(session->package(), so.threads, opt.generator_delay_ms);
 
   const Space space = session->space();
   if (opt.affect) {
-    session->cursor().jump_to(clamp_to_unit(project(*opt.affect, space), space));
+    session->jump_to(clamp_to_unit(project(*opt.affect, space), space));
   } else if (!opt.emotion.empty()) {
     const Atlas& atlas = Atlas::builtin();
-    session->cursor().jump_to(atlas.at_intensity(atlas.find(opt.emotion), std::clamp(opt.intensity, 0.0, 1.0), space));
+    session->jump_to(atlas.at_intensity(atlas.find(opt.emotion), std::clamp(opt.intensity, 0.0, 1.0), space));
   }
   if (!opt.script.empty()) session->play(std::make_shared<ScriptedPath>(ScriptedPath::load_csv(opt.script)), false);
   if (!opt.identity_image.empty()) set_identity_image_file(opt.identity_image);
@@ -351,7 +373,6 @@ void Viewer::Impl::shutdown() {
   }
   if (glfw_ready) glfwTerminate();
   glfw_ready = false;
-  delayed.reset();
   session.reset();
 }
 
@@ -366,23 +387,11 @@ void Viewer::Impl::toast(const std::string& text, bool error) {
 }
 
 std::shared_ptr<const Frame> Viewer::Impl::latest_face() const {
-  return delayed ? delayed->latest() : session->latest_frame();
-}
-
-void Viewer::Impl::request_delayed_face() {
-  const AffectPoint p = session->position();
-  if (!delayed_dirty && delayed_seed == session->identity_seed() && distance(p, delayed_requested) <= 1e-4) return;
-  const ModelPackage& pkg = session->package();
-  delayed->request(pkg.manifold().compose(pkg.identity_from_seed(session->identity_seed()), p), p);
-  delayed_requested = p;
-  delayed_seed = session->identity_seed();
-  delayed_dirty = false;
-  requests.emplace_back(frame_number, p);
+  return session->latest_frame();
 }
 
 void Viewer::Impl::set_identity_image_file(const std::string& path) {
   if (!hooks.load_image) return toast("Loading images is not available in this host", true);
-  if (delayed) return toast("Image identities are off while --generator-delay is set", true);
   try {
     const Rgba img = hooks.load_image(path);
     const PreparedPhoto photo = prepare_photo(img.pixels.data(), img.width, img.height, 4, static_cast<std::size_t>(img.width) * 4,
@@ -443,7 +452,7 @@ void Viewer::Impl::poll_gamepad(double dt) {
   GLFWgamepadstate st;
   if (!glfwGetGamepadState(gamepad, &st)) return;
   const Space space = session->space();
-  AffectPoint target = session->cursor().target();
+  AffectPoint target = session->target();
   bool changed = false;
   // Left stick: the target follows the stick (GLFW's y points down); released: back to neutral.
   const AffectPoint stick = stick_to_affect(st.axes[GLFW_GAMEPAD_AXIS_LEFT_X], -st.axes[GLFW_GAMEPAD_AXIS_LEFT_Y]);
@@ -476,7 +485,7 @@ void Viewer::Impl::poll_gamepad(double dt) {
 }
 
 void Viewer::Impl::snap_to(const std::string& name) {
-  const double current = radius(session->cursor().target(), session->space());
+  const double current = radius(session->target(), session->space());
   session->set_emotion(name, current > 0.05 ? current : std::clamp(opt.intensity, 0.05, 1.0));
 }
 
@@ -512,7 +521,65 @@ void Viewer::Impl::handle_shortcuts() {
 
 // ---- the frame ---------------------------------------------------------------------------
 
+// One frame, vkguide's shape: time → window → advance the engine → build the UI → record
+// (face upload, UI, optional capture) → submit and present. False when the viewer should close.
 bool Viewer::Impl::frame(bool capture, const std::string& capture_path) {
+  const double dt = frame_time();
+  ImGui::SetCurrentContext(imgui);
+  if (window) {
+    const WindowState state = poll_window(dt);
+    if (state == WindowState::Closed) return false;
+    if (state == WindowState::SkipDrawing) return true;
+  }
+  now += dt;
+  advance(dt);
+  build_frame_ui(dt);
+
+  // GPU: this slot's previous frame must be done before its command buffer, staging
+  // buffer and deletion queue are touched again.
+  FrameData& f = frames[frame_number % kFramesInFlight];
+  VkDevice device = vk.device();
+  vk_check(vkWaitForFences(device, 1, &f.fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+  if (f.readback_pending) finish_readback(f);
+  f.deletion.flush();
+  std::uint32_t index = static_cast<std::uint32_t>(frame_number % kFramesInFlight);
+  if (window && !swapchain.acquire(f.acquired, index)) {
+    recreate_swapchain();
+    return true;
+  }
+  vk_check(vkResetFences(device, 1, &f.fence), "vkResetFences");
+  vk_check(vkResetCommandPool(device, f.pool, 0), "vkResetCommandPool");
+  VkCommandBufferBeginInfo begin{};
+  begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  vk_check(vkBeginCommandBuffer(f.cmd, &begin), "vkBeginCommandBuffer");
+  if (to_upload) upload_face(f);
+  const TargetImage& target = window ? swapchain.image(index) : offscreen.image(index);
+  draw_main(f, target);
+  std::string shot_path = capture_path;
+  if (!capture && !pending_screenshot.empty()) {
+    capture = true;
+    shot_path = pending_screenshot;
+  }
+  pending_screenshot.clear();
+  if (capture) record_capture(f, target, shot_path);
+  vk_check(vkEndCommandBuffer(f.cmd), "vkEndCommandBuffer");
+  submit(f, index);
+  ++frame_number;
+  idle_streak = idle() ? idle_streak + 1 : 0;
+
+  if (window && !announced_ready && !opt.quiet) {
+    announced_ready = true;
+    std::printf("circumplex view: ready: pad centre %.0f,%.0f radius %.0f px; face %.0f,%.0f %.0fx%.0f px\n", layout.pad_cx, layout.pad_cy,
+                layout.pad_radius, layout.face_x, layout.face_y, layout.face_w, layout.face_h);
+    std::fflush(stdout);
+  }
+  return !quit;
+}
+
+// The time step of this frame (opt.fixed_dt, else the wall time since the last frame,
+// clamped), and the frame-time statistics.
+double Viewer::Impl::frame_time() {
   const auto start = std::chrono::steady_clock::now();
   double dt = opt.fixed_dt;
   if (have_last_frame) {
@@ -524,42 +591,44 @@ bool Viewer::Impl::frame(bool capture, const std::string& capture_path) {
   } else if (dt <= 0) {
     dt = 1.0 / 60.0;
   }
-  dt = std::clamp(dt, 0.0, 0.25);
   last_frame_start = start;
   have_last_frame = true;
-  ImGui::SetCurrentContext(imgui);
+  return std::clamp(dt, 0.0, 0.25);
+}
 
-  if (window) {
-    keys_pressed_this_poll.clear();
-    // Nothing moving, loading or animating: sleep until an event (or a quiet refresh), so
-    // an idle viewer leaves the CPU (lavapipe draws on it) to the generator and the rest.
-    if (idle_streak >= 3) {
-      glfwWaitEventsTimeout(0.5);
-      have_last_frame = false;  // the wait is not frame time
-    } else {
-      glfwPollEvents();
-    }
-    if (glfwWindowShouldClose(window) || quit) return false;
-    int w = 0, h = 0;
-    glfwGetFramebufferSize(window, &w, &h);
-    if (w == 0 || h == 0) {  // minimised: keep the cursor moving, draw nothing, sleep a little
-      now += dt;
-      session->update(dt);
-      glfwWaitEventsTimeout(0.05);
-      return true;
-    }
-    if (framebuffer_resized || !swapchain.valid() || static_cast<std::uint32_t>(w) != extent.width ||
-        static_cast<std::uint32_t>(h) != extent.height) {
-      recreate_swapchain();
-      if (!swapchain.valid()) return true;
-    }
-    poll_gamepad(dt);
+// Events, minimised windows, swapchain size and the gamepad.
+Viewer::Impl::WindowState Viewer::Impl::poll_window(double dt) {
+  keys_pressed_this_poll.clear();
+  // Nothing moving, loading or animating: sleep until an event (or a quiet refresh), so
+  // an idle viewer leaves the CPU (lavapipe draws on it) to the generator and the rest.
+  if (idle_streak >= 3) {
+    glfwWaitEventsTimeout(0.5);
+    have_last_frame = false;  // the wait is not frame time
+  } else {
+    glfwPollEvents();
   }
-  now += dt;
+  if (glfwWindowShouldClose(window) || quit) return WindowState::Closed;
+  int w = 0, h = 0;
+  glfwGetFramebufferSize(window, &w, &h);
+  if (w == 0 || h == 0) {  // minimised: keep the cursor moving, draw nothing, sleep a little
+    now += dt;
+    session->update(dt);
+    glfwWaitEventsTimeout(0.05);
+    return WindowState::SkipDrawing;
+  }
+  if (framebuffer_resized || !swapchain.valid() || static_cast<std::uint32_t>(w) != extent.width ||
+      static_cast<std::uint32_t>(h) != extent.height) {
+    recreate_swapchain();
+    if (!swapchain.valid()) return WindowState::SkipDrawing;
+  }
+  poll_gamepad(dt);
+  return WindowState::Draw;
+}
 
-  // Cursor, rig outputs and (when it moved) a face request; never waits for the generator.
+// The engine's step: cursor, rig outputs and (when it moved) a face request, never waiting
+// for the generator; the trail, a live path capture, and the newest finished face.
+void Viewer::Impl::advance(double dt) {
   const AffectPoint position = session->update(dt);
-  if (delayed) request_delayed_face();
   if (session->requests() != session_requests) {
     session_requests = session->requests();
     requests.emplace_back(frame_number, position);
@@ -579,8 +648,9 @@ bool Viewer::Impl::frame(bool capture, const std::string& capture_path) {
       toast(record_result, record_result_error);
     }
   }
+}
 
-  // UI
+void Viewer::Impl::build_frame_ui(double dt) {
   ImGuiIO& io = ImGui::GetIO();
   ImGui_ImplVulkan_NewFrame();
   if (window) {
@@ -599,53 +669,35 @@ bool Viewer::Impl::frame(bool capture, const std::string& capture_path) {
   handle_shortcuts();
   build_ui();
   ImGui::Render();
+}
 
-  // GPU: this slot's previous frame must be done before its command buffer, staging
-  // buffer and deletion queue are touched again.
-  FrameData& f = frames[frame_number % kFramesInFlight];
-  VkDevice device = vk.device();
-  vk_check(vkWaitForFences(device, 1, &f.fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
-  if (f.readback_pending) finish_readback(f);
-  f.deletion.flush();
-
-  std::uint32_t index = static_cast<std::uint32_t>(frame_number % kFramesInFlight);
-  if (window && !swapchain.acquire(f.acquired, index)) {
-    recreate_swapchain();
-    return true;
+// A new face: the staging copy and upload commands, with the upload and latency statistics.
+void Viewer::Impl::upload_face(FrameData& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Frame& fr = *to_upload;
+  const VkDeviceSize bytes = static_cast<VkDeviceSize>(fr.width) * static_cast<VkDeviceSize>(fr.height) * 4;
+  if (f.staging.size < bytes) {
+    vk.destroy(f.staging);  // this slot's fence has signalled: nothing reads it any more
+    f.staging = vk.create_buffer(bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, true);
   }
-  vk_check(vkResetFences(device, 1, &f.fence), "vkResetFences");
-  vk_check(vkResetCommandPool(device, f.pool, 0), "vkResetCommandPool");
-  VkCommandBufferBeginInfo begin{};
-  begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
-  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  vk_check(vkBeginCommandBuffer(f.cmd, &begin), "vkBeginCommandBuffer");
-
-  // A new face: staging copy + upload commands, only when one arrived.
-  if (to_upload) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const Frame& fr = *to_upload;
-    const VkDeviceSize bytes = static_cast<VkDeviceSize>(fr.width) * static_cast<VkDeviceSize>(fr.height) * 4;
-    if (f.staging.size < bytes) {
-      vk.destroy(f.staging);  // this slot's fence has signalled: nothing reads it any more
-      f.staging = vk.create_buffer(bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, true);
+  face.upload(f.cmd, f.staging, fr.rgba.data(), fr.width, fr.height, f.deletion);
+  last_upload_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  upload_ms.push_back(last_upload_ms);
+  last_generator_ms = fr.generator_ms;
+  generator_ms.push_back(fr.generator_ms);
+  for (auto it = requests.rbegin(); it != requests.rend(); ++it) {
+    if (distance(it->second, fr.affect) < 1e-9) {
+      last_latency = static_cast<int>(frame_number - it->first);
+      latency.push_back(last_latency);
+      break;
     }
-    face.upload(f.cmd, f.staging, fr.rgba.data(), fr.width, fr.height, f.deletion);
-    last_upload_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    upload_ms.push_back(last_upload_ms);
-    last_generator_ms = fr.generator_ms;
-    generator_ms.push_back(fr.generator_ms);
-    for (auto it = requests.rbegin(); it != requests.rend(); ++it) {
-      if (distance(it->second, fr.affect) < 1e-9) {
-        last_latency = static_cast<int>(frame_number - it->first);
-        latency.push_back(last_latency);
-        break;
-      }
-    }
-    shown = std::move(to_upload);
-    to_upload.reset();
   }
+  shown = std::move(to_upload);
+  to_upload.reset();
+}
 
-  const TargetImage& target = window ? swapchain.image(index) : offscreen.image(index);
+// The render pass: the clear, then ImGui's draw lists (the face is drawn by its callback).
+void Viewer::Impl::draw_main(FrameData& f, const TargetImage& target) {
   VkClearValue clear{};
   clear.color = {{0.055f, 0.063f, 0.078f, 1.0f}};
   VkRenderPassBeginInfo pass{};
@@ -661,46 +713,43 @@ bool Viewer::Impl::frame(bool capture, const std::string& capture_path) {
   recording_cmd = VK_NULL_HANDLE;
   vkCmdEndRenderPass(f.cmd);
 
-  std::string shot_path = capture_path;
-  if (!capture && !pending_screenshot.empty()) {
-    capture = true;
-    shot_path = pending_screenshot;
-  }
-  pending_screenshot.clear();
-  if (capture) {
-    const VkDeviceSize bytes = VkDeviceSize{extent.width} * extent.height * 4;
-    if (f.readback.size < bytes) {
-      vk.destroy(f.readback);
-      f.readback = vk.create_buffer(bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, true);
-    }
-    if (window) {
-      image_barrier(f.cmd, target.image, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
-                    VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT, VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                    VK_ACCESS_TRANSFER_READ_BIT);
-    }
-    VkBufferImageCopy region{};
-    region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
-    region.imageExtent = {extent.width, extent.height, 1};
-    vkCmdCopyImageToBuffer(f.cmd, target.image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, f.readback.buffer, 1, &region);
-    if (window) {
-      image_barrier(f.cmd, target.image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
-                    VK_PIPELINE_STAGE_TRANSFER_BIT, 0, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 0);
-    }
-    VkBufferMemoryBarrier host{};
-    host.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER;
-    host.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-    host.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
-    host.srcQueueFamilyIndex = host.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-    host.buffer = f.readback.buffer;
-    host.size = VK_WHOLE_SIZE;
-    vkCmdPipelineBarrier(f.cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 0, nullptr, 1, &host, 0, nullptr);
-    f.readback_pending = true;
-    f.readback_path = shot_path;
-    f.readback_extent = extent;
-    f.readback_bgra = (window ? swapchain.format() : VK_FORMAT_R8G8B8A8_UNORM) == VK_FORMAT_B8G8R8A8_UNORM;
-  }
-  vk_check(vkEndCommandBuffer(f.cmd), "vkEndCommandBuffer");
+}
 
+// Copies the finished image into this slot's readback buffer; finish_readback writes it.
+void Viewer::Impl::record_capture(FrameData& f, const TargetImage& target, const std::string& path) {
+  const VkDeviceSize bytes = VkDeviceSize{extent.width} * extent.height * 4;
+  if (f.readback.size < bytes) {
+    vk.destroy(f.readback);
+    f.readback = vk.create_buffer(bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, true);
+  }
+  if (window) {
+    image_barrier(f.cmd, target.image, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
+                  VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT, VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                  VK_ACCESS_TRANSFER_READ_BIT);
+  }
+  VkBufferImageCopy region{};
+  region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
+  region.imageExtent = {extent.width, extent.height, 1};
+  vkCmdCopyImageToBuffer(f.cmd, target.image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, f.readback.buffer, 1, &region);
+  if (window) {
+    image_barrier(f.cmd, target.image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
+                  VK_PIPELINE_STAGE_TRANSFER_BIT, 0, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 0);
+  }
+  VkBufferMemoryBarrier host{};
+  host.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER;
+  host.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+  host.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+  host.srcQueueFamilyIndex = host.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+  host.buffer = f.readback.buffer;
+  host.size = VK_WHOLE_SIZE;
+  vkCmdPipelineBarrier(f.cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 0, nullptr, 1, &host, 0, nullptr);
+  f.readback_pending = true;
+  f.readback_path = path;
+  f.readback_extent = extent;
+  f.readback_bgra = (window ? swapchain.format() : VK_FORMAT_R8G8B8A8_UNORM) == VK_FORMAT_B8G8R8A8_UNORM;
+}
+
+void Viewer::Impl::submit(FrameData& f, std::uint32_t index) {
   VkSubmitInfo submit{};
   submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
   const VkPipelineStageFlags wait_stage = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
@@ -717,16 +766,6 @@ bool Viewer::Impl::frame(bool capture, const std::string& capture_path) {
   submit.pCommandBuffers = &f.cmd;
   vk_check(vkQueueSubmit(vk.queue(), 1, &submit, f.fence), "vkQueueSubmit");
   if (window && (!swapchain.present(index) || framebuffer_resized)) recreate_swapchain();
-  ++frame_number;
-  idle_streak = idle() ? idle_streak + 1 : 0;
-
-  if (window && !announced_ready && !opt.quiet) {
-    announced_ready = true;
-    std::printf("circumplex view: ready: pad centre %.0f,%.0f radius %.0f px; face %.0f,%.0f %.0fx%.0f px\n", layout.pad_cx, layout.pad_cy,
-                layout.pad_radius, layout.face_x, layout.face_y, layout.face_w, layout.face_h);
-    std::fflush(stdout);
-  }
-  return !quit;
 }
 
 bool Viewer::Impl::idle() const {
@@ -736,7 +775,7 @@ bool Viewer::Impl::idle() const {
     if (f.readback_pending) return false;
   }
   const AffectPoint p = session->position();
-  if (distance(p, session->cursor().target()) > 1e-6 || radius(session->cursor().velocity()) > 1e-6) return false;
+  if (distance(p, session->target()) > 1e-6 || radius(session->velocity()) > 1e-6) return false;
   if (!requests.empty() && (!shown || distance(requests.back().second, shown->affect) > 1e-9)) return false;  // a face is on its way
   if (ui.trail.size() > 1 && distance(ui.trail.front().second, ui.trail.back().second) > 1e-6) return false;  // the trail is fading
   const ImGuiIO& io = ImGui::GetIO();
@@ -786,7 +825,7 @@ void Viewer::scroll(float steps) { impl_->wheel += steps; }
 void Viewer::key(int glfw_key, int glfw_mods) { impl_->key_events.emplace_back(glfw_key, glfw_mods); }
 
 bool Viewer::settle(double timeout_s) {
-  return impl_->delayed ? impl_->delayed->wait_for_latest(timeout_s) : impl_->session->wait_for_latest(timeout_s);
+  return impl_->session->wait_for_latest(timeout_s);
 }
 
 Rgba Viewer::capture() {
@@ -855,8 +894,8 @@ ViewerStats Viewer::stats() const {
   const Impl& m = *impl_;
   ViewerStats s;
   s.frames = m.frame_number;
-  s.frame_ms_p50 = stats::percentile(m.frame_ms, 0.5);
-  s.frame_ms_p99 = stats::percentile(m.frame_ms, 0.99);
+  s.frame_ms_p50 = percentile(m.frame_ms, 0.5);
+  s.frame_ms_p99 = percentile(m.frame_ms, 0.99);
   for (double x : m.frame_ms) s.frame_ms_mean += x / static_cast<double>(m.frame_ms.size());
   for (double x : m.generator_ms) s.generator_ms_mean += x / static_cast<double>(m.generator_ms.size());
   for (double x : m.upload_ms) s.upload_ms_mean += x / static_cast<double>(m.upload_ms.size());
@@ -871,7 +910,7 @@ ViewerStats Viewer::stats() const {
 
 int Viewer::validation_errors() const { return impl_->vk.validation_errors(); }
 AffectPoint Viewer::cursor() const { return impl_->session->position(); }
-AffectPoint Viewer::target() const { return impl_->session->cursor().target(); }
+AffectPoint Viewer::target() const { return impl_->session->target(); }
 std::string Viewer::nearest() const { return impl_->session->nearest().name; }
 std::uint64_t Viewer::face_sequence() const { return impl_->shown ? impl_->shown->sequence : 0; }
 const std::string& Viewer::model_notice() const { return impl_->model_notice; }

@@ -28,7 +28,6 @@
 #include "circumplex/renderer/viewer.hpp"
 #include "circumplex/renderer/vulkan_context.hpp"
 #include "circumplex/session.hpp"
-#include "delayed_generator.hpp"
 
 namespace circumplex::renderer {
 
@@ -89,6 +88,16 @@ struct Viewer::Impl {
   void init_imgui();
   void shutdown();
   bool frame(bool capture, const std::string& capture_path);
+  // frame()'s steps, in order.
+  enum class WindowState { Draw, SkipDrawing, Closed };
+  double frame_time();
+  WindowState poll_window(double dt);
+  void advance(double dt);
+  void build_frame_ui(double dt);
+  void upload_face(FrameData& f);
+  void draw_main(FrameData& f, const TargetImage& target);
+  void record_capture(FrameData& f, const TargetImage& target, const std::string& path);
+  void submit(FrameData& f, std::uint32_t index);
   void finish_readback(FrameData& f);
   bool idle() const;  ///< windowed: nothing would change without an event
   void recreate_swapchain();
@@ -100,7 +109,6 @@ struct Viewer::Impl {
   void start_recording(RecordRequest request);
   void toast(const std::string& text, bool error = false);
   std::shared_ptr<const Frame> latest_face() const;
-  void request_delayed_face();
   void set_identity_image_file(const std::string& path);
 
   // ---- panels (ui.cpp) ----
@@ -123,10 +131,6 @@ struct Viewer::Impl {
   // Model and session
   std::string model_dir, model_notice;
   std::unique_ptr<Session> session;
-  std::unique_ptr<DelayedGenerator> delayed;  ///< test seam (generator_delay_ms > 0)
-  AffectPoint delayed_requested{1e9, 1e9, 1e9};
-  std::uint64_t delayed_seed = 0;
-  bool delayed_dirty = true;
 
   // Window (windowed mode)
   bool glfw_ready = false;

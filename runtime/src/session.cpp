@@ -6,13 +6,32 @@
 #include "circumplex/error.hpp"
 
 namespace circumplex {
+namespace {
+
+// The model's own generator as a FaceSource.
+class ModelFaces final : public FaceSource {
+ public:
+  ModelFaces(const ModelPackage& package, int threads) : generator_(package, threads) {}
+  int image_size() const override { return generator_.image_size(); }
+  void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba) override { generator_.decode(latent, rgba); }
+  std::vector<float> encode(const std::uint8_t* pixels, int width, int height, int channels) override {
+    return generator_.encode(pixels, width, height, channels);
+  }
+
+ private:
+  Generator generator_;
+};
+
+}  // namespace
 
 Session::Session(ModelPackage package, const SessionOptions& options)
     : package_(std::move(package)), cursor_(package_.manifold().space(), options.half_life),
       expression_(ExpressionModel::builtin()) {
   nearest_ = &Atlas::builtin().nearest({}, space());
   if (options.generate_frames) {
-    generator_ = std::make_unique<Generator>(package_, options.threads);
+    generator_ = std::make_unique<ModelFaces>(package_, options.threads);
+    if (options.wrap_faces) generator_ = options.wrap_faces(std::move(generator_));
+    if (!generator_) throw Error(ErrorKind::InvalidArgument, "SessionOptions::wrap_faces returned no face source");
     thread_ = std::thread([this] { worker(); });
   }
   set_identity_seed(options.identity_seed);
@@ -31,6 +50,16 @@ Session::~Session() {
 void Session::set_target(AffectPoint p) {
   path_.reset();
   cursor_.set_target(p);
+}
+
+void Session::set_intensity(double intensity) {
+  path_.reset();
+  cursor_.set_intensity(intensity);
+}
+
+void Session::jump_to(AffectPoint p) {
+  path_.reset();
+  cursor_.jump_to(p);
 }
 
 void Session::set_emotion(const std::string& name, double intensity) {

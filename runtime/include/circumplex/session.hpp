@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -40,11 +41,27 @@ struct Frame {
   double generator_ms = 0.0;       ///< time the worker spent decoding it
 };
 
+/// What the Session's worker draws faces with and encodes identity images with. The Session
+/// makes one from its package (the model's Generator); SessionOptions::wrap_faces may wrap it
+/// (a test seam: e.g. a source that is slow on purpose, to show the UI does not wait for it).
+/// Called from the worker thread and, for encode, from the owner thread; never both at once.
+class FaceSource {
+ public:
+  virtual ~FaceSource() = default;
+  virtual int image_size() const = 0;
+  /// One latent → S·S·4 RGBA bytes in `rgba` (resized as needed).
+  virtual void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba) = 0;
+  /// An RGB(A) image of any size → the identity latent (see Generator::encode).
+  virtual std::vector<float> encode(const std::uint8_t* pixels, int width, int height, int channels) = 0;
+};
+
 struct SessionOptions {
   int threads = 2;              ///< LibTorch threads of the generator worker
   double half_life = 0.12;      ///< cursor smoothing, seconds
   std::uint64_t identity_seed = 1;
   bool generate_frames = true;  ///< false: rig outputs only, no worker thread
+  /// Optional: receives the model's FaceSource and returns the one the worker uses.
+  std::function<std::unique_ptr<FaceSource>(std::unique_ptr<FaceSource>)> wrap_faces;
 };
 
 class Session {
@@ -57,9 +74,15 @@ class Session {
 
   // ---- control (owner thread) ----------------------------------------------------------
   Space space() const { return cursor_.space(); }
-  CursorController& cursor() { return cursor_; }
   /// Target of the cursor (clamped to the disk/ball); stops a playing path.
   void set_target(AffectPoint p);
+  /// Keeps the target's direction and sets its distance from neutral (0 … 1); at neutral it
+  /// stays there. Stops a playing path.
+  void set_intensity(double intensity);
+  /// Puts the cursor (position and target) at `p` at once, no smoothing; stops a playing path.
+  void jump_to(AffectPoint p);
+  AffectPoint target() const { return cursor_.target(); }
+  double half_life() const { return cursor_.half_life(); }
   /// Target = an atlas emotion's direction at `intensity` (0 … 1); throws for unknown names.
   void set_emotion(const std::string& name, double intensity);
   void set_half_life(double seconds) { cursor_.set_half_life(seconds); }
@@ -84,6 +107,7 @@ class Session {
   AffectPoint update(double dt);
 
   AffectPoint position() const { return cursor_.position(); }
+  AffectPoint velocity() const { return cursor_.velocity(); }
   const AuVector& action_units() const { return aus_; }
   const ArkitVector& arkit() const { return arkit_; }
   const VrmVector& vrm() const { return vrm_; }
@@ -119,7 +143,7 @@ class Session {
   const Emotion* nearest_ = nullptr;
 
   // The generator is used by the worker (decode) and by set_identity_image (encode).
-  std::unique_ptr<Generator> generator_;
+  std::unique_ptr<FaceSource> generator_;
   std::mutex generator_mutex_;
   // Worker state, guarded by mutex_.
   mutable std::mutex mutex_;
