@@ -3,6 +3,7 @@
 // has a CUDA device that is its Vulkan device — the interop round trip itself: CUDA's kernel
 // writes planar floats as RGBA8 into Vulkan memory, Vulkan copies it out after the semaphore.
 // Needs only Vulkan (and CUDA when built with it): it also builds with CIRCUMPLEX_MINIMAL.
+#include "test_skip.hpp"
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -111,14 +112,12 @@ TEST_CASE("CUDA writes the face into Vulkan memory ordered by the semaphores") {
     vk.init_instance({});
     vk.init_device(VK_NULL_HANDLE, -1);
   } catch (const VulkanUnavailable& e) {
-    MESSAGE("skipped: no Vulkan device: " << e.what());
-    return;
+    CIRCUMPLEX_SKIP(std::string("no Vulkan device: ") + e.what());
   }
   const InteropFacts f = probe_interop(vk.device_uuid(), vk.external_fd(), true);
   if (f.cuda_devices == 0 || !f.vulkan_external || !f.uuid_match) {
-    MESSAGE("skipped (no GPU shared by CUDA and Vulkan here): " << decide_face_upload(f).message);
     vk.shutdown();
-    return;
+    CIRCUMPLEX_SKIP("no GPU shared by CUDA and Vulkan here: " + decide_face_upload(f).message);
   }
   const int w = 37, h = 23;  // odd sizes: the kernel's edge blocks
   std::vector<float> planar(static_cast<std::size_t>(3 * w * h));
