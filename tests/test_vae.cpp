@@ -1,11 +1,15 @@
-// The β-VAE modules and the tensor-only weights format.
+// The β-VAE modules, the tensor-only weights format, and the parsers of model and judge
+// manifests and identity files behind them.
 #include "torch_doctest.hpp"
 
 #include <filesystem>
 #include <fstream>
 #include <limits>
 
+#include "circumplex/assets.hpp"
 #include "circumplex/error.hpp"
+#include "circumplex/judge.hpp"
+#include "circumplex/model_package.hpp"
 #include "circumplex/torch_compat.hpp"
 #include "circumplex/vae.hpp"
 #include "circumplex/weights.hpp"
@@ -231,4 +235,66 @@ TEST_CASE("weights round-trip exactly and corrupt files are refused") {
   TensorMap extra = load_tensors(path);
   extra["stray.weight"] = torch::zeros({1});
   CHECK_THROWS_WITH_AS(assign_module_tensors(*b, extra, path), doctest::Contains("stray.weight"), Error);
+}
+
+// The parsers tools/test.sh --fuzz runs as model_manifest, judge_manifest and identity_file:
+// their seeds parse, and hostile numbers and sizes are refused as bad data naming the file, the
+// field or the limit (never a wrapped or undefined cast, never an unbounded read).
+TEST_CASE("model and judge manifests and identity files refuse hostile numbers and sizes") {
+  const std::string src = CIRCUMPLEX_SOURCE_DIR;
+  const std::string model = read_text_file(src + "/tests/fuzz/corpus/model_manifest/minimal.json");
+  const ModelManifest m = parse_model_manifest(model, "minimal.json");
+  CHECK(m.config.latent == 8);
+  CHECK(m.people_count == 4);
+  CHECK(m.weights_file == "weights.safetensors");
+  auto model_refused = [&](const std::string& from, const std::string& to, const char* expect) {
+    std::string text = model;
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    CAPTURE(to);
+    CHECK_THROWS_WITH_AS(parse_model_manifest(text, "hostile.json"), doctest::Contains(expect), Error);
+  };
+  model_refused("\"latent\": 8", "\"latent\": 1e300", "'latent' must be an integer");  // get<int>() of it was undefined
+  model_refused("\"latent\": 8", "\"latent\": 4294967304", "'latent' is out of range");  // get<int>() wrapped it to 8
+  model_refused("\"latent\": 8", "\"latent\": 18446744073709551615", "'latent' is out of range");
+  model_refused("\"version\": 1", "\"version\": 4294967297", "'version' must be 1");
+  model_refused("\"count\": 4", "\"count\": 1000001", "limit of 1000000 people");
+  model_refused("\"faces\": 10", "\"faces\": 4294967306", "'faces' must be a count");
+  model_refused("\"weights.safetensors\"", "\"\"", "inside the package");
+  CHECK_THROWS_WITH_AS(parse_model_manifest(std::string(kMaxManifestBytes + 1, ' '), "big.json"), doctest::Contains("big.json: larger than the limit of 4194304 bytes"), Error);
+  const std::string big = (out_dir() / "big.json").string();
+  std::ofstream(big) << std::string(kMaxManifestBytes + 1, ' ');
+  CHECK_THROWS_WITH_AS(read_text_file(big, kMaxManifestBytes), doctest::Contains("limit of 4194304 bytes"), Error);
+
+  const std::string judge = read_text_file(src + "/assets/models/judge/manifest.json");
+  const JudgeManifest j = parse_judge_manifest(judge, "judge.json");
+  CHECK(j.outputs.size() == static_cast<std::size_t>(j.config.outputs()));
+  CHECK(j.fingerprint.has_value());
+  auto judge_refused = [&](const std::string& from, const std::string& to, const char* expect) {
+    std::string text = judge;
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    CAPTURE(to);
+    CHECK_THROWS_WITH_AS(parse_judge_manifest(text, "hostile.json"), doctest::Contains(expect), Error);
+  };
+  judge_refused("\"hidden\": 256", "\"hidden\": 1e300", "'hidden' must be an integer in int's range");
+  judge_refused("\"hidden\": 256", "\"hidden\": 4294967552", "'hidden' must be an integer in int's range");
+  judge_refused("\"hidden\": 256", "\"hidden\": 18446744073709551615", "'hidden' must be an integer in int's range");
+  judge_refused("\"version\": 1", "\"version\": 4294967297", "'version' must be 1");
+  judge_refused("\"fingerprint\": \"", "\"fingerprint\": 7, \"x\": \"", "'weights.fingerprint' must be a string");
+  CHECK_THROWS_WITH_AS(parse_judge_manifest(std::string(kMaxJudgeManifestBytes + 1, ' '), "big.json"), doctest::Contains("limit of 4194304 bytes"), Error);
+
+  // An identity written by `render face --identity 7 --save-identity` for the shipped model.
+  const std::string id_path = src + "/tests/fuzz/corpus/identity_file/seed7.safetensors";
+  const std::string id = read_text_file(id_path);
+  std::string meta;
+  (void)parse_tensors(id, id_path, &meta);
+  const std::string fingerprint = meta.substr(meta.find("\"model\":\"") + 9, 16);
+  CHECK(parse_identity(id, id_path, fingerprint, 64, "default").size() == 64);
+  CHECK_THROWS_WITH_AS(parse_identity(id, id_path, "0000000000000000", 64, "default"), doctest::Contains("seed7.safetensors: this identity was saved for another model package"), Error);
+  CHECK_THROWS_WITH_AS(parse_identity(id, id_path, fingerprint, 8, "default"), doctest::Contains("one tensor 'identity' of 8 values"), Error);
+  CHECK_THROWS_WITH_AS(parse_identity(std::string(kMaxIdentityBytes + 1, '\0'), "big.safetensors", fingerprint, 64, "default"),
+                       doctest::Contains("big.safetensors: larger than the limit of 1048576 bytes"), Error);
 }

@@ -25,7 +25,7 @@ if [ "$mode" = "--fuzz" ]; then
     CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCIRCUMPLEX_FUZZ=ON \
       -DCIRCUMPLEX_TESTS=OFF -DCIRCUMPLEX_CUDA_INTEROP=OFF
   fi
-  targets=(path_csv atlas_json weights affectnet_csv study_api)
+  targets=(path_csv atlas_json weights affectnet_csv study_api model_manifest judge_manifest identity_file)
   cmake --build build-fuzz -j "$(nproc 2>/dev/null || echo 2)" --target "${targets[@]/#/fuzz_}"
   status=0
   report=build-fuzz/fuzz-report.txt

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -196,82 +198,112 @@ void JudgePackage::save(const std::string& dir, const JudgeConfig& config, const
   write_file_atomic((root / "manifest.json").string(), m.dump(1) + "\n");
 }
 
-JudgePackage JudgePackage::load(const std::string& dir) {
-  JudgePackage pkg;
-  pkg.dir_ = dir;
-  if (!fs::is_directory(dir)) throw Error(ErrorKind::Io, dir + ": no such judge package folder");
-  const std::string where = (fs::path(dir) / "manifest.json").string();
-  if (!fs::exists(where)) throw Error(ErrorKind::Io, where + ": not found (not a judge package, or its training has not finished)");
-  pkg.manifest_ = read_text_file(where);
+JudgeManifest parse_judge_manifest(std::string_view text, const std::string& where) {
+  JudgeManifest out;
+  if (text.size() > kMaxJudgeManifestBytes) {
+    bad(where, "larger than the limit of " + std::to_string(kMaxJudgeManifestBytes) + " bytes for a judge manifest");
+  }
   json m;
   try {
-    m = json::parse(pkg.manifest_);
+    m = json::parse(text);
   } catch (const json::exception& e) {
     bad(where, std::string("malformed JSON (truncated?): ") + e.what());
   }
   if (!m.is_object() || !m.contains("format") || m["format"] != "circumplex-judge") {
     bad(where, "'format' must be \"circumplex-judge\" (is this a model package? evaluate takes it as --model)");
   }
-  if (!m.contains("version") || !m["version"].is_number_integer() || m["version"].get<int>() != kFormatVersion) {
+  if (!m.contains("version") || !m["version"].is_number_integer() || m["version"] != kFormatVersion) {
     bad(where, "'version' must be " + std::to_string(kFormatVersion) + " (this build reads version 1 judge packages)");
   }
-  try {
-    const json& c = m.at("model");
-    pkg.config_.input_size = c.at("input_size").get<int>();
-    pkg.config_.work_size = c.at("work_size").get<int>();
-    pkg.config_.stem = c.at("stem").get<int>();
-    pkg.config_.width = c.at("width").get<int>();
-    pkg.config_.hidden = c.at("hidden").get<int>();
-    pkg.config_.aus = c.at("aus").get<int>();
-    pkg.config_.factors = c.at("factors").get<int>();
-  } catch (const json::exception& e) {
-    bad(where, std::string("'model' must give input_size, work_size, stem, width, hidden, aus and factors (") + e.what() + ")");
+  {
+    const std::string shape = "'model' must give input_size, work_size, stem, width, hidden, aus and factors";
+    if (!m.contains("model") || !m["model"].is_object()) bad(where, shape + " (it is not an object)");
+    const json& c = m["model"];
+    // Integers within int's range only: get<int>() would wrap a larger one, or cast a huge
+    // double, which is undefined.
+    auto field = [&](const char* key) {
+      if (!c.contains(key)) bad(where, shape + " ('" + key + "' is missing)");
+      const json& v = c[key];
+      const bool fits = v.is_number_unsigned() ? v.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT_MAX)
+                                               : v.is_number_integer() && v.get<std::int64_t>() >= INT_MIN && v.get<std::int64_t>() <= INT_MAX;
+      if (!fits) bad(where, shape + " ('" + key + "' must be an integer in int's range)");
+      return static_cast<int>(v.get<std::int64_t>());
+    };
+    out.config.input_size = field("input_size");
+    out.config.work_size = field("work_size");
+    out.config.stem = field("stem");
+    out.config.width = field("width");
+    out.config.hidden = field("hidden");
+    out.config.aus = field("aus");
+    out.config.factors = field("factors");
   }
   try {
-    pkg.config_.validate();
+    out.config.validate();
   } catch (const Error& e) {
     bad(where, e.what());
   }
 
   if (!m.contains("outputs") || !m["outputs"].is_array()) bad(where, "'outputs' must be an array");
-  if (static_cast<int>(m["outputs"].size()) != pkg.config_.outputs()) {
-    bad(where, "'outputs' lists " + std::to_string(m["outputs"].size()) + " outputs, the model shape has " + std::to_string(pkg.config_.outputs()));
+  const json& outputs = m["outputs"];
+  if (outputs.size() != static_cast<std::size_t>(out.config.outputs())) {  // outputs() <= 1283 (validate)
+    bad(where, "'outputs' lists " + std::to_string(outputs.size()) + " outputs, the model shape has " + std::to_string(out.config.outputs()));
   }
-  for (std::size_t i = 0; i < m["outputs"].size(); ++i) {
-    const json& o = m["outputs"][i];
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const json& o = outputs[i];
     const std::string at = "output " + std::to_string(i);
     if (!o.is_object() || !o.contains("name") || !o["name"].is_string() || !o.contains("group") || !o["group"].is_string()) {
       bad(where, at + " must have a name and a group");
     }
-    JudgeOutput out;
-    out.name = o["name"].get<std::string>();
-    out.group = o["group"].get<std::string>();
+    JudgeOutput jo;
+    jo.name = o["name"].get<std::string>();
+    jo.group = o["group"].get<std::string>();
     for (const char* key : {"mean", "std"}) {
       if (!o.contains(key) || !o[key].is_number() || !std::isfinite(o[key].get<double>())) {
-        bad(where, at + " ('" + out.name + "'): '" + key + "' must be a finite number");
+        bad(where, at + " ('" + jo.name + "'): '" + key + "' must be a finite number");
       }
     }
-    out.mean = o["mean"].get<double>();
-    out.stdev = o["std"].get<double>();
-    if (!(out.stdev > 0)) bad(where, at + " ('" + out.name + "'): 'std' must be > 0");
+    jo.mean = o["mean"].get<double>();
+    jo.stdev = o["std"].get<double>();
+    if (!(jo.stdev > 0)) bad(where, at + " ('" + jo.name + "'): 'std' must be > 0");
     if (o.contains("constant")) {
-      if (!o["constant"].is_boolean()) bad(where, at + " ('" + out.name + "'): 'constant' must be true or false");
-      out.constant = o["constant"].get<bool>();
+      if (!o["constant"].is_boolean()) bad(where, at + " ('" + jo.name + "'): 'constant' must be true or false");
+      jo.constant = o["constant"].get<bool>();
     }
     const int n = static_cast<int>(i);
-    const std::string expect = n < 3 ? "affect" : n < 3 + pkg.config_.aus ? "au" : "identity";
-    if (out.group != expect) bad(where, at + " ('" + out.name + "') must be in group '" + expect + "', not '" + out.group + "'");
-    if (n < 3 && out.name != std::vector<std::string>{"valence", "arousal", "z"}[i]) bad(where, "the first three outputs must be valence, arousal, z");
-    if (pkg.index(out.name) >= 0) bad(where, "output '" + out.name + "' appears twice");
-    pkg.outputs_.push_back(out);
+    const std::string expect = n < 3 ? "affect" : n < 3 + out.config.aus ? "au" : "identity";
+    if (jo.group != expect) bad(where, at + " ('" + jo.name + "') must be in group '" + expect + "', not '" + jo.group + "'");
+    if (n < 3 && jo.name != std::vector<std::string>{"valence", "arousal", "z"}[i]) bad(where, "the first three outputs must be valence, arousal, z");
+    if (!seen.insert(jo.name).second) bad(where, "output '" + jo.name + "' appears twice");
+    out.outputs.push_back(jo);
   }
 
   if (!m.contains("weights") || !m["weights"].is_object() || !m["weights"].contains("file") || !m["weights"]["file"].is_string()) {
     bad(where, "'weights' must name its file");
   }
-  const std::string file = m["weights"]["file"].get<std::string>();
-  if (file.empty() || file.find('/') != std::string::npos || file.find("..") != std::string::npos) bad(where, "weights file must lie inside the package");
-  const std::string weights_path = (fs::path(dir) / file).string();
+  out.weights_file = m["weights"]["file"].get<std::string>();
+  if (out.weights_file.empty() || out.weights_file.find('/') != std::string::npos || out.weights_file.find("..") != std::string::npos) {
+    bad(where, "weights file must lie inside the package");
+  }
+  if (m["weights"].contains("fingerprint")) {
+    if (!m["weights"]["fingerprint"].is_string()) bad(where, "'weights.fingerprint' must be a string (16 hex digits)");
+    out.fingerprint = m["weights"]["fingerprint"].get<std::string>();
+  }
+  return out;
+}
+
+JudgePackage JudgePackage::load(const std::string& dir) {
+  JudgePackage pkg;
+  pkg.dir_ = dir;
+  if (!fs::is_directory(dir)) throw Error(ErrorKind::Io, dir + ": no such judge package folder");
+  const std::string where = (fs::path(dir) / "manifest.json").string();
+  if (!fs::exists(where)) throw Error(ErrorKind::Io, where + ": not found (not a judge package, or its training has not finished)");
+  pkg.manifest_ = read_text_file(where, kMaxJudgeManifestBytes);
+  JudgeManifest mf = parse_judge_manifest(pkg.manifest_, where);
+  pkg.config_ = mf.config;
+  pkg.outputs_ = std::move(mf.outputs);
+
+  const std::string weights_path = (fs::path(dir) / mf.weights_file).string();
   if (!fs::exists(weights_path)) throw Error(ErrorKind::Io, weights_path + ": not found (the manifest names it)");
   std::string meta_text;
   pkg.weights_ = load_tensors(weights_path, &meta_text);  // checks magic, size and hash
@@ -289,10 +321,8 @@ JudgePackage JudgePackage::load(const std::string& dir) {
     for (const JudgeOutput& o : pkg.outputs_) names.push_back(o.name);
     if (meta["outputs"] != json(names)) bad(weights_path, "its outputs differ from the manifest's (weights of another judge?)");
   }
-  if (m["weights"].contains("fingerprint")) {
-    if (!m["weights"]["fingerprint"].is_string() || m["weights"]["fingerprint"].get<std::string>() != tensors_fingerprint(pkg.weights_)) {
-      bad(weights_path, "fingerprint differs from the manifest's (weights of another judge, or a stale manifest)");
-    }
+  if (mf.fingerprint && *mf.fingerprint != tensors_fingerprint(pkg.weights_)) {
+    bad(weights_path, "fingerprint differs from the manifest's (weights of another judge, or a stale manifest)");
   }
   return pkg;
 }

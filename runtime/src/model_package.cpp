@@ -1,6 +1,7 @@
 #include "circumplex/model_package.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <cstdlib>
@@ -34,39 +35,49 @@ std::vector<double> numbers(const json& j, const std::string& where, const char*
   return out;
 }
 
+// An int field: a float, a string or a value beyond int's range is refused (get<int>() would
+// wrap it, or cast a huge double, which is undefined).
+int int_field(const json& obj, const char* key, const std::string& where) {
+  if (!obj.is_object() || !obj.contains(key)) bad(where, std::string("'") + key + "' is missing");
+  const json& v = obj[key];
+  if (!v.is_number_integer()) bad(where, std::string("'") + key + "' must be an integer");
+  if (v.is_number_unsigned() ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT_MAX)
+                             : (v.get<std::int64_t>() < INT_MIN || v.get<std::int64_t>() > INT_MAX)) {
+    bad(where, std::string("'") + key + "' is out of range");
+  }
+  return static_cast<int>(v.get<std::int64_t>());
+}
+
 }  // namespace
 
-ModelPackage ModelPackage::load(const std::string& dir) {
-  ModelPackage pkg;
-  pkg.dir_ = dir;
-  const std::string manifest_path = (fs::path(dir) / "manifest.json").string();
-  if (!fs::is_directory(dir)) throw Error(ErrorKind::Io, dir + ": no such model package folder");
-  pkg.manifest_ = read_text_file(manifest_path);
+ModelManifest parse_model_manifest(std::string_view text, const std::string& manifest_path) {
+  ModelManifest out;
+  if (text.size() > kMaxManifestBytes) bad(manifest_path, "larger than the limit of " + std::to_string(kMaxManifestBytes) + " bytes for a manifest");
   json m;
   try {
-    m = json::parse(pkg.manifest_);
+    m = json::parse(text);
   } catch (const json::exception& e) {
     bad(manifest_path, std::string("malformed JSON (truncated?): ") + e.what());
   }
   if (!m.is_object() || !m.contains("format") || m["format"] != "circumplex-model") bad(manifest_path, "'format' must be \"circumplex-model\"");
-  if (!m.contains("version") || !m["version"].is_number_integer() || m["version"].get<int>() != 1) {
+  if (!m.contains("version") || !m["version"].is_number_integer() || m["version"] != 1) {
     bad(manifest_path, "'version' must be 1 (this build reads version 1 packages)");
   }
-  try {
-    const json& c = m.at("model");
-    pkg.config_.image_size = c.at("image_size").get<int>();
-    pkg.config_.latent = c.at("latent").get<int>();
-    pkg.config_.width = c.at("width").get<int>();
-    pkg.config_.decoder_width = c.at("decoder_width").get<int>();
-  } catch (const json::exception& e) {
-    bad(manifest_path, std::string("'model' must give image_size, latent, width and decoder_width (") + e.what() + ")");
+  if (!m.contains("model") || !m["model"].is_object()) bad(manifest_path, "'model' must give image_size, latent, width and decoder_width (it is not an object)");
+  {
+    const json& c = m["model"];
+    const std::string where = manifest_path + ": 'model' must give image_size, latent, width and decoder_width";
+    out.config.image_size = int_field(c, "image_size", where);
+    out.config.latent = int_field(c, "latent", where);
+    out.config.width = int_field(c, "width", where);
+    out.config.decoder_width = int_field(c, "decoder_width", where);
   }
   try {
-    pkg.config_.validate();
+    out.config.validate();
   } catch (const Error& e) {
     bad(manifest_path, e.what());
   }
-  const auto d = static_cast<std::size_t>(pkg.config_.latent);
+  const auto d = static_cast<std::size_t>(out.config.latent);
 
   if (!m.contains("manifold") || !m["manifold"].is_object()) bad(manifest_path, "'manifold' must be an object");
   const json& mf = m["manifold"];
@@ -78,35 +89,29 @@ ModelPackage ModelPackage::load(const std::string& dir) {
     k = 3;
   }
   try {
-    pkg.manifold_ = std::make_shared<Manifold>(dirs, numbers(mf, mwhere, "origins", k), numbers(mf, mwhere, "scales", k));
+    out.manifold = std::make_shared<Manifold>(dirs, numbers(mf, mwhere, "origins", k), numbers(mf, mwhere, "scales", k));
   } catch (const Error& e) {
     bad(mwhere, e.what());
   }
   if (!m.contains("identity_prior") || !m["identity_prior"].is_object()) bad(manifest_path, "'identity_prior' must be an object");
-  for (double x : numbers(m["identity_prior"], manifest_path + ": identity_prior", "mean", d)) pkg.prior_mean_.push_back(static_cast<float>(x));
+  for (double x : numbers(m["identity_prior"], manifest_path + ": identity_prior", "mean", d)) out.prior_mean.push_back(static_cast<float>(x));
   for (double x : numbers(m["identity_prior"], manifest_path + ": identity_prior", "std", d)) {
     if (x <= 0) bad(manifest_path, "identity_prior std values must be > 0");
-    pkg.prior_std_.push_back(static_cast<float>(x));
+    out.prior_std.push_back(static_cast<float>(x));
   }
   if (m["identity_prior"].contains("people")) {
     const json& p = m["identity_prior"]["people"];
     const std::string where = manifest_path + ": identity_prior.people";
-    if (!p.is_object() || !p.contains("file") || !p["file"].is_string() || !p.contains("count") || !p["count"].is_number_integer() || p["count"].get<std::int64_t>() < 1) {
+    if (!p.is_object() || !p.contains("file") || !p["file"].is_string() || !p.contains("count") || !p["count"].is_number_integer() ||
+        p["count"] < 1) {
       bad(where, "must be {\"file\": name, \"count\": people >= 1}");
     }
-    const std::string file = p["file"].get<std::string>();
-    if (file.empty() || file.find('/') != std::string::npos || file.find("..") != std::string::npos) bad(where, "the file must lie inside the package");
-    const std::string people_path = (fs::path(dir) / file).string();
-    const TensorMap t = load_tensors(people_path);  // checks magic, size and hash
-    const auto it = t.find("people");
-    const std::int64_t count = p["count"].get<std::int64_t>();
-    if (it == t.end() || t.size() != 1) bad(people_path, "must hold exactly one tensor, 'people'");
-    if (it->second.dim() != 2 || it->second.size(0) != count || it->second.size(1) != static_cast<std::int64_t>(d) || it->second.scalar_type() != torch::kFloat) {
-      bad(people_path, "tensor 'people' has shape " + c10::str(it->second.sizes()) + ", the manifest says " + std::to_string(count) + " x " + std::to_string(d) + " float32");
+    if (p["count"] > kMaxPeople) bad(where, "'count' is above the limit of " + std::to_string(kMaxPeople) + " people");
+    out.people_file = p["file"].get<std::string>();
+    out.people_count = p["count"].get<std::int64_t>();
+    if (out.people_file.empty() || out.people_file.find('/') != std::string::npos || out.people_file.find("..") != std::string::npos) {
+      bad(where, "the file must lie inside the package");
     }
-    if (!torch::isfinite(it->second).all().item<bool>()) bad(people_path, "tensor 'people' holds values that are not finite");
-    const torch::Tensor rows = it->second.contiguous();
-    pkg.people_.assign(rows.data_ptr<float>(), rows.data_ptr<float>() + rows.numel());
   }
 
   if (m.contains("framing")) {
@@ -116,16 +121,50 @@ ModelPackage ModelPackage::load(const std::string& dir) {
     const std::vector<double> box = numbers(f, where, "face_box", 3), luma = numbers(f, where, "luma", 2);
     if (box[2] <= 0.05 || box[2] > 2 || std::fabs(box[0]) > 2 || std::fabs(box[1]) > 2) bad(where, "face_box must be [left, top, side] with 0.05 < side <= 2");
     if (luma[0] < 0 || luma[0] > 1 || luma[1] <= 0 || luma[1] > 1) bad(where, "luma must be [mean, std] within 0 ... 1");
-    if (!f.contains("faces") || !f["faces"].is_number_integer() || f["faces"].get<std::int64_t>() < 1) bad(where, "'faces' must be a count >= 1");
-    pkg.framing_ = Framing{box[0], box[1], box[2], luma[0], luma[1], f["faces"].get<int>()};
+    if (!f.contains("faces") || !f["faces"].is_number_integer() || f["faces"] < 1 || f["faces"] > INT_MAX) {
+      bad(where, "'faces' must be a count in 1 ... " + std::to_string(INT_MAX));
+    }
+    out.framing = Framing{box[0], box[1], box[2], luma[0], luma[1], f["faces"].get<int>()};
   }
 
   if (!m.contains("weights") || !m["weights"].is_object() || !m["weights"].contains("file") || !m["weights"]["file"].is_string()) {
     bad(manifest_path, "'weights' must name its file");
   }
-  const std::string file = m["weights"]["file"].get<std::string>();
-  if (file.find('/') != std::string::npos || file.find("..") != std::string::npos) bad(manifest_path, "weights file must lie inside the package");
-  const std::string weights_path = (fs::path(dir) / file).string();
+  out.weights_file = m["weights"]["file"].get<std::string>();
+  if (out.weights_file.empty() || out.weights_file.find('/') != std::string::npos || out.weights_file.find("..") != std::string::npos) {
+    bad(manifest_path, "weights file must lie inside the package");
+  }
+  return out;
+}
+
+ModelPackage ModelPackage::load(const std::string& dir) {
+  ModelPackage pkg;
+  pkg.dir_ = dir;
+  const std::string manifest_path = (fs::path(dir) / "manifest.json").string();
+  if (!fs::is_directory(dir)) throw Error(ErrorKind::Io, dir + ": no such model package folder");
+  pkg.manifest_ = read_text_file(manifest_path, kMaxManifestBytes);
+  ModelManifest mf = parse_model_manifest(pkg.manifest_, manifest_path);
+  pkg.config_ = mf.config;
+  pkg.manifold_ = std::move(mf.manifold);
+  pkg.prior_mean_ = std::move(mf.prior_mean);
+  pkg.prior_std_ = std::move(mf.prior_std);
+  pkg.framing_ = mf.framing;
+  const auto d = static_cast<std::int64_t>(pkg.config_.latent);
+  if (!mf.people_file.empty()) {
+    const std::string people_path = (fs::path(dir) / mf.people_file).string();
+    const TensorMap t = load_tensors(people_path);  // checks magic, size and hash
+    const auto it = t.find("people");
+    const std::int64_t count = mf.people_count;
+    if (it == t.end() || t.size() != 1) bad(people_path, "must hold exactly one tensor, 'people'");
+    if (it->second.dim() != 2 || it->second.size(0) != count || it->second.size(1) != d || it->second.scalar_type() != torch::kFloat) {
+      bad(people_path, "tensor 'people' has shape " + c10::str(it->second.sizes()) + ", the manifest says " + std::to_string(count) + " x " + std::to_string(d) + " float32");
+    }
+    if (!torch::isfinite(it->second).all().item<bool>()) bad(people_path, "tensor 'people' holds values that are not finite");
+    const torch::Tensor rows = it->second.contiguous();
+    pkg.people_.assign(rows.data_ptr<float>(), rows.data_ptr<float>() + rows.numel());
+  }
+
+  const std::string weights_path = (fs::path(dir) / mf.weights_file).string();
   pkg.weights_ = load_tensors(weights_path);  // checks magic, size and hash
   // The architecture must match the tensors: build one and check every name and shape.
   BetaVae probe(pkg.config_);
@@ -242,9 +281,11 @@ void ModelPackage::save_identity(const std::string& path, const std::vector<floa
   save_tensors(path, {{"identity", t}}, json{{"format", "circumplex-identity"}, {"model", tensors_fingerprint(weights_)}}.dump());
 }
 
-std::vector<float> ModelPackage::load_identity(const std::string& path) const {
+std::vector<float> parse_identity(std::string_view bytes, const std::string& path, const std::string& fingerprint, std::size_t latent,
+                                  const std::string& package) {
+  if (bytes.size() > kMaxIdentityBytes) bad(path, "larger than the limit of " + std::to_string(kMaxIdentityBytes) + " bytes for an identity file");
   std::string meta;
-  const TensorMap t = load_tensors(path, &meta);
+  const TensorMap t = parse_tensors(bytes, path, &meta);
   json m;
   try {
     m = json::parse(meta);
@@ -253,16 +294,21 @@ std::vector<float> ModelPackage::load_identity(const std::string& path) const {
   }
   if (!m.is_object() || !m.contains("format") || m["format"] != "circumplex-identity") bad(path, "not an identity file (save one with --save-identity)");
   if (!m.contains("model") || !m["model"].is_string()) bad(path, "names no model package (its 'model' fingerprint is missing)");
-  if (m["model"] != tensors_fingerprint(weights_)) {
-    bad(path, "this identity was saved for another model package (weights " + m["model"].get<std::string>() + "), not " + dir_);
+  if (m["model"] != fingerprint) {
+    bad(path, "this identity was saved for another model package (weights " + m["model"].get<std::string>() + "), not " + package);
   }
   const auto it = t.find("identity");
-  if (it == t.end() || it->second.dim() != 1 || it->second.size(0) != static_cast<std::int64_t>(prior_mean_.size())) {
-    bad(path, "must hold one tensor 'identity' of " + std::to_string(prior_mean_.size()) + " values");
+  if (it == t.end() || it->second.dim() != 1 || it->second.size(0) != static_cast<std::int64_t>(latent)) {
+    bad(path, "must hold one tensor 'identity' of " + std::to_string(latent) + " values");
   }
-  const torch::Tensor v = it->second.contiguous();
+  const torch::Tensor v = it->second.to(torch::kFloat).contiguous();
   if (!torch::isfinite(v).all().item<bool>()) bad(path, "the identity holds values that are not finite");
   return std::vector<float>(v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
+}
+
+std::vector<float> ModelPackage::load_identity(const std::string& path) const {
+  const std::string bytes = read_text_file(path, kMaxIdentityBytes);
+  return parse_identity(bytes, path, tensors_fingerprint(weights_), prior_mean_.size(), dir_);
 }
 
 std::vector<float> ModelPackage::identity_from_seed(std::uint64_t seed) const {

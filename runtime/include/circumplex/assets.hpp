@@ -4,6 +4,7 @@
 // time, so a program never fails to find them; callers may still load other files.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -15,5 +16,8 @@ std::string_view embedded_asset(std::string_view name);
 
 /// Reads a whole file; throws Error(Io) naming the path when it cannot.
 std::string read_text_file(const std::string& path);
+/// The same, refusing (Error BadData, naming the path and the limit) a file longer than
+/// `max_bytes` without reading more than that.
+std::string read_text_file(const std::string& path, std::size_t max_bytes);
 
 }  // namespace circumplex

@@ -24,7 +24,7 @@
 //                   file name and fingerprint (FNV-1a of the tensors' bytes in name order).
 //   weights.safetensors    the network's tensors (weights.hpp: data only, never code).
 // JudgePackage::load refuses a missing, corrupt, truncated or mismatched package with
-// circumplex::Error naming the file and the problem.
+// circumplex::Error naming the file and the problem; manifest.json may be at most 4 MiB.
 //
 //   const JudgePackage pkg = JudgePackage::load("judge");
 //   Judge judge(pkg, 2);
@@ -35,8 +35,11 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace circumplex {
@@ -98,6 +101,20 @@ struct JudgeOutput {
   double stdev = 1.0; ///< training-set standard deviation (1 when constant); "std" in the manifest
   bool constant = false;  ///< constant in the training data: not learnt, always `mean`
 };
+
+/// What a judge package's manifest.json says, parsed and checked without opening the weights
+/// (JudgePackage::load calls this, then reads them).
+struct JudgeManifest {
+  JudgeConfig config;
+  std::vector<JudgeOutput> outputs;
+  std::string weights_file;
+  std::optional<std::string> fingerprint;  ///< the weights' fingerprint, when the manifest gives one
+};
+/// Largest judge manifest.json JudgePackage::load reads, in bytes.
+constexpr std::size_t kMaxJudgeManifestBytes = 4u << 20;
+/// Parses and checks a judge manifest's text; `where` names it in errors (circumplex::Error,
+/// BadData). The fuzz target's entry.
+JudgeManifest parse_judge_manifest(std::string_view text, const std::string& where);
 
 /// A judge package on disk, parsed and checked.
 class JudgePackage {

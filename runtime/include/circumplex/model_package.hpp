@@ -12,7 +12,8 @@
 //   weights.safetensors    the encoder's and decoder's tensors (weights.hpp: data only, never code).
 //   people.safetensors     optional: tensor "people" [count, latent], one latent per person.
 // load() refuses a missing, corrupt, truncated or mismatched package with circumplex::Error
-// naming the file and what is wrong.
+// naming the file and what is wrong. Limits: manifest.json at most 4 MiB, people.count at most
+// 1 000 000, an identity file at most 1 MiB (the weights' own limits are in weights.hpp).
 //
 //   auto pkg = ModelPackage::load("assets/models/default");
 //   Generator gen(pkg, 2);
@@ -24,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "circumplex/manifold.hpp"
@@ -40,6 +42,33 @@ struct Framing {
   double luma_mean = 0, luma_std = 0;            ///< luminance (0 … 1) inside the box, mean and spread
   int faces = 0;                                 ///< training faces it was measured on
 };
+
+/// What a model package's manifest.json says, parsed and checked without opening the files
+/// it names (ModelPackage::load calls this, then reads them).
+struct ModelManifest {
+  VaeConfig config;
+  std::shared_ptr<const Manifold> manifold;
+  std::vector<float> prior_mean, prior_std;
+  std::string people_file;        ///< empty when the package has no people
+  std::int64_t people_count = 0;  ///< rows of people_file
+  std::optional<Framing> framing;
+  std::string weights_file;
+};
+/// Largest manifest.json load() reads, in bytes.
+constexpr std::size_t kMaxManifestBytes = 4u << 20;
+/// Largest people.count a manifest may give.
+constexpr std::int64_t kMaxPeople = 1000000;
+/// Largest identity file load_identity() reads, in bytes.
+constexpr std::size_t kMaxIdentityBytes = 1u << 20;
+
+/// Parses and checks a model manifest's text; `where` names it in errors (circumplex::Error,
+/// BadData). The fuzz target's entry.
+ModelManifest parse_model_manifest(std::string_view text, const std::string& where);
+/// The identity held in an identity file's bytes (ModelPackage::save_identity's format) for a
+/// package whose weights have `fingerprint` (tensors_fingerprint) and whose latent has
+/// `latent` values; `origin` names the file and `package` the package in errors.
+std::vector<float> parse_identity(std::string_view bytes, const std::string& origin, const std::string& fingerprint, std::size_t latent,
+                                  const std::string& package);
 
 /// The parsed manifest plus the weights of a model package.
 class ModelPackage {
