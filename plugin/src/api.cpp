@@ -390,7 +390,6 @@ cpx_result cpx_create(const cpx_create_info* info, cpx_context** out_ctx) {
     auto ctx = std::make_unique<cpx_context>();
     ctx->rig_only = (ci.flags & CPX_CREATE_RIG_ONLY) != 0;
     ctx->threads = ci.threads > 0 ? ci.threads : 2;
-    ctx->identity_seed = ci.identity_seed;
     try {
       ModelPackage package = ModelPackage::load(path);
       ctx->model_path = package.dir();
@@ -404,7 +403,6 @@ cpx_result cpx_create(const cpx_create_info* info, cpx_context** out_ctx) {
     } catch (const Error& e) {
       fail(CPX_ERROR_MODEL, std::string("model package '") + path + "': " + e.what());
     }
-    ctx->identity = ctx->session->identity();
     ctx->dimensions = ctx->session->space() == Space::Ball ? 3 : 2;
     ctx->frame_size = ctx->rig_only ? 0 : (ci.frame_size > 0 ? ci.frame_size : ctx->model_size);
     publish(*ctx);
@@ -501,8 +499,6 @@ cpx_result cpx_set_identity_seed(cpx_context* ctx, uint64_t seed) {
     cpx_context& c = live(ctx);
     std::lock_guard<std::mutex> lock(c.control);
     c.session->set_identity_seed(seed);
-    c.identity_seed = seed;
-    c.identity = c.session->identity();
     return CPX_OK;
   });
 }
@@ -527,7 +523,6 @@ cpx_result cpx_set_identity_image(cpx_context* ctx, const uint8_t* pixels, int32
     const PreparedPhoto photo = prepare_photo(packed.data(), width, height, channels, row, c.session->package(), "cpx_set_identity_image");
     std::lock_guard<std::mutex> lock(c.control);
     c.session->set_identity_image(photo.rgb.data(), photo.size, photo.size, 3);
-    c.identity = c.session->identity();
     return CPX_OK;
   });
 }
@@ -539,7 +534,7 @@ cpx_result cpx_save_identity(cpx_context* ctx, const char* path) {
     std::vector<float> identity;
     {
       std::lock_guard<std::mutex> lock(c.control);
-      identity = c.identity;
+      identity = c.session->identity();
     }
     c.session->package().save_identity(path, identity);
     return CPX_OK;
@@ -552,8 +547,7 @@ cpx_result cpx_load_identity(cpx_context* ctx, const char* path) {
     need(path, "path");
     std::vector<float> identity = c.session->package().load_identity(path);  // checked before anything changes
     std::lock_guard<std::mutex> lock(c.control);
-    c.session->set_identity(identity);
-    c.identity = std::move(identity);
+    c.session->set_identity(std::move(identity));
     return CPX_OK;
   });
 }
@@ -767,10 +761,12 @@ cpx_result cpx_export_path_video(cpx_context* ctx, const char* out_dir, float fp
     {
       std::lock_guard<std::mutex> lock(c.control);
       path = c.last_path;
-      identity = c.identity;
+      identity = c.session->identity();
     }
     if (!path) fail(CPX_ERROR_INVALID_STATE, "no path has been played on this context yet: play one first");
-    const std::uint64_t frames = plugin::export_video(c.model_path, c.threads, identity, *path, fps, size ? size : c.model_size, out_dir);
+    // The live session's package (immutable while the context lives) and a generator of the
+    // export's own, so the live worker is never touched.
+    const std::uint64_t frames = plugin::export_video(c.session->package(), c.threads, identity, *path, fps, size ? size : c.model_size, out_dir);
     if (out_frames) *out_frames = frames;
     return CPX_OK;
   });

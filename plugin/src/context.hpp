@@ -49,8 +49,6 @@ struct cpx_context {
   std::mutex control;
   std::unique_ptr<circumplex::Session> session;
   std::shared_ptr<const circumplex::Path> last_path;
-  std::uint64_t identity_seed = 1;
-  std::vector<float> identity;  // the session's identity latent (recordings draw it)
   std::uint64_t updates = 0;
   double time = 0.0;
   bool recording = false;
@@ -84,7 +82,7 @@ struct cpx_context {
 namespace circumplex::plugin {
 
 /// Renders `path` to video with render_walk (export_video.cpp). Throws on failure.
-std::uint64_t export_video(const std::string& model_dir, int threads, const std::vector<float>& identity, const Path& path, double fps,
+std::uint64_t export_video(const ModelPackage& package, int threads, const std::vector<float>& identity, const Path& path, double fps,
                            int size, const std::string& out_dir);
 
 }  // namespace circumplex::plugin

@@ -6,9 +6,8 @@
 
 namespace circumplex::plugin {
 
-std::uint64_t export_video(const std::string& model_dir, int threads, const std::vector<float>& identity, const Path& path, double fps,
+std::uint64_t export_video(const ModelPackage& package, int threads, const std::vector<float>& identity, const Path& path, double fps,
                            int size, const std::string& out_dir) {
-  const ModelPackage package = ModelPackage::load(model_dir);
   Generator generator(package, threads);
   return record_walk(package, generator, identity, path, fps, size, out_dir).frames;
 }
