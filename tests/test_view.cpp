@@ -8,11 +8,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <string>
+#include <unistd.h>
 
 #include "circumplex/error.hpp"
 #include "circumplex/renderer/viewer.hpp"
@@ -224,6 +226,49 @@ TEST_CASE("the UI frame time does not grow with the generator time") {
   // …yet UI frames kept their pace: nowhere near the generator's time.
   CHECK(slow_p50 < 100.0);
   CHECK(slow_p50 < fast_p50 * 1.5 + 10.0);
+}
+
+TEST_CASE("10^4 headless frames with the generator busy and identities changing keep the resident memory flat") {
+  const fs::path dir = fresh_dir("view-soak");
+  {
+    // A 180 s circle: the cursor never rests, so every frame asks for a new face.
+    std::ofstream csv(dir / "circle.csv");
+    csv << "t,v,a\n";
+    for (int i = 0; i <= 3600; ++i) {
+      const double t = i * 0.05, th = t * 2.0;
+      csv << t << ',' << 0.8 * std::cos(th) << ',' << 0.8 * std::sin(th) << '\n';
+    }
+  }
+  ViewerOptions opt = headless(320, 180);
+  opt.validation = false;  // the layer's own bookkeeping grows with every command buffer
+  opt.script = (dir / "circle.csv").string();
+  opt.fixed_dt = 1.0 / 60.0;
+  Viewer viewer(opt);
+  auto resident_kib = [] {
+    long pages = 0, resident = 0;
+    if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+      if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+      std::fclose(f);
+    }
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+  };
+  auto run = [&](int frames) {
+    for (int i = 0; i < frames; ++i) {
+      if (i % 250 == 125) viewer.key(i % 500 == 125 ? GLFW_KEY_RIGHT_BRACKET : GLFW_KEY_LEFT_BRACKET);  // another person
+      REQUIRE(viewer.frame());
+    }
+  };
+  run(1500);  // warm-up: pools, caches and the allocator's arenas reach their size
+  const long before = resident_kib();
+  const std::uint64_t faces_before = viewer.stats().faces_shown;
+  run(8500);
+  const long after = resident_kib();
+  const ViewerStats st = viewer.stats();
+  MESSAGE("RSS after warm-up " << before << " KiB, after 8500 more frames " << after << " KiB; " << st.faces_shown - faces_before
+                               << " new faces shown, " << st.frames << " frames");
+  CHECK(st.frames >= 10000);
+  CHECK(st.faces_shown - faces_before >= 500);  // the generator was busy all along
+  CHECK(after - before <= 1024);
 }
 
 TEST_CASE("a missing or corrupt model package falls back to the default model with a notice") {

@@ -404,7 +404,7 @@ void Viewer::Impl::panel_controls(const ImVec2& pos, const ImVec2& size) {
     session->set_identity_seed(static_cast<std::uint64_t>(seed));
     ui.identity_image.clear();
   }
-  if (ImGui::IsItemHovered()) ImGui::SetTooltip("identity drawn from the model's prior with this seed; - and + step to the previous and next");
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("identity drawn from the model's prior with this seed; - and + (or the keys [ and ]) step to the previous and next");
   ImGui::SameLine();
   if (ImGui::Button("Random")) {
     const auto r = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());

@@ -508,6 +508,13 @@ void Viewer::Impl::toggle_live_capture() {
   start_recording(r);
 }
 
+// [ and ]: the previous and next identity seed (an image identity gives way to its seed's neighbour).
+void Viewer::Impl::step_identity(int delta) {
+  const auto seed = static_cast<long long>(session->identity_seed()) + delta;
+  session->set_identity_seed(static_cast<std::uint64_t>(std::clamp<long long>(seed, 0, 2147483647)));
+  ui.identity_image.clear();
+}
+
 void Viewer::Impl::handle_shortcuts() {
   const bool typing = ImGui::GetIO().WantTextInput;
   for (const auto& [key, mods] : key_events) {
@@ -515,6 +522,7 @@ void Viewer::Impl::handle_shortcuts() {
     else if (key == GLFW_KEY_F12) take_screenshot();
     else if (!typing && !mods && key >= GLFW_KEY_0 && key <= GLFW_KEY_7) snap_to(kDigitEmotions[key - GLFW_KEY_0]);
     else if (!typing && !mods && key >= GLFW_KEY_KP_0 && key <= GLFW_KEY_KP_7) snap_to(kDigitEmotions[key - GLFW_KEY_KP_0]);
+    else if (!typing && !mods && (key == GLFW_KEY_LEFT_BRACKET || key == GLFW_KEY_RIGHT_BRACKET)) step_identity(key == GLFW_KEY_RIGHT_BRACKET ? 1 : -1);
   }
   key_events.clear();
 }

@@ -103,6 +103,7 @@ struct Viewer::Impl {
   void recreate_swapchain();
   void poll_gamepad(double dt);
   void handle_shortcuts();
+  void step_identity(int delta);
   void take_screenshot();
   void snap_to(const std::string& emotion);
   void toggle_live_capture();
