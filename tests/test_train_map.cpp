@@ -45,6 +45,16 @@ std::string train_args(const std::string& out) {
          " --epochs 3 --batch 16 --latent 8 --width 8 --threads 1 --seed 5 --lr 3e-3";
 }
 
+// Two weight files hold the same tensors, bit for bit.
+void check_same_weights(const fs::path& x, const fs::path& y) {
+  const TensorMap a = load_tensors(x.string()), b = load_tensors(y.string());
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, t] : a) {
+    CAPTURE(name);
+    CHECK(torch::equal(t, b.at(name)));
+  }
+}
+
 std::vector<double> loss_column(const fs::path& csv) {
   std::ifstream in(csv);
   std::string line;
@@ -79,12 +89,7 @@ TEST_CASE("a resumed run ends with the same weights as an uninterrupted one") {
   CHECK(first.out.find("--resume") != std::string::npos);
   const CliResult second = run_cli(train_args(split.string()) + " --resume");
   REQUIRE_MESSAGE(second.code == 0, second.out);
-  const TensorMap a = load_tensors((whole / "model.safetensors").string()), b = load_tensors((split / "model.safetensors").string());
-  REQUIRE(a.size() == b.size());
-  for (const auto& [name, t] : a) {
-    CAPTURE(name);
-    CHECK(torch::equal(t, b.at(name)));
-  }
+  check_same_weights(whole / "model.safetensors", split / "model.safetensors");
   CHECK(loss_column(whole / "loss.csv") == loss_column(split / "loss.csv"));
   // Resuming needs the run's seed and batch size.
   const CliResult other_batch = run_cli("train --data " + (root() / "data").string() + " --out " + split.string() +
@@ -127,14 +132,9 @@ TEST_CASE("adversarial training resumes to the same weights and its settings are
   REQUIRE(run_cli(train_args(split.string()) + adv + " --stop-after-steps 27").code == 0);
   const CliResult second = run_cli(train_args(split.string()) + adv + " --resume");
   REQUIRE_MESSAGE(second.code == 0, second.out);
-  const TensorMap a = load_tensors((whole / "model.safetensors").string()), b = load_tensors((split / "model.safetensors").string());
-  REQUIRE(a.size() == b.size());
-  for (const auto& [name, t] : a) {
-    CAPTURE(name);
-    CHECK(torch::equal(t, b.at(name)));
-  }
+  check_same_weights(whole / "model.safetensors", split / "model.safetensors");
   // The final weights hold the VAE only; the checkpoint held the critic too.
-  for (const auto& [name, t] : a) CHECK_FALSE(tools::PatchCritic::owns(name));
+  for (const auto& [name, t] : load_tensors((whole / "model.safetensors").string())) CHECK_FALSE(tools::PatchCritic::owns(name));
   // Resuming without the critic is refused, naming the setting.
   const CliResult plain = run_cli(train_args((root() / "adv-split2").string()) + adv + " --stop-after-steps 5");
   REQUIRE(plain.code == 0);

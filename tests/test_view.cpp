@@ -28,6 +28,16 @@ using circumplex::percentile;
 
 namespace {
 
+// A t,v,a path going round the circle of `radius` at `speed` radians per second for `seconds`.
+void write_circle(const fs::path& csv_path, double seconds, double speed, double radius) {
+  std::ofstream csv(csv_path);
+  csv << "t,v,a\n";
+  for (int i = 0; i * 0.05 <= seconds + 1e-9; ++i) {
+    const double t = i * 0.05, th = t * speed;
+    csv << t << ',' << radius * std::cos(th) << ',' << radius * std::sin(th) << '\n';
+  }
+}
+
 ViewerOptions headless(int width = 640, int height = 360) {
   ViewerOptions opt;
   opt.headless = true;
@@ -177,14 +187,7 @@ TEST_CASE("dragging on the headless pad moves the target and the cursor follows"
 TEST_CASE("the UI frame time does not grow with the generator time") {
   // A script keeps the cursor moving (20 s of path), so every frame asks for a new face.
   const fs::path dir = fresh_dir("view-timing");
-  {
-    std::ofstream csv(dir / "circle.csv");
-    csv << "t,v,a\n";
-    for (int i = 0; i <= 400; ++i) {
-      const double t = i * 0.05, th = t * 3.0;
-      csv << t << ',' << 0.7 * std::cos(th) << ',' << 0.7 * std::sin(th) << '\n';
-    }
-  }
+  write_circle(dir / "circle.csv", 20.0, 3.0, 0.7);
   // Two viewers, one with a generator that takes 400 ms more per face, draw in turns, so
   // both see the same machine load; each frame() call is timed. At least 40 frames each and
   // 2 s of wall time, so the slow generator finishes a few faces.
@@ -230,15 +233,7 @@ TEST_CASE("the UI frame time does not grow with the generator time") {
 
 TEST_CASE("10^4 headless frames with the generator busy and identities changing keep the resident memory flat") {
   const fs::path dir = fresh_dir("view-soak");
-  {
-    // A 180 s circle: the cursor never rests, so every frame asks for a new face.
-    std::ofstream csv(dir / "circle.csv");
-    csv << "t,v,a\n";
-    for (int i = 0; i <= 3600; ++i) {
-      const double t = i * 0.05, th = t * 2.0;
-      csv << t << ',' << 0.8 * std::cos(th) << ',' << 0.8 * std::sin(th) << '\n';
-    }
-  }
+  write_circle(dir / "circle.csv", 180.0, 2.0, 0.8);  // the cursor never rests: every frame asks for a new face
   ViewerOptions opt = headless(320, 180);
   opt.validation = false;  // the layer's own bookkeeping grows with every command buffer
   opt.script = (dir / "circle.csv").string();

@@ -188,30 +188,18 @@ void write_curves(const fs::path& dir, const std::vector<EpochRecord>& history) 
                          {"judge held-out R2 (val split)", "R2", {"val_r2_valence", "val_r2_arousal", "val_r2_au_mean", "val_r2_identity_mean"}, false}});
 }
 
+// Judged against true, per named column of `truth`/`pred` [N, ≥ names].
 cv::Mat scatter(const std::vector<std::string>& names, const torch::Tensor& truth, const torch::Tensor& pred, const std::vector<double>& r2) {
-  std::vector<cv::Mat> panels;
+  std::vector<std::vector<double>> t(names.size()), p(names.size());
+  const torch::Tensor tc = truth.to(torch::kDouble).contiguous(), pc = pred.to(torch::kDouble).contiguous();
   for (std::size_t k = 0; k < names.size(); ++k) {
-    const int S = 420, m = 50;
-    cv::Mat img(S, S, CV_8UC3, cv::Scalar(255, 255, 255));
-    auto px = [&](double x, double y) {
-      return cv::Point(cvRound(m + (x + 1.2) / 2.4 * (S - 2 * m)), cvRound(S - m - (std::clamp(y, -1.2, 1.2) + 1.2) / 2.4 * (S - 2 * m)));
-    };
-    cv::rectangle(img, px(-1.2, -1.2), px(1.2, 1.2), cv::Scalar(40, 40, 40), 1);
-    cv::line(img, px(-1.2, -1.2), px(1.2, 1.2), cv::Scalar(180, 180, 180), 1, cv::LINE_AA);
-    const auto j = static_cast<std::int64_t>(k);
-    for (std::int64_t i = 0; i < truth.size(0); ++i) {
-      cv::circle(img, px(truth[i][j].item<double>(), pred[i][j].item<double>()), 2, cv::Scalar(190, 110, 40), cv::FILLED, cv::LINE_AA);
+    const auto col = static_cast<std::int64_t>(k);
+    for (std::int64_t i = 0; i < tc.size(0); ++i) {
+      t[k].push_back(tc[i][col].item<double>());
+      p[k].push_back(pc[i][col].item<double>());
     }
-    char title[96];
-    std::snprintf(title, sizeof title, "judge %s: held-out R2 = %.3f", names[k].c_str(), r2[k]);
-    plot::draw_text(img, title, {m, 12}, 0.5, cv::Scalar(40, 40, 40), 1);
-    plot::draw_text(img, "true", {S / 2 - 14, S - 30}, 0.45, cv::Scalar(90, 90, 90));
-    plot::draw_text(img, "judged", {4, S / 2}, 0.45, cv::Scalar(90, 90, 90));
-    panels.push_back(img);
   }
-  cv::Mat out;
-  cv::hconcat(panels, out);
-  return out;
+  return plot::truth_scatter(names, t, p, r2, "judge ", "judged");
 }
 
 // The options a resumed run must share with the interrupted one.

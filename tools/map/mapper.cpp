@@ -88,31 +88,6 @@ std::string latents_csv(const ImageSet& set, const Matrix& z) {
   return out;
 }
 
-// Scatter of predicted against true affect per axis, side by side.
-cv::Mat scatter_panels(const std::vector<std::string>& names, const std::vector<std::vector<double>>& truth,
-                       const std::vector<std::vector<double>>& pred, const std::vector<double>& r2) {
-  std::vector<cv::Mat> panels;
-  for (std::size_t k = 0; k < names.size(); ++k) {
-    const int S = 420, m = 50;
-    cv::Mat img(S, S, CV_8UC3, cv::Scalar(255, 255, 255));
-    auto px = [&](double x, double y) { return cv::Point(cvRound(m + (x + 1.2) / 2.4 * (S - 2 * m)), cvRound(S - m - (y + 1.2) / 2.4 * (S - 2 * m))); };
-    cv::rectangle(img, px(-1.2, -1.2), px(1.2, 1.2), cv::Scalar(40, 40, 40), 1);
-    cv::line(img, px(-1.2, -1.2), px(1.2, 1.2), cv::Scalar(180, 180, 180), 1, cv::LINE_AA);
-    for (std::size_t i = 0; i < truth[k].size(); ++i) {
-      cv::circle(img, px(truth[k][i], std::clamp(pred[k][i], -1.2, 1.2)), 2, cv::Scalar(190, 110, 40), cv::FILLED, cv::LINE_AA);
-    }
-    char title[96];
-    std::snprintf(title, sizeof title, "%s: held-out R2 = %.3f", names[k].c_str(), r2[k]);
-    plot::draw_text(img, title, {m, 12}, 0.5, cv::Scalar(40, 40, 40), 1);
-    plot::draw_text(img, "true", {S / 2 - 14, S - 30}, 0.45, cv::Scalar(90, 90, 90));
-    plot::draw_text(img, "predicted", {4, S / 2}, 0.45, cv::Scalar(90, 90, 90));
-    panels.push_back(img);
-  }
-  cv::Mat out;
-  cv::hconcat(panels, out);
-  return out;
-}
-
 // One latent per person of `set` (rows of z in set order): the mean over the person's images,
 // people in order of their identity number; every image on its own (at most 1000) when the
 // data has no identity column.
@@ -352,7 +327,7 @@ MapResult map_manifold(const MapOptions& opt) {
   write_file_atomic((pkg / "report.md").string(), md);
 
   plot::write_image_atomic((pkg / "map_scatter.png").string(),
-                           scatter_panels(std::vector<std::string>(names.begin(), names.begin() + static_cast<long>(axes)), truth, pred, r2));
+                           plot::truth_scatter(std::vector<std::string>(names.begin(), names.begin() + static_cast<long>(axes)), truth, pred, r2));
   std::vector<plot::Series> mi_series;
   const cv::Scalar colours[3] = {{40, 40, 200}, {200, 90, 30}, {60, 160, 60}};
   for (std::size_t k = 0; k < axes; ++k) {

@@ -129,4 +129,29 @@ cv::Mat tile(const std::vector<cv::Mat>& images, int columns, int gap, cv::Scala
   return out;
 }
 
+cv::Mat truth_scatter(const std::vector<std::string>& names, const std::vector<std::vector<double>>& truth,
+                      const std::vector<std::vector<double>>& pred, const std::vector<double>& r2,
+                      const std::string& title_prefix, const std::string& y_label) {
+  std::vector<cv::Mat> panels;
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const int S = 420, m = 50;
+    cv::Mat img(S, S, CV_8UC3, cv::Scalar(255, 255, 255));
+    auto px = [&](double x, double y) { return cv::Point(cvRound(m + (x + 1.2) / 2.4 * (S - 2 * m)), cvRound(S - m - (y + 1.2) / 2.4 * (S - 2 * m))); };
+    cv::rectangle(img, px(-1.2, -1.2), px(1.2, 1.2), cv::Scalar(40, 40, 40), 1);
+    cv::line(img, px(-1.2, -1.2), px(1.2, 1.2), cv::Scalar(180, 180, 180), 1, cv::LINE_AA);
+    for (std::size_t i = 0; i < truth[k].size(); ++i) {
+      cv::circle(img, px(truth[k][i], std::clamp(pred[k][i], -1.2, 1.2)), 2, cv::Scalar(190, 110, 40), cv::FILLED, cv::LINE_AA);
+    }
+    char title[96];
+    std::snprintf(title, sizeof title, "%s%s: held-out R2 = %.3f", title_prefix.c_str(), names[k].c_str(), r2[k]);
+    draw_text(img, title, {m, 12}, 0.5, cv::Scalar(40, 40, 40), 1);
+    draw_text(img, "true", {S / 2 - 14, S - 30}, 0.45, cv::Scalar(90, 90, 90));
+    draw_text(img, y_label, {4, S / 2}, 0.45, cv::Scalar(90, 90, 90));
+    panels.push_back(img);
+  }
+  cv::Mat out;
+  cv::hconcat(panels, out);
+  return out;
+}
+
 }  // namespace circumplex::plot

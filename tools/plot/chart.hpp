@@ -25,6 +25,12 @@ cv::Mat bar_chart(const std::string& title, const std::string& x_label, const st
                   const std::vector<Series>& series, double x_min, double x_max, int width = 900);
 
 /// Tiles equally sized BGR images into a grid with `columns` columns and `gap` pixels between.
+/// One square panel per name, side by side: predicted (y, clamped to ±1.2) against true (x) on
+/// [-1.2, 1.2]², the diagonal, and "<title_prefix><name>: held-out R2 = …" above.
+cv::Mat truth_scatter(const std::vector<std::string>& names, const std::vector<std::vector<double>>& truth,
+                      const std::vector<std::vector<double>>& pred, const std::vector<double>& r2,
+                      const std::string& title_prefix = "", const std::string& y_label = "predicted");
+
 cv::Mat tile(const std::vector<cv::Mat>& images, int columns, int gap = 4, cv::Scalar background = {255, 255, 255});
 
 }  // namespace circumplex::plot
