@@ -110,16 +110,24 @@ torch::Tensor people_latents(const ImageSet& set, const Matrix& z) {
 
 }  // namespace
 
-MapResult map_manifold(const MapOptions& opt) {
-  torch_compat::set_threads(opt.threads);
-  const fs::path run(opt.run);
+namespace {
+
+// A finished run's configuration and weights.
+struct RunModel {
   json config;
+  VaeConfig vae_config;
+  BetaVae vae{nullptr};
+};
+
+RunModel load_run_model(const fs::path& run) {
+  RunModel m;
+  json& config = m.config;
+  VaeConfig& vc = m.vae_config;
   try {
     config = json::parse(read_text_file((run / "config.json").string()));
   } catch (const json::exception& e) {
     throw Error(ErrorKind::BadData, (run / "config.json").string() + ": malformed JSON: " + e.what());
   }
-  VaeConfig vc;
   try {
     const json& c = config.at("model");
     vc.image_size = c.at("image_size").get<int>();
@@ -131,49 +139,53 @@ MapResult map_manifold(const MapOptions& opt) {
   }
   const std::string weights_path = (run / "model.safetensors").string();
   if (!fs::exists(weights_path)) throw Error(ErrorKind::Io, weights_path + ": not found (has the run finished? `circumplex train --resume` completes it)");
-  BetaVae vae(vc);
-  assign_module_tensors(*vae, load_tensors(weights_path), weights_path);
-  vae->eval();
+  m.vae = BetaVae(vc);
+  assign_module_tensors(*m.vae, load_tensors(weights_path), weights_path);
+  m.vae->eval();
 
-  const ImageSet train = ImageSet::load(opt.data, "train", opt.fit_limit);
-  const ImageSet test = [&] {
-    try {
-      return ImageSet::load(opt.data, "test", opt.held_out_limit);
-    } catch (const Error&) {
-      return ImageSet::load(opt.data, "val", opt.held_out_limit);
-    }
-  }();
-  if (train.image_size() != vc.image_size) throw Error(ErrorKind::InvalidArgument, opt.data + ": images do not match the model's size");
-  const Matrix ztr = encode(vae, train, "train"), zte = encode(vae, test, "held-out");
+  return m;
+}
 
-  auto column = [](const ImageSet& s, int axis) {
-    std::vector<double> y;
-    for (const ImageLabel& l : s.labels()) y.push_back(axis == 0 ? l.affect.v : axis == 1 ? l.affect.a : l.affect.z);
-    return y;
-  };
-  double zmin = 1e9, zmax = -1e9;
-  for (double z : column(train, 2)) { zmin = std::min(zmin, z); zmax = std::max(zmax, z); }
-  const bool three_d = zmax - zmin > 1e-6;
-  const std::size_t axes = three_d ? 3 : 2;
-  const std::vector<std::string> names = {"valence", "arousal", "z"};
+// Valence (0), arousal (1) or z (2) of every image of `s`.
+std::vector<double> column(const ImageSet& s, int axis) {
+  std::vector<double> y;
+  for (const ImageLabel& l : s.labels()) y.push_back(axis == 0 ? l.affect.v : axis == 1 ? l.affect.a : l.affect.z);
+  return y;
+}
 
-  std::fprintf(stderr, "fitting ridge regression (%zu axes, %zu latents, lambda by 5-fold CV)...\n", axes, ztr.cols());
+// Ridge per axis (λ by CV), Gram–Schmidt, and the origin and scale along each orthonormal direction.
+struct AxisFits {
   std::vector<stats::RidgeFit> fits;
-  std::vector<std::vector<double>> coefficients, truth, pred;
-  std::vector<double> r2;
+  std::vector<std::vector<double>> truth, pred;  // held-out, per axis
+  std::vector<double> r2, origins, scales, r2_orth;
+  stats::Directions dirs;
+};
+
+AxisFits fit_axes(const Matrix& ztr, const Matrix& zte, const ImageSet& train, const ImageSet& test, std::size_t axes, std::uint64_t seed) {
+  const std::vector<std::string> names = {"valence", "arousal", "z"};
+  AxisFits f;
+  std::vector<stats::RidgeFit>& fits = f.fits;
+  std::vector<std::vector<double>> coefficients;
+  std::vector<std::vector<double>>& truth = f.truth;
+  std::vector<std::vector<double>>& pred = f.pred;
+  std::vector<double>& r2 = f.r2;
+  std::fprintf(stderr, "fitting ridge regression (%zu axes, %zu latents, lambda by 5-fold CV)...\n", axes, ztr.cols());
   for (std::size_t k = 0; k < axes; ++k) {
     stats::RidgeOptions ro;
-    ro.seed = opt.seed;
+    ro.seed = seed;
     fits.push_back(stats::ridge_cv(ztr, column(train, static_cast<int>(k)), ro));
     coefficients.push_back(fits.back().weights);
     truth.push_back(column(test, static_cast<int>(k)));
     pred.push_back(stats::predict(fits.back(), zte));
     r2.push_back(stats::r2_score(truth.back(), pred.back()));
   }
-  const stats::Directions dirs = stats::map_directions(coefficients);
+  f.dirs = stats::map_directions(coefficients);
+  const stats::Directions& dirs = f.dirs;
 
   // Origins and scales along the orthonormal directions: affect_k ≈ (u_k·z − origin_k) / scale_k.
-  std::vector<double> origins, scales, r2_orth;
+  std::vector<double>& origins = f.origins;
+  std::vector<double>& scales = f.scales;
+  std::vector<double>& r2_orth = f.r2_orth;
   for (std::size_t k = 0; k < axes; ++k) {
     const std::vector<double>& u = dirs.orthonormal[k];
     auto project = [&](const Matrix& z) {
@@ -188,6 +200,46 @@ MapResult map_manifold(const MapOptions& opt) {
     origins.push_back(-alpha / beta);
     r2_orth.push_back(stats::r2_score(truth[k], stats::predict(line, project(zte))));
   }
+
+  return f;
+}
+
+}  // namespace
+
+MapResult map_manifold(const MapOptions& opt) {
+  torch_compat::set_threads(opt.threads);
+  const fs::path run(opt.run);
+  RunModel model = load_run_model(run);
+  const json& config = model.config;
+  const VaeConfig& vc = model.vae_config;
+  BetaVae& vae = model.vae;
+  const ImageSet train = ImageSet::load(opt.data, "train", opt.fit_limit);
+  const ImageSet test = [&] {
+    try {
+      return ImageSet::load(opt.data, "test", opt.held_out_limit);
+    } catch (const Error&) {
+      return ImageSet::load(opt.data, "val", opt.held_out_limit);
+    }
+  }();
+  if (train.image_size() != vc.image_size) throw Error(ErrorKind::InvalidArgument, opt.data + ": images do not match the model's size");
+  const Matrix ztr = encode(vae, train, "train"), zte = encode(vae, test, "held-out");
+
+  double zmin = 1e9, zmax = -1e9;
+  for (double z : column(train, 2)) { zmin = std::min(zmin, z); zmax = std::max(zmax, z); }
+  const bool three_d = zmax - zmin > 1e-6;
+  const std::size_t axes = three_d ? 3 : 2;
+  const std::vector<std::string> names = {"valence", "arousal", "z"};
+
+  std::fprintf(stderr, "fitting ridge regression (%zu axes, %zu latents, lambda by 5-fold CV)...\n", axes, ztr.cols());
+  const AxisFits af = fit_axes(ztr, zte, train, test, axes, opt.seed);
+  const auto& fits = af.fits;
+  const auto& truth = af.truth;
+  const auto& pred = af.pred;
+  const auto& r2 = af.r2;
+  const auto& origins = af.origins;
+  const auto& scales = af.scales;
+  const auto& r2_orth = af.r2_orth;
+  const stats::Directions& dirs = af.dirs;
 
   // Quadrant accuracy: logistic regression on z, trained on train, scored on held-out.
   Matrix all(ztr.rows() + zte.rows(), ztr.cols());
