@@ -327,6 +327,32 @@ TEST_CASE("map writes a complete report and a package the runtime loads") {
   CHECK(z.size() == 8u);
 }
 
+TEST_CASE("ModelPackage::save writes what load reads, and refuses a package load would refuse") {
+  const fs::path src = CIRCUMPLEX_TINY_MODEL;
+  const std::string manifest = read_text_file((src / "manifest.json").string());
+  const auto mj = nlohmann::json::parse(manifest);
+  const TensorMap weights = load_tensors((src / mj["weights"]["file"].get<std::string>()).string());
+  torch::Tensor people;
+  if (mj["identity_prior"].contains("people")) people = load_tensors((src / mj["identity_prior"]["people"]["file"].get<std::string>()).string()).at("people");
+  const fs::path out = fresh_dir("package-save");
+  ModelPackage::save((out / "copy").string(), manifest, weights, "{}", people);
+  const ModelPackage copy = ModelPackage::load((out / "copy").string());
+  const ModelPackage original = ModelPackage::load(src.string());
+  CHECK(copy.identity_from_seed(3) == original.identity_from_seed(3));
+  // A manifest whose network differs from the weights: refused, and nothing looks complete.
+  nlohmann::json wider = mj;
+  wider["model"]["width"] = mj["model"]["width"].get<int>() * 2;
+  CHECK_THROWS_WITH_AS(ModelPackage::save((out / "wider").string(), wider.dump(), weights, "{}", people), doctest::Contains("being written"), Error);
+  CHECK_FALSE(fs::exists(out / "wider" / "manifest.json"));
+  // People that are not the manifest's count: refused by name.
+  if (people.defined()) {
+    CHECK_THROWS_WITH_AS(ModelPackage::save((out / "people").string(), manifest, weights, "{}", people.narrow(0, 0, 1)),
+                         doctest::Contains("identity_prior.people"), Error);
+    CHECK_FALSE(fs::exists(out / "people" / "manifest.json"));
+  }
+  CHECK_THROWS_AS(ModelPackage::save((out / "bad").string(), "{\"format\": 1}", weights, "{}"), Error);
+}
+
 TEST_CASE("the package loader refuses each kind of corruption and names it") {
   const fs::path pkg = root() / "pkg";
   if (!fs::exists(pkg / "manifest.json")) {

@@ -13,6 +13,7 @@
 #include "circumplex/assets.hpp"
 #include "circumplex/judge.hpp"
 #include "circumplex/error.hpp"
+#include "circumplex/files.hpp"
 #include "circumplex/torch_compat.hpp"
 #include "circumplex/weights.hpp"
 
@@ -135,6 +136,26 @@ ModelManifest parse_model_manifest(std::string_view text, const std::string& man
     bad(manifest_path, "weights file must lie inside the package");
   }
   return out;
+}
+
+void ModelPackage::save(const std::string& dir, const std::string& manifest_json, const std::map<std::string, torch::Tensor>& weights,
+                        const std::string& weights_metadata, const torch::Tensor& people, const std::string& people_metadata) {
+  const fs::path folder(dir);
+  const ModelManifest mf = parse_model_manifest(manifest_json, (folder / "manifest.json").string() + " (being written)");
+  {
+    BetaVae check(mf.config);  // the weights must be the network the manifest describes
+    assign_module_tensors(*check, weights, (folder / mf.weights_file).string() + " (being written)");
+  }
+  if (mf.people_file.empty() != !people.defined() ||
+      (people.defined() && (people.dim() != 2 || people.size(0) != mf.people_count || people.size(1) != mf.config.latent))) {
+    throw Error(ErrorKind::InvalidArgument, (folder / "manifest.json").string() + ": the people given do not match the manifest's identity_prior.people");
+  }
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) throw Error(ErrorKind::Io, folder.string() + ": cannot create the folder (" + ec.message() + ")");
+  if (people.defined()) save_tensors((folder / mf.people_file).string(), {{"people", people.to(torch::kFloat).contiguous()}}, people_metadata);
+  save_tensors((folder / mf.weights_file).string(), weights, weights_metadata);
+  write_file_atomic((folder / "manifest.json").string(), manifest_json);
 }
 
 ModelPackage ModelPackage::load(const std::string& dir) {

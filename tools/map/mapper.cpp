@@ -334,8 +334,7 @@ MapResult map_manifold(const MapOptions& opt) {
   }
   mf["space"] = three_d ? "3d" : "2d";
   manifest["manifold"] = mf;
-  const torch::Tensor people = people_latents(test, zte);
-  save_tensors((pkg / "people.safetensors").string(), {{"people", people}}, json{{"from", opt.data + " held-out split, mean latent per person"}}.dump());
+  const torch::Tensor people = people_latents(test, zte);  // written by ModelPackage::save, last
   manifest["identity_prior"] = {{"mean", mean}, {"std", sd}, {"people", {{"file", "people.safetensors"}, {"count", people.size(0)}}}};
   manifest["metrics"] = metrics;
   manifest["provenance"] = {{"data", opt.data}, {"run", opt.run}, {"train_command", config.value("command", "")},
@@ -390,9 +389,9 @@ MapResult map_manifold(const MapOptions& opt) {
   plot::write_image_atomic((pkg / "map_mi.png").string(),
                            plot::line_chart("mutual information of each latent dimension with each factor", "latent dimension", "MI (nats)", mi_series));
 
-  // Weights last, then the manifest: a package without a manifest is visibly unfinished.
-  save_tensors((pkg / "weights.safetensors").string(), module_tensors(*vae), json{{"model", config.at("model")}}.dump());
-  write_file_atomic((pkg / "manifest.json").string(), manifest.dump(1) + "\n");
+  // People, weights, then the manifest (runtime: model_package.hpp), checked against each other.
+  ModelPackage::save(pkg.string(), manifest.dump(1) + "\n", module_tensors(*vae), json{{"model", config.at("model")}}.dump(), people,
+                     json{{"from", opt.data + " held-out split, mean latent per person"}}.dump());
   return result;
 }
 

@@ -75,6 +75,13 @@ class ModelPackage {
  public:
   /// Reads and validates PKG/manifest.json and PKG/weights.safetensors.
   static ModelPackage load(const std::string& dir);
+  /// Writes a package as load() reads it: the people (when the manifest names a people file),
+  /// the weights, and manifest.json last, each atomically, so a folder without a manifest is
+  /// visibly unfinished. The manifest is checked with parse_model_manifest first, and the
+  /// tensors against it (people rows × latent, the weights' shapes by the network it
+  /// describes): a writer cannot leave a package load() refuses. Throws circumplex::Error.
+  static void save(const std::string& dir, const std::string& manifest_json, const std::map<std::string, torch::Tensor>& weights,
+                   const std::string& weights_metadata, const torch::Tensor& people = {}, const std::string& people_metadata = "{}");
   /// Folder of the package shipped with circumplex (assets/models/default), found next to
   /// the executable's install, in the source tree, or via $CIRCUMPLEX_MODEL. Empty if none.
   static std::string default_path();
