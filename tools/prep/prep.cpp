@@ -462,6 +462,86 @@ const std::vector<std::string>& reject_reasons() {
   return reasons;
 }
 
+namespace {
+
+// Class weights: total / (n_classes × count) over the images written; n_classes counts the
+// categories that have images. "class_weights" maps each category with images to its weight
+// (what `circumplex train --class-weights` reads); the .npy holds one weight per expression
+// code, 0 for a category without images.
+void write_class_weights(PrepSummary& summary, const fs::path& out) {
+  nlohmann::ordered_json weights_json;
+  {
+    std::size_t present = 0;
+    for (const CategoryStats& s : summary.categories) present += s.kept > 0 ? 1 : 0;
+    std::vector<float> w;
+    weights_json["format"] = "circumplex-class-weights";
+    weights_json["version"] = 1;
+    weights_json["formula"] = "total / (n_classes * count)";
+    weights_json["total"] = summary.kept;
+    weights_json["n_classes"] = present;
+    weights_json["npy"] = "class_weights.npy: float32, index = expression code (labels.csv column 'expression')";
+    for (CategoryStats& s : summary.categories) {
+      s.class_weight =
+          s.kept > 0 ? static_cast<double>(summary.kept) / (static_cast<double>(present) * static_cast<double>(s.kept))
+                     : 0.0;
+      w.push_back(static_cast<float>(s.class_weight));
+      weights_json["categories"].push_back(s.name);
+      weights_json["counts"][s.name] = s.kept;
+      if (s.kept > 0) weights_json["class_weights"][s.name] = s.class_weight;
+    }
+    circumplex::write_file_atomic((out / "class_weights.npy").string(), npy_float32(w));
+    circumplex::write_file_atomic((out / "class_weights.json").string(), weights_json.dump(2) + "\n");
+  }
+
+}
+
+// summary.json: the settings, the counts, and per category AffectNet's means beside the atlas.
+nlohmann::ordered_json summary_json(const PrepSummary& summary, const PrepOptions& opt, double min_score) {
+  nlohmann::ordered_json j;
+  j["format"] = "circumplex-prep-summary";
+  j["version"] = 1;
+  j["csv"] = opt.csv_path;
+  j["images"] = opt.images_dir;
+  j["settings"] = journal_settings(opt, min_score);
+  j["settings"]["balance"] = opt.balance;
+  j["settings"]["class_weights"] = opt.class_weights;
+  j["settings"]["split"] = opt.split;
+  j["settings"]["seed"] = opt.seed;
+  j["settings"]["keep_uncertain"] = opt.keep_uncertain;
+  j["rows"] = {{"data", summary.data_rows},
+               {"kept", summary.kept},
+               {"rejected", summary.rejected},
+               {"not_needed", summary.not_needed}};
+  j["rejects"] = summary.reject_counts;
+  j["splits"] = {{"train", summary.split_counts.at("train")},
+                 {"val", summary.split_counts.at("val")},
+                 {"test", summary.split_counts.at("test")}};
+  j["z"] = "z is the category's atlas z (-PAD dominance, Atlas::builtin()); AffectNet has no z label";
+  for (const CategoryStats& s : summary.categories) {
+    nlohmann::ordered_json c;
+    c["code"] = s.code;
+    c["name"] = s.name;
+    c["annotated"] = s.annotated;
+    c["annotated_mean"] =
+        s.annotated > 0 ? nlohmann::ordered_json{{"valence", s.annotated_valence}, {"arousal", s.annotated_arousal}}
+                        : nlohmann::ordered_json(nullptr);
+    c["kept"] = s.kept;
+    c["kept_mean"] = s.kept > 0 ? nlohmann::ordered_json{{"valence", s.kept_valence}, {"arousal", s.kept_arousal}}
+                                : nlohmann::ordered_json(nullptr);
+    c["atlas"] =
+        s.in_atlas
+            ? nlohmann::ordered_json{{"valence", s.atlas_valence}, {"arousal", s.atlas_arousal}, {"z", s.atlas_z}}
+            : nlohmann::ordered_json(nullptr);
+    if (opt.class_weights) c["class_weight"] = s.class_weight;
+    j["categories"].push_back(c);
+  }
+  if (opt.balance > 0) j["balance"] = {{"per_category", opt.balance}, {"short", summary.short_categories}};
+
+  return j;
+}
+
+}  // namespace
+
 PrepSummary run_prep(const PrepOptions& opt) {
   if (opt.size < 16 || opt.size > 1024) throw Error(ErrorKind::InvalidArgument, "size must be in [16, 1024]");
   if (!(opt.margin >= 0.0 && opt.margin <= 1.0)) throw Error(ErrorKind::InvalidArgument, "margin must be in [0, 1]");
@@ -640,74 +720,8 @@ PrepSummary run_prep(const PrepOptions& opt) {
     }
   }
 
-  // Class weights: total / (n_classes × count) over the images written; n_classes counts the
-  // categories that have images. "class_weights" maps each category with images to its weight
-  // (what `circumplex train --class-weights` reads); the .npy holds one weight per expression
-  // code, 0 for a category without images.
-  nlohmann::ordered_json weights_json;
-  if (opt.class_weights) {
-    std::size_t present = 0;
-    for (const CategoryStats& s : summary.categories) present += s.kept > 0 ? 1 : 0;
-    std::vector<float> w;
-    weights_json["format"] = "circumplex-class-weights";
-    weights_json["version"] = 1;
-    weights_json["formula"] = "total / (n_classes * count)";
-    weights_json["total"] = summary.kept;
-    weights_json["n_classes"] = present;
-    weights_json["npy"] = "class_weights.npy: float32, index = expression code (labels.csv column 'expression')";
-    for (CategoryStats& s : summary.categories) {
-      s.class_weight =
-          s.kept > 0 ? static_cast<double>(summary.kept) / (static_cast<double>(present) * static_cast<double>(s.kept))
-                     : 0.0;
-      w.push_back(static_cast<float>(s.class_weight));
-      weights_json["categories"].push_back(s.name);
-      weights_json["counts"][s.name] = s.kept;
-      if (s.kept > 0) weights_json["class_weights"][s.name] = s.class_weight;
-    }
-    circumplex::write_file_atomic((out / "class_weights.npy").string(), npy_float32(w));
-    circumplex::write_file_atomic((out / "class_weights.json").string(), weights_json.dump(2) + "\n");
-  }
-
-  nlohmann::ordered_json j;
-  j["format"] = "circumplex-prep-summary";
-  j["version"] = 1;
-  j["csv"] = opt.csv_path;
-  j["images"] = opt.images_dir;
-  j["settings"] = journal_settings(opt, min_score);
-  j["settings"]["balance"] = opt.balance;
-  j["settings"]["class_weights"] = opt.class_weights;
-  j["settings"]["split"] = opt.split;
-  j["settings"]["seed"] = opt.seed;
-  j["settings"]["keep_uncertain"] = opt.keep_uncertain;
-  j["rows"] = {{"data", summary.data_rows},
-               {"kept", summary.kept},
-               {"rejected", summary.rejected},
-               {"not_needed", summary.not_needed}};
-  j["rejects"] = summary.reject_counts;
-  j["splits"] = {{"train", summary.split_counts["train"]},
-                 {"val", summary.split_counts["val"]},
-                 {"test", summary.split_counts["test"]}};
-  j["z"] = "z is the category's atlas z (-PAD dominance, Atlas::builtin()); AffectNet has no z label";
-  for (const CategoryStats& s : summary.categories) {
-    nlohmann::ordered_json c;
-    c["code"] = s.code;
-    c["name"] = s.name;
-    c["annotated"] = s.annotated;
-    c["annotated_mean"] =
-        s.annotated > 0 ? nlohmann::ordered_json{{"valence", s.annotated_valence}, {"arousal", s.annotated_arousal}}
-                        : nlohmann::ordered_json(nullptr);
-    c["kept"] = s.kept;
-    c["kept_mean"] = s.kept > 0 ? nlohmann::ordered_json{{"valence", s.kept_valence}, {"arousal", s.kept_arousal}}
-                                : nlohmann::ordered_json(nullptr);
-    c["atlas"] =
-        s.in_atlas
-            ? nlohmann::ordered_json{{"valence", s.atlas_valence}, {"arousal", s.atlas_arousal}, {"z", s.atlas_z}}
-            : nlohmann::ordered_json(nullptr);
-    if (opt.class_weights) c["class_weight"] = s.class_weight;
-    j["categories"].push_back(c);
-  }
-  if (opt.balance > 0) j["balance"] = {{"per_category", opt.balance}, {"short", summary.short_categories}};
-
+  if (opt.class_weights) write_class_weights(summary, out);
+  const nlohmann::ordered_json j = summary_json(summary, opt, min_score);
   circumplex::write_file_atomic((out / "rejects.csv").string(), rejects_csv);
   circumplex::write_file_atomic((out / "summary.json").string(), j.dump(2) + "\n");
   // The journal keeps every valid result, including rows an earlier run processed that this
