@@ -23,8 +23,6 @@ const cv::Scalar kColours[] = {{200, 90, 30}, {40, 40, 200}, {60, 160, 60}, {150
 }  // namespace
 
 bool stop_requested() { return g_stop.load(); }
-void request_stop() { g_stop = true; }
-void clear_stop() { g_stop = false; }
 
 StopOnSignal::StopOnSignal() {
   std::signal(SIGINT, on_stop_signal);

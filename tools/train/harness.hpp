@@ -14,14 +14,11 @@
 
 namespace circumplex::tools {
 
-/// True once a stop was requested (a signal while StopOnSignal lives, or request_stop()).
+/// True once SIGINT or SIGTERM arrived while a StopOnSignal lived: the training loop saves a
+/// checkpoint at its next step and returns.
 bool stop_requested();
-/// Asks the running training loop to save a checkpoint at its next step and return.
-void request_stop();
-/// Clears the request (a new run in the same process starts unstopped).
-void clear_stop();
 
-/// While alive, SIGINT and SIGTERM call request_stop() instead of killing the process; the
+/// While alive, SIGINT and SIGTERM set stop_requested() instead of killing the process; the
 /// default handlers come back when it goes out of scope.
 class StopOnSignal {
  public:
