@@ -71,9 +71,10 @@ class Server:
         return code
 
 
-def rater_session(server, name, acked, errors, tokens):
+def rater_session(server, name, acked, errors, tokens, may_be_killed=False):
     """One rater: joins (its token goes into `tokens`), then votes through both sets until 204
-    (or the server goes away). Every vote answered 201 goes into `acked` as (token, image)."""
+    (or, with may_be_killed, the server goes away). Every vote answered 201 goes into `acked` as
+    (token, image); a lost connection is an error unless the server may be killed under us."""
     try:
         status, body = server.request("POST", "/api/raters", {"name": name})
         if status != 201:
@@ -82,8 +83,9 @@ def rater_session(server, name, acked, errors, tokens):
         token = json.loads(body)["rater"]
         tokens.append(token)
         rate_until_done(server, token, acked, errors)
-    except (OSError, http.client.HTTPException):
-        pass  # the server was killed under us
+    except (OSError, http.client.HTTPException) as e:
+        if not may_be_killed:
+            errors.append("%s: %s: %s" % (name, type(e).__name__, e))
 
 
 def rate_until_done(server, token, acked, errors):
@@ -144,7 +146,7 @@ print("20 raters: %d votes in %.1f s" % (len(acked), time.time() - t0))
 
 # ---- kill -9 under load, restart, resume -------------------------------------------------
 acked2, errors2, tokens = [], [], []
-threads = [threading.Thread(target=rater_session, args=(server, "late %d" % k, acked2, errors2, tokens)) for k in range(20)]
+threads = [threading.Thread(target=rater_session, args=(server, "late %d" % k, acked2, errors2, tokens, True)) for k in range(20)]
 for t in threads:
     t.start()
 deadline = time.time() + 30

@@ -1,5 +1,8 @@
 #include "study_server.hpp"
 
+// cpp-httplib listens with a backlog of 5: a class of raters opening the page at once would
+// overflow it and wait on SYN retransmits (seconds each). Raised before the header reads it.
+#define CPPHTTPLIB_LISTEN_BACKLOG 128
 #include <httplib.h>
 
 #include <atomic>
