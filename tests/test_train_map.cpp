@@ -471,6 +471,44 @@ TEST_CASE("a session's intent-level controls and its FaceSource seam") {
   CHECK_THROWS_WITH_AS(Session(ModelPackage::load(CIRCUMPLEX_TINY_MODEL), bad), doctest::Contains("wrap_faces"), Error);
 }
 
+TEST_CASE("a session captures the cursor's path: what update moved, bounded, as keyframes") {
+  SessionOptions opt;
+  opt.generate_frames = false;
+  opt.half_life = 0.0;
+  Session s(ModelPackage::load(CIRCUMPLEX_TINY_MODEL), opt);
+  CHECK_FALSE(s.capturing());
+  CHECK_THROWS_WITH_AS(s.end_capture(), doctest::Contains("begin_capture"), Error);
+  CHECK_THROWS_AS(s.begin_capture(0), Error);
+  s.update(0.5);  // before the capture: not in it
+  s.begin_capture(4);
+  s.set_target({0.5, 0.0, 0});
+  s.update(0.25);
+  s.update(0.0);  // a repeated time: a sample, but not a second keyframe
+  s.set_target({0.0, 0.5, 0});
+  s.update(0.25);
+  for (int i = 0; i < 3; ++i) s.update(0.1);  // one fits, two are dropped
+  REQUIRE(s.capturing());
+  CHECK(s.capture().samples.size() == 4);
+  PathCapture c = s.end_capture();
+  CHECK_FALSE(s.capturing());
+  CHECK(s.capture().samples.empty());
+  CHECK(c.dropped == 2);
+  REQUIRE(c.samples.size() == 4);
+  CHECK(c.samples[0][0] == doctest::Approx(0.25));
+  CHECK(c.samples[0][1] == doctest::Approx(0.5));
+  CHECK(c.samples[2][0] == doctest::Approx(0.5));
+  CHECK(c.samples[2][2] == doctest::Approx(0.5));
+  const std::vector<Keyframe> keys = c.keyframes();
+  REQUIRE(keys.size() == 3);
+  CHECK(keys[1].t == doctest::Approx(0.5));
+  CHECK(keys[2].t == doctest::Approx(0.6));
+  const ScriptedPath replay(keys);  // a capture plays back as a path
+  CHECK(replay.at(0.5).a == doctest::Approx(0.5));
+  // The CSV writer and reader agree on a capture.
+  const ScriptedPath read = ScriptedPath::parse_csv(samples_to_csv(c.samples), "capture.csv");
+  CHECK(read.keys().size() == 3);
+}
+
 TEST_CASE("render grid - axis - between and walk write pictures of the stated size whose faces move") {
   const std::string model = std::string(CIRCUMPLEX_TINY_MODEL);
   const fs::path out = root() / "render";

@@ -480,14 +480,6 @@ cpx_result cpx_update(cpx_context* ctx, float dt, cpx_affect* out_point) {
     ++c.updates;
     c.time += static_cast<double>(dt);
     publish(c);
-    if (c.recording) {
-      if (c.record.size() < c.record.capacity()) {
-        c.record.push_back({static_cast<float>(c.time - c.record_t0), static_cast<float>(p.v), static_cast<float>(p.a),
-                            static_cast<float>(p.z)});
-      } else {
-        ++c.record_dropped;
-      }
-    }
     if (c.osc) c.osc->signal(c.updates);
     if (out_point) *out_point = {static_cast<float>(p.v), static_cast<float>(p.a), static_cast<float>(p.z)};
     return CPX_OK;
@@ -776,13 +768,8 @@ cpx_result cpx_record_begin(cpx_context* ctx, uint32_t max_samples) {
   return guarded(ctx, [&] {
     cpx_context& c = live(ctx);
     need_range(max_samples, 1.0, 1e7, "max_samples");
-    std::vector<std::array<float, 4>> buffer;
-    buffer.reserve(max_samples);
     std::lock_guard<std::mutex> lock(c.control);
-    c.record.swap(buffer);
-    c.recording = true;
-    c.record_t0 = c.time;
-    c.record_dropped = 0;
+    c.session->begin_capture(max_samples);  // the Session samples the cursor at every cpx_update
     return CPX_OK;
   });
 }
@@ -791,14 +778,13 @@ cpx_result cpx_record_end(cpx_context* ctx, const char* csv_path, uint64_t* out_
   return guarded(ctx, [&] {
     cpx_context& c = live(ctx);
     std::lock_guard<std::mutex> lock(c.control);
-    if (!c.recording) fail(CPX_ERROR_INVALID_STATE, "no recording in progress: call cpx_record_begin first");
+    if (!c.session->capturing()) fail(CPX_ERROR_INVALID_STATE, "no recording in progress: call cpx_record_begin first");
     if (csv_path) {
-      circumplex::write_file_atomic(csv_path, samples_to_csv(c.record));  // on failure the recording goes on: retry elsewhere
+      circumplex::write_file_atomic(csv_path, samples_to_csv(c.session->capture().samples));  // on failure the recording goes on: retry elsewhere
     }
-    if (out_samples) *out_samples = c.record.size();
-    if (out_dropped) *out_dropped = c.record_dropped;
-    c.recording = false;
-    std::vector<std::array<float, 4>>().swap(c.record);
+    const PathCapture done = c.session->end_capture();
+    if (out_samples) *out_samples = done.samples.size();
+    if (out_dropped) *out_dropped = done.dropped;
     return CPX_OK;
   });
 }

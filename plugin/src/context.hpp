@@ -51,10 +51,6 @@ struct cpx_context {
   std::shared_ptr<const circumplex::Path> last_path;
   std::uint64_t updates = 0;
   double time = 0.0;
-  bool recording = false;
-  double record_t0 = 0.0;
-  std::uint64_t record_dropped = 0;
-  std::vector<std::array<float, 4>> record;  // reserved at begin: push_back never reallocates
 
   // Published by cpx_update, read lock-free by any thread.
   circumplex::plugin::SeqLock<circumplex::plugin::Outputs> snapshot;

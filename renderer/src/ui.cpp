@@ -805,10 +805,11 @@ void Viewer::Impl::panel_record(const ImVec2& pos, const ImVec2& size) {
   } else {
     row_label("Timing");
     ImGui::SliderFloat("##fps_live", &ui.walk_fps, 1.0f, 60.0f, "%.0f fps");
-    if (ui.capturing) {
+    if (session->capturing()) {
+      const auto& samples = session->capture().samples;
       ImGui::TextColored(ImVec4(1.0f, 0.4f, 0.4f, 1.0f), "● capturing");
       ImGui::SameLine();
-      ImGui::Text("%.1f s, %zu samples", now - ui.capture_start, ui.capture_keys.size());
+      ImGui::Text("%.1f s, %zu samples", samples.empty() ? 0.0 : static_cast<double>(samples.back()[0]), samples.size());
     } else {
       ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyle().Colors[ImGuiCol_TextDisabled]);
       ImGui::TextWrapped("Captures the cursor's (t, v, a, z) as you move it, then renders that path frame by frame");
@@ -817,10 +818,10 @@ void Viewer::Impl::panel_record(const ImVec2& pos, const ImVec2& size) {
   }
   row_label("Folder");
   ImGui::InputText("##dir", ui.record_dir, sizeof ui.record_dir);
-  ImGui::BeginDisabled(busy && !ui.capturing);
+  ImGui::BeginDisabled(busy && !session->capturing());
   ImGui::PushStyleColor(ImGuiCol_Button, rgba(44, 92, 160));
   ImGui::PushStyleColor(ImGuiCol_ButtonHovered, rgba(58, 112, 190));
-  const char* label = ui.record_mode == 0 ? "Record circle walk" : ui.capturing ? "Stop and render" : "Start capture  (gamepad: Start)";
+  const char* label = ui.record_mode == 0 ? "Record circle walk" : session->capturing() ? "Stop and render" : "Start capture  (gamepad: Start)";
   if (ImGui::Button(label, ImVec2(-1, 0))) {
     if (ui.record_mode == 0) {
       RecordRequest r;

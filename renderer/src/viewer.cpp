@@ -31,6 +31,8 @@ void on_imgui_vk_result(VkResult r) {
 
 // The basic emotions behind keys 0–7 (AffectNet's expression codes).
 constexpr const char* kDigitEmotions[8] = {"neutral", "happy", "sad", "surprised", "fearful", "disgusted", "angry", "contempt"};
+// A live path capture holds up to an hour at 240 frames per second (~14 MB, reserved at its start).
+constexpr std::size_t kMaxCaptureSamples = 3600 * 240;
 
 // The test seam behind --generator-delay: the Session's own face source, slower by a fixed
 // time per face, so a test can show the UI's frame time does not follow the generator.
@@ -490,19 +492,16 @@ void Viewer::Impl::snap_to(const std::string& name) {
 }
 
 void Viewer::Impl::toggle_live_capture() {
-  if (!ui.capturing) {
+  if (!session->capturing()) {
     if (recording) return toast("A recording is already being rendered", true);
-    ui.capturing = true;
-    ui.capture_start = now;
-    ui.capture_keys.clear();
+    session->begin_capture(kMaxCaptureSamples);
     toast("Capturing the live cursor path (Start/the button again renders it)");
     return;
   }
-  ui.capturing = false;
-  if (ui.capture_keys.size() < 2) return toast("The captured path is too short to render", true);
   RecordRequest r;
+  r.keys = session->end_capture().keyframes();
+  if (r.keys.size() < 2) return toast("The captured path is too short to render", true);
   r.live_path = true;
-  r.keys = ui.capture_keys;
   r.fps = ui.walk_fps;
   r.out_dir = std::string(ui.record_dir) + "/live-" + timestamp();
   start_recording(r);
@@ -634,7 +633,8 @@ Viewer::Impl::WindowState Viewer::Impl::poll_window(double dt) {
 }
 
 // The engine's step: cursor, rig outputs and (when it moved) a face request, never waiting
-// for the generator; the trail, a live path capture, and the newest finished face.
+// for the generator (the Session samples a live path capture); the trail and the newest
+// finished face.
 void Viewer::Impl::advance(double dt) {
   const AffectPoint position = session->update(dt);
   if (session->requests() != session_requests) {
@@ -644,10 +644,6 @@ void Viewer::Impl::advance(double dt) {
   while (requests.size() > 600) requests.pop_front();
   ui.trail.emplace_back(now, position);
   while (!ui.trail.empty() && now - ui.trail.front().first > 1.5) ui.trail.pop_front();
-  if (ui.capturing) {
-    const double t = now - ui.capture_start;
-    if (ui.capture_keys.empty() || t > ui.capture_keys.back().t + 1e-6) ui.capture_keys.push_back({t, clamp_to_unit(position, Space::Ball)});
-  }
   if (auto latest = latest_face(); latest && (!shown || latest->sequence != shown->sequence)) to_upload = latest;
   {
     std::lock_guard<std::mutex> lock(record_mutex);
@@ -777,7 +773,7 @@ void Viewer::Impl::submit(FrameData& f, std::uint32_t index) {
 }
 
 bool Viewer::Impl::idle() const {
-  if (!window || gamepad >= 0 || recording || ui.capturing || session->playing() || !ui.toasts.empty()) return false;
+  if (!window || gamepad >= 0 || recording || session->capturing() || session->playing() || !ui.toasts.empty()) return false;
   if (to_upload || !pending_screenshot.empty()) return false;
   for (const FrameData& f : frames) {
     if (f.readback_pending) return false;

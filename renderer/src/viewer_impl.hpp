@@ -68,9 +68,6 @@ struct UiState {
   int record_mode = 0;  ///< 0 circle walk, 1 live cursor path
   float walk_theta = 0.0f, walk_phi = 0.0f, walk_r = 0.8f, walk_seconds = 4.0f, walk_fps = 30.0f;
   char record_dir[512] = "out/record";
-  bool capturing = false;       ///< live path samples being collected
-  double capture_start = 0;
-  std::vector<Keyframe> capture_keys;
   // Status
   std::vector<Toast> toasts;
   bool show_model_notice = true;

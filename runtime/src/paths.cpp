@@ -224,7 +224,11 @@ std::string samples_to_csv(const std::vector<std::array<float, 4>>& samples) {
   std::string out = "t,v,a,z\n";
   out.reserve(out.size() + samples.size() * 40);
   char row[128];
+  long long last_us = -1;  // times are written in microseconds: a row must be later than the last
   for (const auto& s : samples) {
+    const long long us = std::llround(static_cast<double>(s[0]) * 1e6);
+    if (us <= last_us) continue;  // an update with dt = 0 repeats a time: parse_csv would refuse it
+    last_us = us;
     std::snprintf(row, sizeof row, "%.6f,%.6f,%.6f,%.6f\n", static_cast<double>(s[0]), static_cast<double>(s[1]),
                   static_cast<double>(s[2]), static_cast<double>(s[3]));
     out += row;

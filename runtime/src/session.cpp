@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <string>
+#include <utility>
 
 #include "circumplex/error.hpp"
 
@@ -112,12 +114,46 @@ AffectPoint Session::update(double dt) {
     if (path_) cursor_.set_target(path_->at(path_time_));
   }
   const AffectPoint p = cursor_.update(dt);
+  if (capturing_) {
+    capture_time_ += dt;
+    auto& samples = capture_.samples;
+    if (samples.size() < samples.capacity()) {
+      samples.push_back({static_cast<float>(capture_time_), static_cast<float>(p.v), static_cast<float>(p.a), static_cast<float>(p.z)});
+    } else {
+      ++capture_.dropped;
+    }
+  }
   aus_ = expression_.action_units(p, space());
   arkit_ = expression_.arkit(aus_);
   vrm_ = expression_.vrm(aus_);
   nearest_ = &Atlas::builtin().nearest(p, space());
   if (generator_ && (identity_changed_ || distance(p, requested_affect_) > 1e-4)) request_frame();
   return p;
+}
+
+void Session::begin_capture(std::size_t max_samples) {
+  if (max_samples < 1) throw Error(ErrorKind::InvalidArgument, "a path capture needs room for at least 1 sample");
+  PathCapture fresh;
+  fresh.samples.reserve(max_samples);
+  capture_ = std::move(fresh);
+  capture_time_ = 0.0;
+  capturing_ = true;
+}
+
+PathCapture Session::end_capture() {
+  if (!capturing_) throw Error(ErrorKind::InvalidArgument, "no path capture in progress: begin_capture first");
+  capturing_ = false;
+  return std::exchange(capture_, PathCapture{});
+}
+
+std::vector<Keyframe> PathCapture::keyframes() const {
+  std::vector<Keyframe> keys;
+  keys.reserve(samples.size());
+  for (const auto& s : samples) {
+    if (!keys.empty() && !(s[0] > keys.back().t)) continue;
+    keys.push_back({s[0], clamp_to_unit({s[1], s[2], s[3]}, Space::Ball)});
+  }
+  return keys;
 }
 
 void Session::request_frame() {

@@ -120,7 +120,8 @@ std::vector<double> frame_times(const Path& path, double fps);
 /// "t,v,a,z" CSV (with header) of `path` at frame_times(path, fps), for recordings.
 std::string path_to_csv(const Path& path, double fps);
 /// The same "t,v,a,z" CSV of recorded samples {t, v, a, z} (a cursor path captured live);
-/// ScriptedPath::parse_csv reads both back.
+/// a sample whose time (to the microsecond written) is not later than the row before is left
+/// out, so ScriptedPath::parse_csv reads both back.
 std::string samples_to_csv(const std::vector<std::array<float, 4>>& samples);
 
 }  // namespace circumplex

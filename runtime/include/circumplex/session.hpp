@@ -14,9 +14,11 @@
 //   while (running) { s.update(dt); if (auto f = s.latest_frame(); f && f->sequence != shown) show(*f); }
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -53,6 +55,16 @@ class FaceSource {
   virtual void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba) = 0;
   /// An RGB(A) image of any size → the identity latent (see Generator::encode).
   virtual std::vector<float> encode(const std::uint8_t* pixels, int width, int height, int channels) = 0;
+};
+
+/// The cursor's path as update() moved it, captured between Session::begin_capture and
+/// end_capture: what a designer records live and renders or saves as a walk.
+struct PathCapture {
+  std::vector<std::array<float, 4>> samples;  ///< {t, v, a, z}; t in seconds from the capture's start
+  std::uint64_t dropped = 0;                  ///< updates that found the buffer full
+  /// The samples as keyframes for ScriptedPath: strictly increasing times (repeated times,
+  /// from dt = 0, keep the first), points inside the unit ball.
+  std::vector<Keyframe> keyframes() const;
 };
 
 struct SessionOptions {
@@ -102,9 +114,20 @@ class Session {
   void stop_path() { path_.reset(); }
   bool playing() const { return static_cast<bool>(path_); }
 
-  /// Advances time by dt seconds: path, cursor, rig outputs, and a frame request if needed.
-  /// Never blocks on the generator. Returns the cursor's position.
+  /// Advances time by dt seconds: path, cursor, rig outputs, a capture sample and a frame
+  /// request if needed. Never blocks on the generator and never allocates for the capture.
+  /// Returns the cursor's position.
   AffectPoint update(double dt);
+
+  /// Starts capturing the cursor's position at every update (a capture in progress is
+  /// discarded). The buffer for `max_samples` (≥ 1) is reserved here; updates past it are
+  /// counted in `dropped`. Throws std::bad_alloc when it cannot be reserved.
+  void begin_capture(std::size_t max_samples);
+  bool capturing() const { return capturing_; }
+  /// The capture so far (empty when none is running).
+  const PathCapture& capture() const { return capture_; }
+  /// Ends the capture and hands it over; throws Error when none is running.
+  PathCapture end_capture();
 
   AffectPoint position() const { return cursor_.position(); }
   AffectPoint velocity() const { return cursor_.velocity(); }
@@ -133,6 +156,9 @@ class Session {
   std::shared_ptr<const Path> path_;
   bool loop_ = false;
   double path_time_ = 0.0;
+  bool capturing_ = false;
+  double capture_time_ = 0.0;
+  PathCapture capture_;
   std::uint64_t identity_seed_ = 1;
   std::vector<float> identity_, latent_;
   AffectPoint requested_affect_{1e9, 1e9, 1e9};
