@@ -260,7 +260,7 @@ void Viewer::Impl::draw_face_callback(const ImDrawList*, const ImDrawCmd* cmd) {
   const ImVec2 s = ImGui::GetIO().DisplayFramebufferScale;
   const PixelRect r{self->face_rect.x * s.x, self->face_rect.y * s.y, self->face_rect.w * s.x, self->face_rect.h * s.y};
   const PixelRect clip{cmd->ClipRect.x * s.x, cmd->ClipRect.y * s.y, (cmd->ClipRect.z - cmd->ClipRect.x) * s.x, (cmd->ClipRect.w - cmd->ClipRect.y) * s.y};
-  self->face.draw(self->recording_cmd, self->extent, r, clip, 6.0f * s.x);
+  self->gpu.face.draw(self->gpu.recording_cmd, self->gpu.extent, r, clip, 6.0f * s.x);
 }
 
 void Viewer::Impl::panel_face(const ImVec2& pos, const ImVec2& size) {
@@ -299,7 +299,7 @@ void Viewer::Impl::panel_face(const ImVec2& pos, const ImVec2& size) {
   layout.face_y = p.y * s.y;
   layout.face_w = side * s.x;
   layout.face_h = side * s.y;
-  face_visible = shown || to_upload;
+  face_visible = feed.shown || feed.to_upload;
   if (face_visible) {
     dl->AddCallback(draw_face_callback, this);
     dl->AddCallback(ImDrawCallback_ResetRenderState, nullptr);
@@ -310,10 +310,10 @@ void Viewer::Impl::panel_face(const ImVec2& pos, const ImVec2& size) {
     const ImVec2 ts = ImGui::CalcTextSize(text);
     dl->AddText(p + ImVec2((side - ts.x) * 0.5f, (side - ts.y) * 0.5f), kMuted, text);
   }
-  if (hovered && shown) {
+  if (hovered && feed.shown) {
     ImGui::SetTooltip("face #%llu shows (v %.3f, a %.3f, z %.3f)\ndecoded in %.1f ms on the generator thread\n%dx%d px, drawn with Catmull-Rom filtering",
-                      static_cast<unsigned long long>(shown->sequence), shown->affect.v, shown->affect.a, shown->affect.z, shown->generator_ms,
-                      shown->width, shown->height);
+                      static_cast<unsigned long long>(feed.shown->sequence), feed.shown->affect.v, feed.shown->affect.a, feed.shown->affect.z, feed.shown->generator_ms,
+                      feed.shown->width, feed.shown->height);
   }
   ImGui::End();
 }
@@ -331,9 +331,9 @@ void Viewer::Impl::perf_overlay() {
   float mean = 0;
   for (float x : recent_frame_ms) mean += x / static_cast<float>(recent_frame_ms.size());
   ImGui::Text("frame     %6.1f ms  %4.0f fps", static_cast<double>(mean), mean > 0 ? 1000.0 / static_cast<double>(mean) : 0.0);
-  ImGui::Text("generator %6.1f ms", last_generator_ms);
-  ImGui::Text("upload    %6.2f ms  %s", last_upload_ms, face_upload_short.c_str());
-  ImGui::Text("latency   %6d frames", last_latency);
+  ImGui::Text("generator %6.1f ms", feed.last_generator_ms);
+  ImGui::Text("upload    %6.2f ms  %s", feed.last_upload_ms, feed.face_upload_short.c_str());
+  ImGui::Text("latency   %6d frames", feed.last_latency);
   if (!recent_frame_ms.empty() && face_rect.w > 320.0f) {
     float values[120];
     const int n = static_cast<int>(recent_frame_ms.size());
@@ -863,8 +863,8 @@ void Viewer::Impl::panel_status(const ImVec2& pos, const ImVec2& size) {
   ImGui::PushFont(font_small);
   ui.toasts.erase(std::remove_if(ui.toasts.begin(), ui.toasts.end(), [&](const Toast& t) { return t.until < now; }), ui.toasts.end());
   char right[256];
-  std::snprintf(right, sizeof right, "%s%s   %s (%s)", gamepad >= 0 ? "gamepad: " : "", gamepad >= 0 ? gamepad_name.c_str() : "",
-                vk.device_info().name.c_str(), device_type_name(vk.device_info().type));
+  std::snprintf(right, sizeof right, "%s%s   %s (%s)", win.gamepad >= 0 ? "gamepad: " : "", win.gamepad >= 0 ? win.gamepad_name.c_str() : "",
+                gpu.vk.device_info().name.c_str(), device_type_name(gpu.vk.device_info().type));
   const float rw = ImGui::CalcTextSize(right).x;
   const char* keys = "1-7 emotions   0 neutral   F12 screenshot   Ctrl+Q quit   drop an image: identity";
   float left_w = 0;

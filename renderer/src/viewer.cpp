@@ -154,7 +154,7 @@ void Viewer::Impl::init_glfw() {
                                    (none ? "no display ($DISPLAY is unset)" : "the window system refused (GLFW error " + g_glfw_error + ")") +
                                    "; run with --headless to render offscreen");
   }
-  glfw_ready = true;
+  win.glfw_ready = true;
   if (!glfwVulkanSupported()) {
     throw VulkanUnavailable("no Vulkan driver is usable with the window system (GLFW found no Vulkan loader or ICD); "
                             "install mesa-vulkan-drivers, or run with --headless");
@@ -163,14 +163,14 @@ void Viewer::Impl::init_glfw() {
 
 void Viewer::Impl::init_window() {
   glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
-  window = glfwCreateWindow(opt.width, opt.height, "circumplex view", nullptr, nullptr);
-  if (!window) throw Error(ErrorKind::Io, "cannot create the window (GLFW error " + g_glfw_error + "); run with --headless to render offscreen");
-  glfwSetWindowUserPointer(window, this);
-  glfwSetWindowSizeLimits(window, 480, 320, GLFW_DONT_CARE, GLFW_DONT_CARE);
-  glfwSetFramebufferSizeCallback(window, [](GLFWwindow* w, int, int) {
-    static_cast<Impl*>(glfwGetWindowUserPointer(w))->framebuffer_resized = true;
+  win.glfw = glfwCreateWindow(opt.width, opt.height, "circumplex view", nullptr, nullptr);
+  if (!win.glfw) throw Error(ErrorKind::Io, "cannot create the window (GLFW error " + g_glfw_error + "); run with --headless to render offscreen");
+  glfwSetWindowUserPointer(win.glfw, this);
+  glfwSetWindowSizeLimits(win.glfw, 480, 320, GLFW_DONT_CARE, GLFW_DONT_CARE);
+  glfwSetFramebufferSizeCallback(win.glfw, [](GLFWwindow* w, int, int) {
+    static_cast<Impl*>(glfwGetWindowUserPointer(w))->win.framebuffer_resized = true;
   });
-  glfwSetDropCallback(window, [](GLFWwindow* w, int count, const char** paths) {
+  glfwSetDropCallback(win.glfw, [](GLFWwindow* w, int count, const char** paths) {
     if (count > 0) static_cast<Impl*>(glfwGetWindowUserPointer(w))->set_identity_image_file(paths[0]);
   });
   g_window_viewer = this;
@@ -178,20 +178,20 @@ void Viewer::Impl::init_window() {
     Impl* self = g_window_viewer;
     if (!self) return;
     if (event == GLFW_CONNECTED && glfwJoystickIsGamepad(jid)) {
-      if (self->gamepad < 0) {
-        self->gamepad = jid;
-        self->gamepad_name = glfwGetGamepadName(jid) ? glfwGetGamepadName(jid) : "gamepad";
-        self->pad_buttons.fill(0);
-        self->toast("Gamepad connected: " + self->gamepad_name);
+      if (self->win.gamepad < 0) {
+        self->win.gamepad = jid;
+        self->win.gamepad_name = glfwGetGamepadName(jid) ? glfwGetGamepadName(jid) : "gamepad";
+        self->win.pad_buttons.fill(0);
+        self->toast("Gamepad connected: " + self->win.gamepad_name);
       }
-    } else if (event == GLFW_DISCONNECTED && jid == self->gamepad) {
-      self->toast("Gamepad disconnected: " + self->gamepad_name);
-      self->gamepad = -1;
-      self->gamepad_name.clear();
+    } else if (event == GLFW_DISCONNECTED && jid == self->win.gamepad) {
+      self->toast("Gamepad disconnected: " + self->win.gamepad_name);
+      self->win.gamepad = -1;
+      self->win.gamepad_name.clear();
       for (int j = GLFW_JOYSTICK_1; j <= GLFW_JOYSTICK_LAST; ++j) {
         if (glfwJoystickIsGamepad(j)) {
-          self->gamepad = j;
-          self->gamepad_name = glfwGetGamepadName(j) ? glfwGetGamepadName(j) : "gamepad";
+          self->win.gamepad = j;
+          self->win.gamepad_name = glfwGetGamepadName(j) ? glfwGetGamepadName(j) : "gamepad";
           break;
         }
       }
@@ -199,8 +199,8 @@ void Viewer::Impl::init_window() {
   });
   for (int j = GLFW_JOYSTICK_1; j <= GLFW_JOYSTICK_LAST; ++j) {
     if (glfwJoystickIsGamepad(j)) {
-      gamepad = j;
-      gamepad_name = glfwGetGamepadName(j) ? glfwGetGamepadName(j) : "gamepad";
+      win.gamepad = j;
+      win.gamepad_name = glfwGetGamepadName(j) ? glfwGetGamepadName(j) : "gamepad";
       break;
     }
   }
@@ -209,46 +209,46 @@ void Viewer::Impl::init_window() {
 void Viewer::Impl::init_vulkan() {
   InstanceOptions io;
   io.validation = opt.validation;
-  if (window) {
+  if (win.glfw) {
     std::uint32_t n = 0;
     const char** names = glfwGetRequiredInstanceExtensions(&n);
     io.instance_extensions.assign(names, names + n);
   }
-  vk.init_instance(io);
-  if (window) vk_check(glfwCreateWindowSurface(vk.instance(), window, nullptr, &surface), "glfwCreateWindowSurface");
-  vk.init_device(surface, opt.gpu);
+  gpu.vk.init_instance(io);
+  if (win.glfw) vk_check(glfwCreateWindowSurface(gpu.vk.instance(), win.glfw, nullptr, &gpu.surface), "glfwCreateWindowSurface");
+  gpu.vk.init_device(gpu.surface, opt.gpu);
   if (!opt.quiet) {
-    std::printf("circumplex view: Vulkan device %d: %s (%s)%s\n", vk.device_info().index, vk.device_info().name.c_str(),
-                device_type_name(vk.device_info().type), vk.validating() ? ", validation on" : "");
+    std::printf("circumplex view: Vulkan device %d: %s (%s)%s\n", gpu.vk.device_info().index, gpu.vk.device_info().name.c_str(),
+                device_type_name(gpu.vk.device_info().type), gpu.vk.validating() ? ", validation on" : "");
   }
   // How faces reach the texture (interop_decision.hpp): said once here, shown in the overlay.
   {
     // The session's Generator decodes on the CPU and hands over host RGBA8 frames
     // (generator_on_gpu stays false): a machine that meets every other condition still uses
     // the staging buffer, and says why.
-    const InteropFacts facts = probe_interop(vk.device_uuid(), vk.external_fd(), torch_compat::cuda_available());
+    const InteropFacts facts = probe_interop(gpu.vk.device_uuid(), gpu.vk.external_fd(), torch_compat::cuda_available());
     const InteropDecision d = decide_face_upload(facts);
-    face_upload = d.message;
-    face_upload_short = d.label;
-    if (!opt.quiet) std::printf("circumplex view: %s\n", face_upload.c_str());
+    feed.face_upload = d.message;
+    feed.face_upload_short = d.label;
+    if (!opt.quiet) std::printf("circumplex view: %s\n", feed.face_upload.c_str());
   }
-  VkDevice device = vk.device();
-  if (window) {
-    swapchain.init(vk, surface);
-    render_pass = create_render_pass(device, swapchain.format(), VK_IMAGE_LAYOUT_PRESENT_SRC_KHR);
+  VkDevice device = gpu.vk.device();
+  if (win.glfw) {
+    gpu.swapchain.init(gpu.vk, gpu.surface);
+    gpu.render_pass = create_render_pass(device, gpu.swapchain.format(), VK_IMAGE_LAYOUT_PRESENT_SRC_KHR);
     int w = 0, h = 0;
-    glfwGetFramebufferSize(window, &w, &h);
-    swapchain.recreate({static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(h)}, render_pass);
-    extent = swapchain.extent();
+    glfwGetFramebufferSize(win.glfw, &w, &h);
+    gpu.swapchain.recreate({static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(h)}, gpu.render_pass);
+    gpu.extent = gpu.swapchain.extent();
   } else {
-    extent = {static_cast<std::uint32_t>(opt.width), static_cast<std::uint32_t>(opt.height)};
-    render_pass = create_render_pass(device, VK_FORMAT_R8G8B8A8_UNORM, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
-    offscreen.init(vk, extent, VK_FORMAT_R8G8B8A8_UNORM, render_pass, kFramesInFlight);
+    gpu.extent = {static_cast<std::uint32_t>(opt.width), static_cast<std::uint32_t>(opt.height)};
+    gpu.render_pass = create_render_pass(device, VK_FORMAT_R8G8B8A8_UNORM, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL);
+    gpu.offscreen.init(gpu.vk, gpu.extent, VK_FORMAT_R8G8B8A8_UNORM, gpu.render_pass, kFramesInFlight);
   }
-  for (FrameData& f : frames) {
+  for (FrameData& f : gpu.frames) {
     VkCommandPoolCreateInfo pool{};
     pool.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
-    pool.queueFamilyIndex = vk.queue_family();
+    pool.queueFamilyIndex = gpu.vk.queue_family();
     vk_check(vkCreateCommandPool(device, &pool, nullptr, &f.pool), "vkCreateCommandPool");
     VkCommandBufferAllocateInfo alloc{};
     alloc.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
@@ -264,7 +264,7 @@ void Viewer::Impl::init_vulkan() {
     sem.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO;
     vk_check(vkCreateSemaphore(device, &sem, nullptr, &f.acquired), "vkCreateSemaphore");
   }
-  face.init(vk, render_pass);
+  gpu.face.init(gpu.vk, gpu.render_pass);
   VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, 8};
   VkDescriptorPoolCreateInfo pool{};
   pool.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
@@ -272,56 +272,56 @@ void Viewer::Impl::init_vulkan() {
   pool.maxSets = 8;
   pool.poolSizeCount = 1;
   pool.pPoolSizes = &size;
-  vk_check(vkCreateDescriptorPool(device, &pool, nullptr, &imgui_pool), "vkCreateDescriptorPool (ImGui)");
+  vk_check(vkCreateDescriptorPool(device, &pool, nullptr, &gpu.imgui_pool), "vkCreateDescriptorPool (ImGui)");
 }
 
 void Viewer::Impl::init_imgui() {
   IMGUI_CHECKVERSION();
-  imgui = ImGui::CreateContext();  // one per viewer; made current whenever this viewer works
-  ImGui::SetCurrentContext(imgui);  // CreateContext keeps an existing current context current
-  imgui_ready = true;
+  gpu.imgui = ImGui::CreateContext();  // one per viewer; made current whenever this viewer works
+  ImGui::SetCurrentContext(gpu.imgui);  // CreateContext keeps an existing current context current
+  gpu.imgui_ready = true;
   ImGuiIO& io = ImGui::GetIO();
   io.IniFilename = nullptr;  // a fixed layout: nothing to remember between runs
   io.LogFilename = nullptr;
   load_fonts();
   apply_style();
-  if (window) {
-    ImGui_ImplGlfw_InitForVulkan(window, true);
+  if (win.glfw) {
+    ImGui_ImplGlfw_InitForVulkan(win.glfw, true);
     // Keys go through on_key: ImGui 1.86 reads key state once per frame, so a press and
     // release that arrive in the same poll (a quick tap at a low frame rate, xdotool) would
     // be lost. on_key queues shortcuts and holds such releases until after NewFrame.
-    glfwSetKeyCallback(window, [](GLFWwindow* w, int key, int scancode, int action, int mods) {
+    glfwSetKeyCallback(win.glfw, [](GLFWwindow* w, int key, int scancode, int action, int mods) {
       Impl* self = static_cast<Impl*>(glfwGetWindowUserPointer(w));
       if (action == GLFW_PRESS) {
-        self->key_events.emplace_back(key, mods);
-        self->keys_pressed_this_poll.push_back(key);
+        self->win.key_events.emplace_back(key, mods);
+        self->win.keys_pressed_this_poll.push_back(key);
       } else if (action == GLFW_RELEASE &&
-                 std::find(self->keys_pressed_this_poll.begin(), self->keys_pressed_this_poll.end(), key) != self->keys_pressed_this_poll.end()) {
-        self->deferred_releases.push_back({key, scancode, mods});
+                 std::find(self->win.keys_pressed_this_poll.begin(), self->win.keys_pressed_this_poll.end(), key) != self->win.keys_pressed_this_poll.end()) {
+        self->win.deferred_releases.push_back({key, scancode, mods});
         return;
       }
       ImGui_ImplGlfw_KeyCallback(w, key, scancode, action, mods);
     });
   } else {
     io.BackendPlatformName = "circumplex_headless";
-    io.DisplaySize = ImVec2(static_cast<float>(extent.width), static_cast<float>(extent.height));
+    io.DisplaySize = ImVec2(static_cast<float>(gpu.extent.width), static_cast<float>(gpu.extent.height));
   }
   ImGui_ImplVulkan_InitInfo info{};
-  info.Instance = vk.instance();
-  info.PhysicalDevice = vk.physical_device();
-  info.Device = vk.device();
-  info.QueueFamily = vk.queue_family();
-  info.Queue = vk.queue();
-  info.DescriptorPool = imgui_pool;
+  info.Instance = gpu.vk.instance();
+  info.PhysicalDevice = gpu.vk.physical_device();
+  info.Device = gpu.vk.device();
+  info.QueueFamily = gpu.vk.queue_family();
+  info.Queue = gpu.vk.queue();
+  info.DescriptorPool = gpu.imgui_pool;
   info.Subpass = 0;
   info.MinImageCount = 2;
   // ImGui rotates its vertex buffers over ImageCount frames: at least the frames in flight.
-  info.ImageCount = std::max<std::uint32_t>(kFramesInFlight, window ? swapchain.image_count() : 0);
+  info.ImageCount = std::max<std::uint32_t>(kFramesInFlight, win.glfw ? gpu.swapchain.image_count() : 0);
   info.MSAASamples = VK_SAMPLE_COUNT_1_BIT;
   info.CheckVkResultFn = on_imgui_vk_result;
-  ImGui_ImplVulkan_Init(&info, render_pass);
-  imgui_vulkan_ready = true;
-  vk.immediate_submit([](VkCommandBuffer cmd) { ImGui_ImplVulkan_CreateFontsTexture(cmd); });
+  ImGui_ImplVulkan_Init(&info, gpu.render_pass);
+  gpu.imgui_vulkan_ready = true;
+  gpu.vk.immediate_submit([](VkCommandBuffer cmd) { ImGui_ImplVulkan_CreateFontsTexture(cmd); });
   ImGui_ImplVulkan_DestroyFontUploadObjects();
 }
 
@@ -330,51 +330,51 @@ void Viewer::Impl::shutdown() {
     if (recording && !opt.quiet) std::printf("circumplex view: waiting for the recording to finish…\n");
     record_thread.join();
   }
-  if (vk.device()) {
-    vkDeviceWaitIdle(vk.device());
-    for (FrameData& f : frames) {
+  if (gpu.vk.device()) {
+    vkDeviceWaitIdle(gpu.vk.device());
+    for (FrameData& f : gpu.frames) {
       if (f.readback_pending) finish_readback(f);
     }
   }
-  if (imgui) ImGui::SetCurrentContext(imgui);
-  if (imgui_vulkan_ready) ImGui_ImplVulkan_Shutdown();
-  imgui_vulkan_ready = false;
-  if (imgui_ready) {
-    if (window) ImGui_ImplGlfw_Shutdown();
-    ImGui::DestroyContext(imgui);
+  if (gpu.imgui) ImGui::SetCurrentContext(gpu.imgui);
+  if (gpu.imgui_vulkan_ready) ImGui_ImplVulkan_Shutdown();
+  gpu.imgui_vulkan_ready = false;
+  if (gpu.imgui_ready) {
+    if (win.glfw) ImGui_ImplGlfw_Shutdown();
+    ImGui::DestroyContext(gpu.imgui);
   }
-  imgui_ready = false;
-  imgui = nullptr;
-  if (vk.device()) {
-    VkDevice device = vk.device();
-    for (FrameData& f : frames) {
+  gpu.imgui_ready = false;
+  gpu.imgui = nullptr;
+  if (gpu.vk.device()) {
+    VkDevice device = gpu.vk.device();
+    for (FrameData& f : gpu.frames) {
       f.deletion.flush();
-      vk.destroy(f.staging);
-      vk.destroy(f.readback);
+      gpu.vk.destroy(f.staging);
+      gpu.vk.destroy(f.readback);
       if (f.fence) vkDestroyFence(device, f.fence, nullptr);
       if (f.acquired) vkDestroySemaphore(device, f.acquired, nullptr);
       if (f.pool) vkDestroyCommandPool(device, f.pool, nullptr);
       f = FrameData{};
     }
-    face.shutdown();
-    if (imgui_pool) vkDestroyDescriptorPool(device, imgui_pool, nullptr);
-    imgui_pool = VK_NULL_HANDLE;
-    swapchain.shutdown();
-    offscreen.shutdown();
-    if (render_pass) vkDestroyRenderPass(device, render_pass, nullptr);
-    render_pass = VK_NULL_HANDLE;
+    gpu.face.shutdown();
+    if (gpu.imgui_pool) vkDestroyDescriptorPool(device, gpu.imgui_pool, nullptr);
+    gpu.imgui_pool = VK_NULL_HANDLE;
+    gpu.swapchain.shutdown();
+    gpu.offscreen.shutdown();
+    if (gpu.render_pass) vkDestroyRenderPass(device, gpu.render_pass, nullptr);
+    gpu.render_pass = VK_NULL_HANDLE;
   }
-  if (surface) vkDestroySurfaceKHR(vk.instance(), surface, nullptr);
-  surface = VK_NULL_HANDLE;
-  vk.shutdown();
-  if (window) glfwDestroyWindow(window);
-  window = nullptr;
+  if (gpu.surface) vkDestroySurfaceKHR(gpu.vk.instance(), gpu.surface, nullptr);
+  gpu.surface = VK_NULL_HANDLE;
+  gpu.vk.shutdown();
+  if (win.glfw) glfwDestroyWindow(win.glfw);
+  win.glfw = nullptr;
   if (g_window_viewer == this) {
     glfwSetJoystickCallback(nullptr);
     g_window_viewer = nullptr;
   }
-  if (glfw_ready) glfwTerminate();
-  glfw_ready = false;
+  if (win.glfw_ready) glfwTerminate();
+  win.glfw_ready = false;
   session.reset();
 }
 
@@ -411,7 +411,7 @@ void Viewer::Impl::set_identity_image_file(const std::string& path) {
 
 void Viewer::Impl::take_screenshot() {
   if (!hooks.write_png) return toast("Screenshots are not available in this host", true);
-  if (window && !swapchain.can_capture()) return toast("This window's swapchain cannot be read back (no TRANSFER_SRC)", true);
+  if (win.glfw && !gpu.swapchain.can_capture()) return toast("This window's swapchain cannot be read back (no TRANSFER_SRC)", true);
   pending_screenshot = opt.screenshot.empty() ? "out/view-" + timestamp() + ".png" : opt.screenshot;
 }
 
@@ -442,29 +442,29 @@ void Viewer::Impl::start_recording(RecordRequest request) {
 
 void Viewer::Impl::recreate_swapchain() {
   int w = 0, h = 0;
-  glfwGetFramebufferSize(window, &w, &h);
-  framebuffer_resized = false;
+  glfwGetFramebufferSize(win.glfw, &w, &h);
+  win.framebuffer_resized = false;
   if (w <= 0 || h <= 0) return;  // minimised: try again when the window is back
-  swapchain.recreate({static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(h)}, render_pass);
-  extent = swapchain.extent();
+  gpu.swapchain.recreate({static_cast<std::uint32_t>(w), static_cast<std::uint32_t>(h)}, gpu.render_pass);
+  gpu.extent = gpu.swapchain.extent();
 }
 
 void Viewer::Impl::poll_gamepad(double dt) {
-  if (gamepad < 0) return;
+  if (win.gamepad < 0) return;
   GLFWgamepadstate st;
-  if (!glfwGetGamepadState(gamepad, &st)) return;
+  if (!glfwGetGamepadState(win.gamepad, &st)) return;
   const Space space = session->space();
   AffectPoint target = session->target();
   bool changed = false;
   // Left stick: the target follows the stick (GLFW's y points down); released: back to neutral.
   const AffectPoint stick = stick_to_affect(st.axes[GLFW_GAMEPAD_AXIS_LEFT_X], -st.axes[GLFW_GAMEPAD_AXIS_LEFT_Y]);
   const bool active = radius(stick, Space::Plane) > 0.0;
-  if (active || gamepad_stick_active) {
+  if (active || win.gamepad_stick_active) {
     target.v = stick.v;
     target.a = stick.a;
     changed = true;
   }
-  gamepad_stick_active = active;
+  win.gamepad_stick_active = active;
   // Triggers (rest at −1): right raises z, left lowers it, at up to 1.2 units per second.
   if (space == Space::Ball) {
     const double lt = (st.axes[GLFW_GAMEPAD_AXIS_LEFT_TRIGGER] + 1.0) * 0.5, rt = (st.axes[GLFW_GAMEPAD_AXIS_RIGHT_TRIGGER] + 1.0) * 0.5;
@@ -474,7 +474,7 @@ void Viewer::Impl::poll_gamepad(double dt) {
     }
   }
   if (changed) session->set_target(clamp_to_unit(target, space));
-  auto pressed = [&](int b) { return st.buttons[b] == GLFW_PRESS && pad_buttons[static_cast<std::size_t>(b)] != GLFW_PRESS; };
+  auto pressed = [&](int b) { return st.buttons[b] == GLFW_PRESS && win.pad_buttons[static_cast<std::size_t>(b)] != GLFW_PRESS; };
   const std::pair<int, const char*> snaps[] = {
       {GLFW_GAMEPAD_BUTTON_A, "happy"},         {GLFW_GAMEPAD_BUTTON_B, "angry"},           {GLFW_GAMEPAD_BUTTON_X, "sad"},
       {GLFW_GAMEPAD_BUTTON_Y, "surprised"},     {GLFW_GAMEPAD_BUTTON_LEFT_BUMPER, "fearful"}, {GLFW_GAMEPAD_BUTTON_RIGHT_BUMPER, "disgusted"},
@@ -483,7 +483,7 @@ void Viewer::Impl::poll_gamepad(double dt) {
     if (pressed(button)) snap_to(name);
   }
   if (pressed(GLFW_GAMEPAD_BUTTON_START)) toggle_live_capture();
-  for (int b = 0; b <= GLFW_GAMEPAD_BUTTON_LAST; ++b) pad_buttons[static_cast<std::size_t>(b)] = st.buttons[b];
+  for (int b = 0; b <= GLFW_GAMEPAD_BUTTON_LAST; ++b) win.pad_buttons[static_cast<std::size_t>(b)] = st.buttons[b];
 }
 
 void Viewer::Impl::snap_to(const std::string& name) {
@@ -516,14 +516,14 @@ void Viewer::Impl::step_identity(int delta) {
 
 void Viewer::Impl::handle_shortcuts() {
   const bool typing = ImGui::GetIO().WantTextInput;
-  for (const auto& [key, mods] : key_events) {
+  for (const auto& [key, mods] : win.key_events) {
     if (key == GLFW_KEY_Q && (mods & GLFW_MOD_CONTROL)) quit = true;
     else if (key == GLFW_KEY_F12) take_screenshot();
     else if (!typing && !mods && key >= GLFW_KEY_0 && key <= GLFW_KEY_7) snap_to(kDigitEmotions[key - GLFW_KEY_0]);
     else if (!typing && !mods && key >= GLFW_KEY_KP_0 && key <= GLFW_KEY_KP_7) snap_to(kDigitEmotions[key - GLFW_KEY_KP_0]);
     else if (!typing && !mods && (key == GLFW_KEY_LEFT_BRACKET || key == GLFW_KEY_RIGHT_BRACKET)) step_identity(key == GLFW_KEY_RIGHT_BRACKET ? 1 : -1);
   }
-  key_events.clear();
+  win.key_events.clear();
 }
 
 // ---- the frame ---------------------------------------------------------------------------
@@ -532,8 +532,8 @@ void Viewer::Impl::handle_shortcuts() {
 // (face upload, UI, optional capture) → submit and present. False when the viewer should close.
 bool Viewer::Impl::frame(bool capture, const std::string& capture_path) {
   const double dt = frame_time();
-  ImGui::SetCurrentContext(imgui);
-  if (window) {
+  ImGui::SetCurrentContext(gpu.imgui);
+  if (win.glfw) {
     const WindowState state = poll_window(dt);
     if (state == WindowState::Closed) return false;
     if (state == WindowState::SkipDrawing) return true;
@@ -544,13 +544,13 @@ bool Viewer::Impl::frame(bool capture, const std::string& capture_path) {
 
   // GPU: this slot's previous frame must be done before its command buffer, staging
   // buffer and deletion queue are touched again.
-  FrameData& f = frames[frame_number % kFramesInFlight];
-  VkDevice device = vk.device();
+  FrameData& f = gpu.frames[gpu.frame_number % kFramesInFlight];
+  VkDevice device = gpu.vk.device();
   vk_check(vkWaitForFences(device, 1, &f.fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
   if (f.readback_pending) finish_readback(f);
   f.deletion.flush();
-  std::uint32_t index = static_cast<std::uint32_t>(frame_number % kFramesInFlight);
-  if (window && !swapchain.acquire(f.acquired, index)) {
+  std::uint32_t index = static_cast<std::uint32_t>(gpu.frame_number % kFramesInFlight);
+  if (win.glfw && !gpu.swapchain.acquire(f.acquired, index)) {
     recreate_swapchain();
     return true;
   }
@@ -560,8 +560,8 @@ bool Viewer::Impl::frame(bool capture, const std::string& capture_path) {
   begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
   begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
   vk_check(vkBeginCommandBuffer(f.cmd, &begin), "vkBeginCommandBuffer");
-  if (to_upload) upload_face(f);
-  const TargetImage& target = window ? swapchain.image(index) : offscreen.image(index);
+  if (feed.to_upload) upload_face(f);
+  const TargetImage& target = win.glfw ? gpu.swapchain.image(index) : gpu.offscreen.image(index);
   draw_main(f, target);
   std::string shot_path = capture_path;
   if (!capture && !pending_screenshot.empty()) {
@@ -572,10 +572,10 @@ bool Viewer::Impl::frame(bool capture, const std::string& capture_path) {
   if (capture) record_capture(f, target, shot_path);
   vk_check(vkEndCommandBuffer(f.cmd), "vkEndCommandBuffer");
   submit(f, index);
-  ++frame_number;
+  ++gpu.frame_number;
   idle_streak = idle() ? idle_streak + 1 : 0;
 
-  if (window && !announced_ready && !opt.quiet) {
+  if (win.glfw && !announced_ready && !opt.quiet) {
     announced_ready = true;
     std::printf("circumplex view: ready: pad centre %.0f,%.0f radius %.0f px; face %.0f,%.0f %.0fx%.0f px\n", layout.pad_cx, layout.pad_cy,
                 layout.pad_radius, layout.face_x, layout.face_y, layout.face_w, layout.face_h);
@@ -591,7 +591,7 @@ double Viewer::Impl::frame_time() {
   double dt = opt.fixed_dt;
   if (have_last_frame) {
     const double ms = std::chrono::duration<double, std::milli>(start - last_frame_start).count();
-    if (frame_number >= 3) frame_ms.push_back(ms);  // the first frames include one-off setup
+    if (gpu.frame_number >= 3) frame_ms.push_back(ms);  // the first frames include one-off setup
     recent_frame_ms.push_back(static_cast<float>(ms));
     if (recent_frame_ms.size() > 120) recent_frame_ms.pop_front();
     if (dt <= 0) dt = ms / 1000.0;
@@ -605,7 +605,7 @@ double Viewer::Impl::frame_time() {
 
 // Events, minimised windows, swapchain size and the gamepad.
 Viewer::Impl::WindowState Viewer::Impl::poll_window(double dt) {
-  keys_pressed_this_poll.clear();
+  win.keys_pressed_this_poll.clear();
   // Nothing moving, loading or animating: sleep until an event (or a quiet refresh), so
   // an idle viewer leaves the CPU (lavapipe draws on it) to the generator and the rest.
   if (idle_streak >= 3) {
@@ -614,19 +614,19 @@ Viewer::Impl::WindowState Viewer::Impl::poll_window(double dt) {
   } else {
     glfwPollEvents();
   }
-  if (glfwWindowShouldClose(window) || quit) return WindowState::Closed;
+  if (glfwWindowShouldClose(win.glfw) || quit) return WindowState::Closed;
   int w = 0, h = 0;
-  glfwGetFramebufferSize(window, &w, &h);
+  glfwGetFramebufferSize(win.glfw, &w, &h);
   if (w == 0 || h == 0) {  // minimised: keep the cursor moving, draw nothing, sleep a little
     now += dt;
     session->update(dt);
     glfwWaitEventsTimeout(0.05);
     return WindowState::SkipDrawing;
   }
-  if (framebuffer_resized || !swapchain.valid() || static_cast<std::uint32_t>(w) != extent.width ||
-      static_cast<std::uint32_t>(h) != extent.height) {
+  if (win.framebuffer_resized || !gpu.swapchain.valid() || static_cast<std::uint32_t>(w) != gpu.extent.width ||
+      static_cast<std::uint32_t>(h) != gpu.extent.height) {
     recreate_swapchain();
-    if (!swapchain.valid()) return WindowState::SkipDrawing;
+    if (!gpu.swapchain.valid()) return WindowState::SkipDrawing;
   }
   poll_gamepad(dt);
   return WindowState::Draw;
@@ -637,14 +637,14 @@ Viewer::Impl::WindowState Viewer::Impl::poll_window(double dt) {
 // finished face.
 void Viewer::Impl::advance(double dt) {
   const AffectPoint position = session->update(dt);
-  if (session->requests() != session_requests) {
-    session_requests = session->requests();
-    requests.emplace_back(frame_number, position);
+  if (session->requests() != feed.session_requests) {
+    feed.session_requests = session->requests();
+    feed.requests.emplace_back(gpu.frame_number, position);
   }
-  while (requests.size() > 600) requests.pop_front();
+  while (feed.requests.size() > 600) feed.requests.pop_front();
   ui.trail.emplace_back(now, position);
   while (!ui.trail.empty() && now - ui.trail.front().first > 1.5) ui.trail.pop_front();
-  if (auto latest = latest_face(); latest && (!shown || latest->sequence != shown->sequence)) to_upload = latest;
+  if (auto latest = latest_face(); latest && (!feed.shown || latest->sequence != feed.shown->sequence)) feed.to_upload = latest;
   {
     std::lock_guard<std::mutex> lock(record_mutex);
     if (record_result_new) {
@@ -657,19 +657,19 @@ void Viewer::Impl::advance(double dt) {
 void Viewer::Impl::build_frame_ui(double dt) {
   ImGuiIO& io = ImGui::GetIO();
   ImGui_ImplVulkan_NewFrame();
-  if (window) {
+  if (win.glfw) {
     ImGui_ImplGlfw_NewFrame();
   } else {
-    io.DisplaySize = ImVec2(static_cast<float>(extent.width), static_cast<float>(extent.height));
+    io.DisplaySize = ImVec2(static_cast<float>(gpu.extent.width), static_cast<float>(gpu.extent.height));
     io.DeltaTime = static_cast<float>(std::max(dt, 1e-4));
-    io.MousePos = ImVec2(mouse_x, mouse_y);
-    io.MouseDown[0] = mouse_down;
-    io.MouseWheel = wheel;
-    wheel = 0;
+    io.MousePos = ImVec2(win.mouse_x, win.mouse_y);
+    io.MouseDown[0] = win.mouse_down;
+    io.MouseWheel = win.wheel;
+    win.wheel = 0;
   }
   ImGui::NewFrame();
-  for (const auto& k : deferred_releases) ImGui_ImplGlfw_KeyCallback(window, k[0], k[1], GLFW_RELEASE, k[2]);
-  deferred_releases.clear();
+  for (const auto& k : win.deferred_releases) ImGui_ImplGlfw_KeyCallback(win.glfw, k[0], k[1], GLFW_RELEASE, k[2]);
+  win.deferred_releases.clear();
   handle_shortcuts();
   build_ui();
   ImGui::Render();
@@ -678,26 +678,26 @@ void Viewer::Impl::build_frame_ui(double dt) {
 // A new face: the staging copy and upload commands, with the upload and latency statistics.
 void Viewer::Impl::upload_face(FrameData& f) {
   const auto t0 = std::chrono::steady_clock::now();
-  const Frame& fr = *to_upload;
+  const Frame& fr = *feed.to_upload;
   const VkDeviceSize bytes = static_cast<VkDeviceSize>(fr.width) * static_cast<VkDeviceSize>(fr.height) * 4;
   if (f.staging.size < bytes) {
-    vk.destroy(f.staging);  // this slot's fence has signalled: nothing reads it any more
-    f.staging = vk.create_buffer(bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, true);
+    gpu.vk.destroy(f.staging);  // this slot's fence has signalled: nothing reads it any more
+    f.staging = gpu.vk.create_buffer(bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, true);
   }
-  face.upload(f.cmd, f.staging, fr.rgba.data(), fr.width, fr.height, f.deletion);
-  last_upload_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  upload_ms.push_back(last_upload_ms);
-  last_generator_ms = fr.generator_ms;
-  generator_ms.push_back(fr.generator_ms);
-  for (auto it = requests.rbegin(); it != requests.rend(); ++it) {
+  gpu.face.upload(f.cmd, f.staging, fr.rgba.data(), fr.width, fr.height, f.deletion);
+  feed.last_upload_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  feed.upload_ms.push_back(feed.last_upload_ms);
+  feed.last_generator_ms = fr.generator_ms;
+  feed.generator_ms.push_back(fr.generator_ms);
+  for (auto it = feed.requests.rbegin(); it != feed.requests.rend(); ++it) {
     if (distance(it->second, fr.affect) < 1e-9) {
-      last_latency = static_cast<int>(frame_number - it->first);
-      latency.push_back(last_latency);
+      feed.last_latency = static_cast<int>(gpu.frame_number - it->first);
+      feed.latency.push_back(feed.last_latency);
       break;
     }
   }
-  shown = std::move(to_upload);
-  to_upload.reset();
+  feed.shown = std::move(feed.to_upload);
+  feed.to_upload.reset();
 }
 
 // The render pass: the clear, then ImGui's draw lists (the face is drawn by its callback).
@@ -706,36 +706,36 @@ void Viewer::Impl::draw_main(FrameData& f, const TargetImage& target) {
   clear.color = {{0.055f, 0.063f, 0.078f, 1.0f}};
   VkRenderPassBeginInfo pass{};
   pass.sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO;
-  pass.renderPass = render_pass;
+  pass.renderPass = gpu.render_pass;
   pass.framebuffer = target.framebuffer;
-  pass.renderArea = {{0, 0}, extent};
+  pass.renderArea = {{0, 0}, gpu.extent};
   pass.clearValueCount = 1;
   pass.pClearValues = &clear;
   vkCmdBeginRenderPass(f.cmd, &pass, VK_SUBPASS_CONTENTS_INLINE);
-  recording_cmd = f.cmd;  // the face callback records into it
+  gpu.recording_cmd = f.cmd;  // the face callback records into it
   ImGui_ImplVulkan_RenderDrawData(ImGui::GetDrawData(), f.cmd);
-  recording_cmd = VK_NULL_HANDLE;
+  gpu.recording_cmd = VK_NULL_HANDLE;
   vkCmdEndRenderPass(f.cmd);
 
 }
 
 // Copies the finished image into this slot's readback buffer; finish_readback writes it.
 void Viewer::Impl::record_capture(FrameData& f, const TargetImage& target, const std::string& path) {
-  const VkDeviceSize bytes = VkDeviceSize{extent.width} * extent.height * 4;
+  const VkDeviceSize bytes = VkDeviceSize{gpu.extent.width} * gpu.extent.height * 4;
   if (f.readback.size < bytes) {
-    vk.destroy(f.readback);
-    f.readback = vk.create_buffer(bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, true);
+    gpu.vk.destroy(f.readback);
+    f.readback = gpu.vk.create_buffer(bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, true);
   }
-  if (window) {
+  if (win.glfw) {
     image_barrier(f.cmd, target.image, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
                   VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT, VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
                   VK_ACCESS_TRANSFER_READ_BIT);
   }
   VkBufferImageCopy region{};
   region.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1};
-  region.imageExtent = {extent.width, extent.height, 1};
+  region.imageExtent = {gpu.extent.width, gpu.extent.height, 1};
   vkCmdCopyImageToBuffer(f.cmd, target.image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, f.readback.buffer, 1, &region);
-  if (window) {
+  if (win.glfw) {
     image_barrier(f.cmd, target.image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
                   VK_PIPELINE_STAGE_TRANSFER_BIT, 0, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, 0);
   }
@@ -749,8 +749,8 @@ void Viewer::Impl::record_capture(FrameData& f, const TargetImage& target, const
   vkCmdPipelineBarrier(f.cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 0, nullptr, 1, &host, 0, nullptr);
   f.readback_pending = true;
   f.readback_path = path;
-  f.readback_extent = extent;
-  f.readback_bgra = (window ? swapchain.format() : VK_FORMAT_R8G8B8A8_UNORM) == VK_FORMAT_B8G8R8A8_UNORM;
+  f.readback_extent = gpu.extent;
+  f.readback_bgra = (win.glfw ? gpu.swapchain.format() : VK_FORMAT_R8G8B8A8_UNORM) == VK_FORMAT_B8G8R8A8_UNORM;
 }
 
 void Viewer::Impl::submit(FrameData& f, std::uint32_t index) {
@@ -758,8 +758,8 @@ void Viewer::Impl::submit(FrameData& f, std::uint32_t index) {
   submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
   const VkPipelineStageFlags wait_stage = VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT;
   VkSemaphore finished = VK_NULL_HANDLE;
-  if (window) {
-    finished = swapchain.render_finished(index);
+  if (win.glfw) {
+    finished = gpu.swapchain.render_finished(index);
     submit.waitSemaphoreCount = 1;
     submit.pWaitSemaphores = &f.acquired;
     submit.pWaitDstStageMask = &wait_stage;
@@ -768,19 +768,19 @@ void Viewer::Impl::submit(FrameData& f, std::uint32_t index) {
   }
   submit.commandBufferCount = 1;
   submit.pCommandBuffers = &f.cmd;
-  vk_check(vkQueueSubmit(vk.queue(), 1, &submit, f.fence), "vkQueueSubmit");
-  if (window && (!swapchain.present(index) || framebuffer_resized)) recreate_swapchain();
+  vk_check(vkQueueSubmit(gpu.vk.queue(), 1, &submit, f.fence), "vkQueueSubmit");
+  if (win.glfw && (!gpu.swapchain.present(index) || win.framebuffer_resized)) recreate_swapchain();
 }
 
 bool Viewer::Impl::idle() const {
-  if (!window || gamepad >= 0 || recording || session->capturing() || session->playing() || !ui.toasts.empty()) return false;
-  if (to_upload || !pending_screenshot.empty()) return false;
-  for (const FrameData& f : frames) {
+  if (!win.glfw || win.gamepad >= 0 || recording || session->capturing() || session->playing() || !ui.toasts.empty()) return false;
+  if (feed.to_upload || !pending_screenshot.empty()) return false;
+  for (const FrameData& f : gpu.frames) {
     if (f.readback_pending) return false;
   }
   const AffectPoint p = session->position();
   if (distance(p, session->target()) > 1e-6 || radius(session->velocity()) > 1e-6) return false;
-  if (!requests.empty() && (!shown || distance(requests.back().second, shown->affect) > 1e-9)) return false;  // a face is on its way
+  if (!feed.requests.empty() && (!feed.shown || distance(feed.requests.back().second, feed.shown->affect) > 1e-9)) return false;  // a face is on its way
   if (ui.trail.size() > 1 && distance(ui.trail.front().second, ui.trail.back().second) > 1e-6) return false;  // the trail is fading
   const ImGuiIO& io = ImGui::GetIO();
   return !io.MouseDown[0] && !io.MouseDown[1] && io.MouseWheel == 0.0f && io.MouseDelta.x == 0.0f && io.MouseDelta.y == 0.0f;
@@ -799,7 +799,7 @@ void Viewer::Impl::finish_readback(FrameData& f) {
     img.pixels[i + 3] = 255;
   }
   if (f.readback_path.empty()) {
-    last_capture = std::move(img);
+    gpu.last_capture = std::move(img);
     return;
   }
   try {
@@ -819,14 +819,14 @@ Viewer::~Viewer() = default;
 bool Viewer::frame() { return impl_->frame(false, ""); }
 
 void Viewer::mouse(float x, float y, bool left_down) {
-  impl_->mouse_x = x;
-  impl_->mouse_y = y;
-  impl_->mouse_down = left_down;
+  impl_->win.mouse_x = x;
+  impl_->win.mouse_y = y;
+  impl_->win.mouse_down = left_down;
 }
 
-void Viewer::scroll(float steps) { impl_->wheel += steps; }
+void Viewer::scroll(float steps) { impl_->win.wheel += steps; }
 
-void Viewer::key(int glfw_key, int glfw_mods) { impl_->key_events.emplace_back(glfw_key, glfw_mods); }
+void Viewer::key(int glfw_key, int glfw_mods) { impl_->win.key_events.emplace_back(glfw_key, glfw_mods); }
 
 bool Viewer::settle(double timeout_s) {
   return impl_->session->wait_for_latest(timeout_s);
@@ -834,13 +834,13 @@ bool Viewer::settle(double timeout_s) {
 
 Rgba Viewer::capture() {
   Impl& m = *impl_;
-  m.last_capture = Rgba{};
+  m.gpu.last_capture = Rgba{};
   if (!m.frame(true, "")) return {};
-  FrameData& f = m.frames[(m.frame_number + kFramesInFlight - 1) % kFramesInFlight];
+  FrameData& f = m.gpu.frames[(m.gpu.frame_number + kFramesInFlight - 1) % kFramesInFlight];
   if (!f.readback_pending) return {};
-  vk_check(vkWaitForFences(m.vk.device(), 1, &f.fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+  vk_check(vkWaitForFences(m.gpu.vk.device(), 1, &f.fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
   m.finish_readback(f);
-  return std::move(m.last_capture);
+  return std::move(m.gpu.last_capture);
 }
 
 int Viewer::run() {
@@ -866,9 +866,9 @@ int Viewer::run() {
       if (!frame()) break;
       if (opt.frames > 0 && ++n >= opt.frames) break;
     }
-    if (m.vk.device()) {
-      vkDeviceWaitIdle(m.vk.device());
-      for (FrameData& f : m.frames) {
+    if (m.gpu.vk.device()) {
+      vkDeviceWaitIdle(m.gpu.vk.device());
+      for (FrameData& f : m.gpu.frames) {
         if (f.readback_pending) m.finish_readback(f);
       }
     }
@@ -897,29 +897,29 @@ ViewerLayout Viewer::layout() const { return impl_->layout; }
 ViewerStats Viewer::stats() const {
   const Impl& m = *impl_;
   ViewerStats s;
-  s.frames = m.frame_number;
+  s.frames = m.gpu.frame_number;
   s.frame_ms_p50 = percentile(m.frame_ms, 0.5);
   s.frame_ms_p99 = percentile(m.frame_ms, 0.99);
   for (double x : m.frame_ms) s.frame_ms_mean += x / static_cast<double>(m.frame_ms.size());
-  for (double x : m.generator_ms) s.generator_ms_mean += x / static_cast<double>(m.generator_ms.size());
-  for (double x : m.upload_ms) s.upload_ms_mean += x / static_cast<double>(m.upload_ms.size());
-  s.faces_shown = m.upload_ms.size();
-  s.face_upload = m.face_upload;
-  for (double x : m.latency) {
-    s.latency_frames_mean += x / static_cast<double>(m.latency.size());
+  for (double x : m.feed.generator_ms) s.generator_ms_mean += x / static_cast<double>(m.feed.generator_ms.size());
+  for (double x : m.feed.upload_ms) s.upload_ms_mean += x / static_cast<double>(m.feed.upload_ms.size());
+  s.faces_shown = m.feed.upload_ms.size();
+  s.face_upload = m.feed.face_upload;
+  for (double x : m.feed.latency) {
+    s.latency_frames_mean += x / static_cast<double>(m.feed.latency.size());
     s.latency_frames_max = std::max(s.latency_frames_max, static_cast<int>(x));
   }
   return s;
 }
 
-int Viewer::validation_errors() const { return impl_->vk.validation_errors(); }
+int Viewer::validation_errors() const { return impl_->gpu.vk.validation_errors(); }
 AffectPoint Viewer::cursor() const { return impl_->session->position(); }
 AffectPoint Viewer::target() const { return impl_->session->target(); }
 std::string Viewer::nearest() const { return impl_->session->nearest().name; }
-std::uint64_t Viewer::face_sequence() const { return impl_->shown ? impl_->shown->sequence : 0; }
+std::uint64_t Viewer::face_sequence() const { return impl_->feed.shown ? impl_->feed.shown->sequence : 0; }
 const std::string& Viewer::model_notice() const { return impl_->model_notice; }
 std::string Viewer::device_name() const {
-  return impl_->vk.device_info().name + " (" + device_type_name(impl_->vk.device_info().type) + ")";
+  return impl_->gpu.vk.device_info().name + " (" + device_type_name(impl_->gpu.vk.device_info().type) + ")";
 }
 
 }  // namespace circumplex::renderer

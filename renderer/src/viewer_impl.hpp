@@ -73,6 +73,55 @@ struct UiState {
   bool show_model_notice = true;
 };
 
+/// The window and its input. Windowed: GLFW's window, the gamepad and the keys of this poll;
+/// headless: the pointer and keys the public API feeds in.
+struct WindowInput {
+  bool glfw_ready = false;
+  GLFWwindow* glfw = nullptr;  ///< null when headless
+  bool framebuffer_resized = false;
+  int gamepad = -1;                             ///< joystick id in use, −1 none
+  std::string gamepad_name;
+  std::array<unsigned char, 15> pad_buttons{};  ///< last frame's gamepad buttons
+  bool gamepad_stick_active = false;
+  float mouse_x = -1e9f, mouse_y = -1e9f;       ///< headless pointer
+  bool mouse_down = false;
+  float wheel = 0;
+  std::vector<std::pair<int, int>> key_events;        ///< (GLFW key, mods) pressed since the last frame
+  std::vector<int> keys_pressed_this_poll;            ///< windowed: keys pressed during this frame's poll
+  std::vector<std::array<int, 3>> deferred_releases;  ///< (key, scancode, mods) released in the same poll
+};
+
+/// Everything Vulkan: the device, where frames go (swapchain or offscreen target), the face's
+/// own pass, ImGui's backend and the per-frame resources.
+struct Gpu {
+  VulkanContext vk;
+  VkSurfaceKHR surface = VK_NULL_HANDLE;
+  Swapchain swapchain;
+  OffscreenTarget offscreen;
+  VkRenderPass render_pass = VK_NULL_HANDLE;
+  VkDescriptorPool imgui_pool = VK_NULL_HANDLE;
+  FacePass face;
+  std::array<FrameData, kFramesInFlight> frames{};
+  std::uint64_t frame_number = 0;
+  VkCommandBuffer recording_cmd = VK_NULL_HANDLE;  ///< the command buffer being recorded (face callback)
+  VkExtent2D extent{0, 0};
+  ImGuiContext* imgui = nullptr;
+  bool imgui_ready = false, imgui_vulkan_ready = false;
+  Rgba last_capture;  ///< the newest read-back frame
+};
+
+/// Faces on their way from the Session's worker to the screen, and what that way costs.
+struct FaceFeed {
+  std::shared_ptr<const Frame> shown;      ///< the face on screen
+  std::shared_ptr<const Frame> to_upload;  ///< arrived, not yet uploaded
+  std::deque<std::pair<std::uint64_t, AffectPoint>> requests;  ///< (frame, position) of recent face requests
+  std::uint64_t session_requests = 0;
+  std::string face_upload, face_upload_short;  ///< how faces reach the GPU (interop_decision.hpp)
+  double last_upload_ms = 0, last_generator_ms = 0;
+  int last_latency = 0;
+  std::vector<double> upload_ms, generator_ms, latency;  ///< per face shown
+};
+
 struct Viewer::Impl {
   explicit Impl(const ViewerOptions& options, ViewerHooks hooks);
   ~Impl();
@@ -130,45 +179,14 @@ struct Viewer::Impl {
   std::string model_dir, model_notice;
   std::unique_ptr<Session> session;
 
-  // Window (windowed mode)
-  bool glfw_ready = false;
-  GLFWwindow* window = nullptr;
-  bool framebuffer_resized = false;
-  int gamepad = -1;                               ///< joystick id in use, −1 none
-  std::string gamepad_name;
-  std::array<unsigned char, 15> pad_buttons{};    ///< last frame's gamepad buttons
-  bool gamepad_stick_active = false;
-
-  // Vulkan
-  VulkanContext vk;
-  VkSurfaceKHR surface = VK_NULL_HANDLE;
-  Swapchain swapchain;
-  OffscreenTarget offscreen;
-  VkRenderPass render_pass = VK_NULL_HANDLE;
-  VkDescriptorPool imgui_pool = VK_NULL_HANDLE;
-  FacePass face;
-  std::array<FrameData, kFramesInFlight> frames{};
-  std::uint64_t frame_number = 0;
-  VkCommandBuffer recording_cmd = VK_NULL_HANDLE;  ///< the command buffer being recorded (face callback)
-  VkExtent2D extent{0, 0};
-  ImGuiContext* imgui = nullptr;
-  bool imgui_ready = false, imgui_vulkan_ready = false;
-  Rgba last_capture;
-
-  // Headless input
-  float mouse_x = -1e9f, mouse_y = -1e9f;
-  bool mouse_down = false;
-  float wheel = 0;
-  std::vector<std::pair<int, int>> key_events;  ///< (GLFW key, mods) pressed since the last frame
-  std::vector<int> keys_pressed_this_poll;       ///< windowed: keys pressed during this frame's poll
-  std::vector<std::array<int, 3>> deferred_releases;  ///< (key, scancode, mods) released in the same poll
+  WindowInput win;
+  Gpu gpu;
+  FaceFeed feed;
 
   // Time and the face
   double now = 0;  ///< viewer time, seconds (sum of dt)
   std::chrono::steady_clock::time_point last_frame_start{};
   bool have_last_frame = false;
-  std::shared_ptr<const Frame> shown;      ///< the face on screen
-  std::shared_ptr<const Frame> to_upload;  ///< arrived, not yet uploaded
   ViewerLayout layout;
   PixelRect face_rect;
   bool face_visible = false;
@@ -177,14 +195,9 @@ struct Viewer::Impl {
   bool announced_ready = false;
   int idle_streak = 0;  ///< consecutive idle frames (3 or more: wait for events)
 
-  // Stats
-  std::vector<double> frame_ms, upload_ms, generator_ms, latency;
+  // Frame timing
+  std::vector<double> frame_ms;
   std::deque<float> recent_frame_ms;
-  double last_upload_ms = 0, last_generator_ms = 0;
-  std::string face_upload, face_upload_short;  ///< how faces reach the GPU (interop_decision.hpp)
-  int last_latency = 0;
-  std::deque<std::pair<std::uint64_t, AffectPoint>> requests;  ///< (frame, position) of recent face requests
-  std::uint64_t session_requests = 0;
 
   // Recording (worker thread)
   std::thread record_thread;
