@@ -22,7 +22,7 @@
 #include "circumplex/error.hpp"
 #include "circumplex/expression.hpp"
 #include "common/csv.hpp"
-#include "facegen/face_renderer.hpp"
+#include "circumplex/facegen.hpp"
 #include "prep/affectnet.hpp"
 #include "circumplex/face_detect.hpp"
 #include "prep/image.hpp"

@@ -20,7 +20,7 @@
 #include "circumplex/expression.hpp"
 #include "common/csv.hpp"
 #include "data/shard.hpp"
-#include "facegen/face_renderer.hpp"
+#include "circumplex/facegen.hpp"
 #include "args.hpp"
 #include "verbs.hpp"
 #include "test_support.hpp"

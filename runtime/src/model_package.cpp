@@ -126,6 +126,12 @@ ModelManifest parse_model_manifest(std::string_view text, const std::string& man
       bad(where, "'faces' must be a count in 1 ... " + std::to_string(INT_MAX));
     }
     out.framing = Framing{box[0], box[1], box[2], luma[0], luma[1], f["faces"].get<int>()};
+    if (f.contains("identity_route")) {
+      if (!f["identity_route"].is_string() || (f["identity_route"] != "procedural" && f["identity_route"] != "photo")) {
+        bad(where, "'identity_route' must be \"procedural\" or \"photo\"");
+      }
+      out.framing->procedural = f["identity_route"] == "procedural";
+    }
   }
 
   if (!m.contains("weights") || !m["weights"].is_object() || !m["weights"].contains("file") || !m["weights"]["file"].is_string()) {

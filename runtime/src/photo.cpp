@@ -139,6 +139,13 @@ PreparedPhoto prepare_photo(const std::uint8_t* pixels, int width, int height, i
     cv::warpAffine(source, aligned, m, {S, S}, cv::INTER_LINEAR, cv::BORDER_REPLICATE);
   }
 
+  out.aligned_photo = to_rgb_bytes(aligned);
+  if (f.procedural) {
+    out.person = fit_procedural_person(out.aligned_photo.data(), S);
+    out.rgb = to_rgb_bytes(facegen::render_face(*out.person, AuVector{}, S));
+    out.aligned = true;
+    return out;
+  }
   // The training faces' luminance inside the face box: one gain and offset for all channels,
   // so the photo's colours keep their hue (skin tone is identity).
   const cv::Rect target(cvRound(f.face_x * S), cvRound(f.face_y * S), std::max(1, cvRound(f.face_size * S)), std::max(1, cvRound(f.face_size * S)));

@@ -20,9 +20,9 @@
 #include "common/csv.hpp"
 #include "common/progress.hpp"
 #include "data/shard.hpp"
-#include "face_renderer.hpp"
+#include "circumplex/facegen.hpp"
 #include "plot/plot.hpp"
-#include "rng.hpp"
+#include "circumplex/facegen_rng.hpp"
 
 namespace circumplex::facegen {
 namespace {

@@ -16,7 +16,7 @@
 #include "circumplex/torch_compat.hpp"
 #include "circumplex/vae.hpp"
 #include "circumplex/weights.hpp"
-#include "facegen/rng.hpp"
+#include "circumplex/facegen_rng.hpp"
 #include "judge_metrics.hpp"
 #include "plot/plot.hpp"
 #include "train/dataset.hpp"

@@ -35,7 +35,7 @@
 
 #include "circumplex/affect.hpp"
 #include "circumplex/judge.hpp"
-#include "facegen/face_renderer.hpp"
+#include "circumplex/facegen.hpp"
 
 namespace circumplex {
 class ModelPackage;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <map>
 #include <numeric>
@@ -16,6 +17,7 @@
 #include "circumplex/vae.hpp"
 #include "circumplex/weights.hpp"
 #include "common/csv.hpp"
+#include "circumplex/facegen.hpp"
 #include "circumplex/files.hpp"
 #include "circumplex/photo.hpp"
 #include "common/progress.hpp"
@@ -33,16 +35,33 @@ namespace {
 constexpr double kStudyR2Valence = 0.80, kStudyR2Arousal = 0.60;  // the VAE study's targets
 constexpr double kOurR2Valence = 0.95, kOurR2Arousal = 0.90, kOurQuadrant = 0.95;  // circumplex's default-model targets
 
+/// True when `data` holds `synth`'s painted people: its labels.csv names every facegen
+/// identity factor. Photo identities of a model trained on them take the procedural route.
+bool procedural_data(const std::string& data) {
+  std::ifstream in(fs::path(data) / "labels.csv");
+  std::string header;
+  if (!std::getline(in, header)) return false;
+  std::vector<std::string> columns;
+  CsvReader reader(header, data + "/labels.csv");
+  if (!reader.next(columns)) return false;
+  for (const facegen::FactorInfo& f : facegen::identity_factors()) {
+    if (std::find(columns.begin(), columns.end(), f.name) == columns.end()) return false;
+  }
+  return true;
+}
+
 /// The framing of up to 400 training faces, spread evenly over the split, as the manifest's
-/// "framing" object (photo.hpp); null with a warning when the detector cannot measure it.
-json measure_set_framing(const ImageSet& set) {
+/// "framing" object (photo.hpp) with the data's identity route; null with a warning when the
+/// detector cannot measure it.
+json measure_set_framing(const ImageSet& set, const std::string& data) {
   const std::int64_t n = std::min<std::int64_t>(400, set.size()), S = set.image_size();
   std::vector<std::int64_t> idx;
   for (std::int64_t i = 0; i < n; ++i) idx.push_back(i * set.size() / n);
   const torch::Tensor bytes = set.batch(idx).clamp(0, 1).mul(255).round().to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
   try {
     const Framing f = measure_framing(bytes.data_ptr<std::uint8_t>(), static_cast<int>(n), static_cast<int>(S));
-    return {{"face_box", {f.face_x, f.face_y, f.face_size}}, {"luma", {f.luma_mean, f.luma_std}}, {"faces", f.faces}, {"detector", "haar"}};
+    return {{"face_box", {f.face_x, f.face_y, f.face_size}}, {"luma", {f.luma_mean, f.luma_std}}, {"faces", f.faces}, {"detector", "haar"},
+            {"identity_route", procedural_data(data) ? "procedural" : "photo"}};
   } catch (const Error& e) {
     std::fprintf(stderr, "map: warning: no framing recorded (%s); photo identities will use the centre square\n", e.what());
     return nullptr;
@@ -343,7 +362,7 @@ MapResult map_manifold(const MapOptions& opt) {
                             {"teacher_forcing", config.value("teacher_forcing", false)}};
   // The read-back reader's weights, so `evaluate` refuses it as an evaluation judge.
   if (config.contains("reader") && config["reader"].is_object()) manifest["provenance"]["reader_fingerprint"] = config["reader"].value("fingerprint", "");
-  if (json framing = measure_set_framing(train); !framing.is_null()) manifest["framing"] = framing;
+  if (json framing = measure_set_framing(train, opt.data); !framing.is_null()) manifest["framing"] = framing;
   manifest["weights"] = {{"file", "weights.safetensors"}};
 
   write_file_atomic((pkg / "latents.csv").string(), latents_csv(test, zte));
@@ -409,7 +428,7 @@ Framing add_framing(const std::string& package, const std::string& data) {
     throw Error(ErrorKind::InvalidArgument, data + ": its faces are " + std::to_string(train.image_size()) + " px, the package's " +
                                                 std::to_string(before.config().image_size) + " px");
   }
-  const json framing = measure_set_framing(train);
+  const json framing = measure_set_framing(train, data);
   if (framing.is_null()) throw Error(ErrorKind::BadData, data + ": the face detector could not measure the framing of its faces");
   manifest["framing"] = framing;
   write_file_atomic(path, manifest.dump(1) + "\n");

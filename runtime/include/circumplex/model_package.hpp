@@ -41,6 +41,9 @@ struct Framing {
   double face_x = 0, face_y = 0, face_size = 0;  ///< the median face box (left, top, side) / image side
   double luma_mean = 0, luma_std = 0;            ///< luminance (0 … 1) inside the box, mean and spread
   int faces = 0;                                 ///< training faces it was measured on
+  /// The training faces are `synth`'s painted people ("identity_route": "procedural"): photo
+  /// identities take the procedural route (photo.hpp). False: photos are encoded as they are.
+  bool procedural = false;
 };
 
 /// What a model package's manifest.json says, parsed and checked without opening the files

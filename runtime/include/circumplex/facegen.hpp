@@ -1,7 +1,8 @@
-// tools/facegen/face_renderer.hpp — procedural frontal faces with ground-truth action units.
+// circumplex/facegen.hpp — procedural frontal faces with ground-truth action units.
 //
-// The training data of circumplex: a stylised but realistic-looking painted portrait (head,
-// hair, neck and shoulders on a background) of one of many sampled people, showing the 17
+// The training data of circumplex, and the person a photo is fitted to (photo.hpp): a
+// stylised but realistic-looking painted portrait (head, hair, neck and shoulders on a
+// background) of one of many sampled people, showing the 17
 // FACS action units the runtime's ExpressionModel uses (AuVector order: 1 2 4 5 6 7 9 10 12
 // 14 15 17 20 23 25 26 43) as geometric deformations of brows, lids, cheeks, nose, lips and jaw.
 //

@@ -1,4 +1,4 @@
-// tools/facegen/rng.hpp — a small deterministic random generator (SplitMix64).
+// circumplex/facegen_rng.hpp — a small deterministic random generator (SplitMix64) of the procedural faces.
 //
 // The face generator and `circumplex synth` draw every random number from this generator so
 // that outputs depend only on the seeds given, on every platform and standard library

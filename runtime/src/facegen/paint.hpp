@@ -1,4 +1,4 @@
-// tools/facegen/paint.hpp — the painting toolkit of the face renderer (internal).
+// runtime/src/facegen/paint.hpp — the painting toolkit of the face renderer (internal).
 //
 // Shapes are polygons in canvas pixels (the supersampled canvas). A Mask is an 8-bit
 // coverage map over a region of interest of the canvas; masks are filled anti-aliased with

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <string>
 
-#include "face_renderer.hpp"
-#include "rng.hpp"
+#include "circumplex/facegen.hpp"
+#include "circumplex/facegen_rng.hpp"
 
 namespace circumplex::facegen {
 namespace {

@@ -4,7 +4,7 @@
 // Face units: x to the right of the image, y down, origin between the eyes on the eye line;
 // half the face width at the cheekbones is about 1. The head transform applies a small yaw
 // (points shift by their depth on an ellipsoid), roll about the neck, scale and position.
-#include "face_renderer.hpp"
+#include "circumplex/facegen.hpp"
 
 #include <algorithm>
 #include <array>
@@ -13,7 +13,7 @@
 
 #include "circumplex/error.hpp"
 #include "paint.hpp"
-#include "rng.hpp"
+#include "circumplex/facegen_rng.hpp"
 
 namespace circumplex::facegen {
 namespace {
