@@ -3,11 +3,13 @@
 // shipped model and judge: alignment lands the face where the package's framing says, the
 // avatar is a face, a smiling photo gives a neutral face at the neutral point, a person's
 // two photos re-identify each other through the judge's identity factors, and bad input gets
-// a clear error or a stated choice. Writes test-output/photo/avatars.png (photos beside their
+// a clear error or a stated choice. Writes test-output/photo/avatars/avatars.png (photos beside their
 // avatars at neutral, happy, sad and fearful).
 #include "torch_doctest.hpp"
 
 #include <chrono>
+#include <cstdio>
+#include <jpeglib.h>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -150,7 +152,7 @@ TEST_CASE("real photos: aligned to the framing, avatars that are faces, neutral 
   }
   cv::Mat sheet;
   cv::vconcat(rows, sheet);
-  const fs::path out = fresh_dir("photo");
+  const fs::path out = fresh_dir("photo/avatars");
   cv::imwrite((out / "avatars.png").string(), sheet);
   MESSAGE("aligned face boxes within " << worst_offset << " px of the framing; avatars the detector finds: " << avatars_found << "/12; sheet "
                                        << (out / "avatars.png").string());
@@ -254,6 +256,89 @@ TEST_CASE("bad photos: a clear error naming the image, or a stated choice") {
   CHECK(q.rgb == prepare(a, s.pkg).rgb);
 }
 
+namespace {
+/// `rgb` written as an Adobe-style CMYK JPEG (inverted channels, as Photoshop writes them).
+void write_cmyk_jpeg(const cv::Mat& rgb, const fs::path& path) {
+  jpeg_compress_struct c{};
+  jpeg_error_mgr err{};
+  c.err = jpeg_std_error(&err);
+  jpeg_create_compress(&c);
+  FILE* f = std::fopen(path.c_str(), "wb");
+  REQUIRE(f != nullptr);
+  jpeg_stdio_dest(&c, f);
+  c.image_width = static_cast<JDIMENSION>(rgb.cols);
+  c.image_height = static_cast<JDIMENSION>(rgb.rows);
+  c.input_components = 4;
+  c.in_color_space = JCS_CMYK;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, 95, TRUE);
+  c.write_Adobe_marker = TRUE;
+  jpeg_start_compress(&c, TRUE);
+  std::vector<JSAMPLE> row(static_cast<std::size_t>(rgb.cols) * 4);
+  while (c.next_scanline < c.image_height) {
+    const auto* p = rgb.ptr<std::uint8_t>(static_cast<int>(c.next_scanline));
+    for (int x = 0; x < rgb.cols; ++x) {
+      const int r = p[3 * x], g = p[3 * x + 1], b = p[3 * x + 2], k = 255 - std::max({r, g, b});
+      const int d = 255 - k;  // CMY relative to the black; stored inverted (Adobe)
+      row[4 * x + 0] = static_cast<JSAMPLE>(d == 0 ? 255 : 255 - (d - r) * 255 / d);
+      row[4 * x + 1] = static_cast<JSAMPLE>(d == 0 ? 255 : 255 - (d - g) * 255 / d);
+      row[4 * x + 2] = static_cast<JSAMPLE>(d == 0 ? 255 : 255 - (d - b) * 255 / d);
+      row[4 * x + 3] = static_cast<JSAMPLE>(255 - k);
+    }
+    JSAMPROW rows[1] = {row.data()};
+    jpeg_write_scanlines(&c, rows, 1);
+  }
+  jpeg_finish_compress(&c);
+  std::fclose(f);
+  jpeg_destroy_compress(&c);
+}
+
+double mean_abs_diff(const PhotoFile& a, const cv::Mat& rgb) {
+  REQUIRE(a.width == rgb.cols);
+  REQUIRE(a.height == rgb.rows);
+  return cv::norm(cv::Mat(a.height, a.width, CV_8UC3, const_cast<std::uint8_t*>(a.rgb.data())), rgb, cv::NORM_L1) / static_cast<double>(rgb.total() * 3);
+}
+}  // namespace
+
+TEST_CASE("photo files: greyscale, CMYK and 16-bit files read as colour; huge and cut-off files are refused before decoding") {
+  const fs::path dir = fresh_dir("photo/files");
+  const cv::Mat rgb = read_rgb(kPhotos + "042_neutral.jpg");
+  const PhotoFile plain = read_photo_file(kPhotos + "042_neutral.jpg");
+  CHECK(mean_abs_diff(plain, rgb) == 0.0);
+  // 16-bit PNG: 8-bit colour, the same picture.
+  cv::Mat bgr, wide;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  bgr.convertTo(wide, CV_16UC3, 257.0);
+  cv::imwrite((dir / "wide.png").string(), wide);
+  CHECK(mean_abs_diff(read_photo_file((dir / "wide.png").string()), rgb) < 1.0);
+  // CMYK JPEG: colour close to the original (JPEG's own loss aside).
+  write_cmyk_jpeg(rgb, dir / "cmyk.jpg");
+  const PhotoFile cmyk = read_photo_file((dir / "cmyk.jpg").string());
+  CHECK(mean_abs_diff(cmyk, rgb) < 6.0);
+  // Greyscale JPEG: three equal channels, and a face is found in it.
+  cv::Mat grey;
+  cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
+  cv::imwrite((dir / "grey.jpg").string(), grey);
+  const PhotoFile g = read_photo_file((dir / "grey.jpg").string());
+  CHECK((g.rgb[0] == g.rgb[1] && g.rgb[1] == g.rgb[2]));
+  CHECK(prepare_photo(g.rgb.data(), g.width, g.height, 3, static_cast<std::size_t>(g.width) * 3, shipped().pkg, "grey.jpg").faces == 1);
+  // Cut-off files: the message says truncated and names the file.
+  const std::string jpeg = read_text_file(kPhotos + "042_neutral.jpg");
+  std::ofstream(dir / "half.jpg", std::ios::binary) << jpeg.substr(0, jpeg.size() / 2);
+  CHECK_THROWS_WITH_AS(read_photo_file((dir / "half.jpg").string()), doctest::Contains("half.jpg: the image is truncated"), Error);
+  const std::string png = read_text_file((dir / "wide.png").string());
+  std::ofstream(dir / "half.png", std::ios::binary) << png.substr(0, png.size() / 2);
+  CHECK_THROWS_WITH_AS(read_photo_file((dir / "half.png").string()), doctest::Contains("half.png: the image is truncated"), Error);
+  // A 20000x20000 PNG header: refused from the header, nothing decoded.
+  std::string huge = png.substr(0, 33);  // signature + IHDR
+  for (int i : {16, 20}) huge[static_cast<std::size_t>(i)] = 0, huge[static_cast<std::size_t>(i) + 1] = 0, huge[static_cast<std::size_t>(i) + 2] = 0x4E, huge[static_cast<std::size_t>(i) + 3] = 0x20;
+  std::ofstream(dir / "huge.png", std::ios::binary) << huge << std::string("\0\0\0\0IEND\xAE\x42\x60\x82", 12);
+  CHECK_THROWS_WITH_AS(read_photo_file((dir / "huge.png").string()), doctest::Contains("huge.png: the image is 20000x20000 pixels"), Error);
+  CHECK_THROWS_WITH_AS(read_photo_file((dir / "none.jpg").string()), doctest::Contains("none.jpg: cannot open"), Error);
+  std::ofstream(dir / "text.jpg") << "not an image";
+  CHECK_THROWS_WITH_AS(read_photo_file((dir / "text.jpg").string()), doctest::Contains("text.jpg: cannot decode"), Error);
+}
+
 TEST_CASE("a package without framing facts keeps the centre square, and says so") {
   const fs::path dir = fresh_dir("photo/no-framing");
   const fs::path src = fs::path(CIRCUMPLEX_SOURCE_DIR) / "assets/models/default";
@@ -292,6 +377,11 @@ TEST_CASE("the CLI: render grid --image on a photo, and on a photo with no face"
   const CliResult cut = run_cli("render grid --model " + model + " --image " + (out / "cut.jpg").string() + " --out " + (out / "cut.png").string());
   CHECK(cut.code == 1);
   CHECK(cut.out.find("cut.jpg") != std::string::npos);
+  std::ofstream(out / "half.jpg", std::ios::binary) << jpeg.substr(0, jpeg.size() / 2);
+  const CliResult half = run_cli("render face --model " + model + " --image " + (out / "half.jpg").string() + " --affect 0,0 --out " + (out / "half.png").string());
+  CHECK(half.code == 1);
+  CHECK(half.out.find("half.jpg: the image is truncated") != std::string::npos);
+  CHECK_FALSE(fs::exists(out / "half.png"));
   cv::Mat grey = cv::imread(kPhotos + "006_neutral.jpg", cv::IMREAD_GRAYSCALE);
   cv::imwrite((out / "grey.jpg").string(), grey);
   const CliResult g = run_cli("render grid --model " + model + " --image " + (out / "grey.jpg").string() + " --out " + (out / "grey.png").string());

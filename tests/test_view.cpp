@@ -16,6 +16,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "circumplex/assets.hpp"
 #include "circumplex/error.hpp"
 #include "circumplex/renderer/viewer.hpp"
 #include "circumplex/percentile.hpp"
@@ -347,6 +348,13 @@ TEST_CASE("headless view --image: a photo's face becomes the identity, a photo w
   CHECK(wall.out.find("Cannot use that image") != std::string::npos);
   CHECK(wall.out.find("wall.png: no face found") != std::string::npos);
   CHECK(fs::exists(dir / "wall-shot.png"));
+  // A cut-off photo: the same notice, naming what is wrong.
+  const std::string jpeg = circumplex::read_text_file(photo);
+  std::ofstream(dir / "half.jpg", std::ios::binary) << jpeg.substr(0, jpeg.size() / 2);
+  const CliResult half = run_cli("view --headless --frames 2 --size 480x270 --model " + model + " --image " + (dir / "half.jpg").string() +
+                                 " --screenshot " + (dir / "half-shot.png").string());
+  CHECK_MESSAGE(half.code == 0, half.out);
+  CHECK(half.out.find("half.jpg: the image is truncated") != std::string::npos);
   const CliResult seed = run_cli("view --headless --frames 2 --size 480x270 --model " + model + " --screenshot " + (dir / "seed.png").string());
   REQUIRE(seed.code == 0);
   const cv::Mat b = cv::imread((dir / "seed.png").string()), c = cv::imread((dir / "photo.png").string());

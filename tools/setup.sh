@@ -11,6 +11,7 @@ packages=(
   python3-torch                                          # bench --peer: the same decoder in Python PyTorch
   libgloo-dev                                            # data-parallel training: Gloo's headers for c10d
   libopencv-dev opencv-data                              # images, video, face cascades (tools)
+  libjpeg62-turbo-dev                                    # test_photo writes a CMYK JPEG
   libvulkan-dev glslc mesa-vulkan-drivers                # the viewer: Vulkan (lavapipe on CPUs), shaders
   libglfw3-dev libimgui-dev fonts-dejavu-core            # the viewer: window, gamepad, Dear ImGui 1.86, UI font
   vulkan-validationlayers xvfb xdotool                   # the viewer's tests: validation, a real window

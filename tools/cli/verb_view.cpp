@@ -11,6 +11,7 @@
 
 #include "args.hpp"
 #include "circumplex/error.hpp"
+#include "circumplex/photo.hpp"
 #include "circumplex/renderer/viewer.hpp"
 #include "plot/plot.hpp"
 #include "render/render.hpp"
@@ -28,10 +29,9 @@ renderer::ViewerHooks opencv_hooks(int threads) {
     plot::write_image_atomic(path, bgr);
   };
   hooks.load_image = [](const std::string& path) {
-    const cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-    if (bgr.empty()) throw Error(ErrorKind::Io, path + ": cannot read it as an image (missing, or not PNG/JPEG/…)");
+    PhotoFile file = read_photo_file(path);
     cv::Mat rgba;
-    cv::cvtColor(bgr, rgba, cv::COLOR_BGR2RGBA);
+    cv::cvtColor(cv::Mat(file.height, file.width, CV_8UC3, file.rgb.data()), rgba, cv::COLOR_RGB2RGBA);
     renderer::Rgba out;
     out.width = rgba.cols;
     out.height = rgba.rows;

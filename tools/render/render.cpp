@@ -35,11 +35,8 @@ RenderContext::RenderContext(const std::string& package_dir, int threads)
 void RenderContext::identity_from_seed(std::uint64_t seed) { identity = package.identity_from_seed(seed); }
 
 void RenderContext::identity_from_image(const std::string& path) {
-  const cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-  if (bgr.empty()) throw Error(ErrorKind::Io, path + ": cannot read the image (missing, or not an image format OpenCV reads)");
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  const PreparedPhoto photo = prepare_photo(rgb.data, rgb.cols, rgb.rows, 3, rgb.step, package, path);
+  const PhotoFile file = read_photo_file(path);
+  const PreparedPhoto photo = prepare_photo(file.rgb.data(), file.width, file.height, 3, static_cast<std::size_t>(file.width) * 3, package, path);
   for (const std::string& note : photo.notes) std::fprintf(stderr, "note: %s\n", note.c_str());
   identity = generator.encode(photo.rgb.data(), photo.size, photo.size, 3);
 }

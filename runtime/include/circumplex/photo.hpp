@@ -62,6 +62,17 @@ PreparedPhoto prepare_photo(const std::uint8_t* pixels, int width, int height, i
 /// values by the Lab distance of the blurred, painted neutral face to the photo. Deterministic.
 facegen::Identity fit_procedural_person(const std::uint8_t* rgb, int size);
 
+/// A photo file's pixels, 8-bit RGB.
+struct PhotoFile {
+  std::vector<std::uint8_t> rgb;  ///< width × height × 3, row-major
+  int width = 0, height = 0;
+};
+/// Reads a photo file for prepare_photo: any format OpenCV decodes (PNG, JPEG, …), greyscale,
+/// CMYK and 16-bit files as 8-bit colour. Before decoding it refuses, naming `path`: files over
+/// 256 MiB, PNG/JPEG headers with a side over kMaxPhotoSide (no 20000² image is decoded to be
+/// refused), and PNG/JPEG files whose end is missing (OpenCV would fill the rest with grey).
+PhotoFile read_photo_file(const std::string& path);
+
 /// Measures the framing of training faces: `rgb` holds `count` images of `side`² RGB pixels.
 /// Faces the detector misses are skipped; throws Error when it finds fewer than a fifth.
 Framing measure_framing(const std::uint8_t* rgb, int count, int side);
