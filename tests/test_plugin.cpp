@@ -262,6 +262,35 @@ TEST_CASE("a failed create leaves a NULL handle and a thread-local message") {
   CHECK(cpx_create(&bad, &ctx) == CPX_ERROR_MODEL);
   CHECK(has(cpx_last_error(nullptr), "manifest.json"));
 
+  // The device (API 4): unknown names are refused; CUDA where this LibTorch has none is not
+  // supported, and says so; an API 3 host (struct_size without the field) gets the CPU.
+  for (const char* name : {"gpu", "cuda:", "cuda:x", "cuda:1234", ""}) {
+    bad = info;
+    bad.device = name;
+    CAPTURE(name);
+    CHECK(cpx_create(&bad, &ctx) == CPX_ERROR_INVALID_ARGUMENT);
+    CHECK(has(cpx_last_error(nullptr), "info->device"));
+  }
+  bad = info;
+  bad.device = "cuda";
+  const cpx_result on_cuda = cpx_create(&bad, &ctx);
+  CHECK((on_cuda == CPX_OK || on_cuda == CPX_ERROR_NOT_SUPPORTED));  // OK on a machine with a CUDA LibTorch and a GPU
+  if (on_cuda == CPX_ERROR_NOT_SUPPORTED) {
+    CHECK(has(cpx_last_error(nullptr), "no CUDA"));
+    bad.flags = CPX_CREATE_RIG_ONLY;  // nothing to decode: the device does not matter
+    CHECK(cpx_create(&bad, &ctx) == CPX_OK);
+  }
+  cpx_destroy(ctx);
+  bad = info;
+  bad.device = "cuda";  // beyond an API 3 host's struct_size: not read
+  bad.struct_size = static_cast<std::uint32_t>(offsetof(cpx_create_info, device));
+  REQUIRE(cpx_create(&bad, &ctx) == CPX_OK);
+  cpx_destroy(ctx);
+  bad = info;
+  bad.device = "cpu";
+  REQUIRE(cpx_create(&bad, &ctx) == CPX_OK);
+  cpx_destroy(ctx);
+
   // A struct from a newer host (larger struct_size) is accepted; the extra bytes are ignored.
   struct Newer {
     cpx_create_info v1;

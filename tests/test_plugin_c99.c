@@ -3,6 +3,7 @@
  * given as argv[1] gives weights in [0, 1]; misuse gives result codes.
  * Exit status 0 when every check passes. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,8 +39,14 @@ int main(int argc, char** argv) {
   }
   EXPECT(info.struct_size == sizeof(cpx_create_info));
   EXPECT(osc.struct_size == sizeof(cpx_osc_info));
+  /* cpx_create_info_init writes API 3's fields only (an older host's struct is never
+     overrun): struct_size says so, and the bytes after stay as they were. */
+  memset(&filled, 0xAB, sizeof filled);
   EXPECT(cpx_create_info_init(&filled) == CPX_OK);
-  EXPECT(memcmp(&filled, &info, sizeof info) == 0);
+  EXPECT(filled.struct_size == offsetof(cpx_create_info, device));
+  EXPECT(memcmp((const char*)&filled + sizeof filled.struct_size, (const char*)&info + sizeof info.struct_size,
+                offsetof(cpx_create_info, device) - sizeof info.struct_size) == 0);
+  EXPECT(((const unsigned char*)&filled)[offsetof(cpx_create_info, device)] == 0xAB);
   EXPECT(cpx_version() == CPX_VERSION);
   EXPECT(cpx_api_version() >= CPX_API_VERSION);
   EXPECT(strcmp(cpx_result_name(CPX_ERROR_BUFFER_TOO_SMALL), "CPX_ERROR_BUFFER_TOO_SMALL") == 0);

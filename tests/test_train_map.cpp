@@ -18,6 +18,7 @@
 #include "circumplex/error.hpp"
 #include "circumplex/model_package.hpp"
 #include "circumplex/session.hpp"
+#include "circumplex/torch_compat.hpp"
 #include "circumplex/weights.hpp"
 #include "test_support.hpp"
 #include "train/critic.hpp"
@@ -426,7 +427,7 @@ TEST_CASE("a session generates frames asynchronously - the latest request wins")
 TEST_CASE("a session's intent-level controls and its FaceSource seam") {
   // A wrapper around the model's own FaceSource counts what the worker asks of it.
   struct Counting final : FaceSource {
-    explicit Counting(std::unique_ptr<FaceSource> inner, std::atomic<int>& decodes) : inner(std::move(inner)), decodes(decodes) {}
+    explicit Counting(std::unique_ptr<FaceSource> real, std::atomic<int>& count) : inner(std::move(real)), decodes(count) {}
     int image_size() const override { return inner->image_size(); }
     void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba) override {
       ++decodes;
@@ -469,6 +470,34 @@ TEST_CASE("a session's intent-level controls and its FaceSource seam") {
   SessionOptions bad = opt;
   bad.wrap_faces = [](std::unique_ptr<FaceSource>) { return std::unique_ptr<FaceSource>(); };
   CHECK_THROWS_WITH_AS(Session(ModelPackage::load(CIRCUMPLEX_TINY_MODEL), bad), doctest::Contains("wrap_faces"), Error);
+}
+
+TEST_CASE("devices: cpu decodes as before, unknown names and CUDA without CUDA are refused by name") {
+  const ModelPackage pkg = ModelPackage::load(CIRCUMPLEX_TINY_MODEL);
+  CHECK(parse_device("cpu").is_cpu());
+  for (const char* name : {"gpu", "CPU", "cuda:", "cuda:x", "cuda:-1", "cuda:1234"}) {
+    CAPTURE(name);
+    const std::string quoted = std::string("device '") + name + "'";
+    CHECK_THROWS_WITH_AS(parse_device(name), doctest::Contains(quoted.c_str()), Error);
+  }
+  Generator plain(pkg, 1), on_cpu(pkg, 1, "cpu");
+  CHECK(on_cpu.device().is_cpu());
+  std::vector<std::uint8_t> a, b;
+  plain.decode(pkg.identity_from_seed(5), a);
+  on_cpu.decode(pkg.identity_from_seed(5), b);
+  CHECK(a == b);
+  if (!torch_compat::cuda_available()) {
+    CHECK_THROWS_WITH_AS(parse_device("cuda"), doctest::Contains("has no CUDA"), Error);
+    CHECK_THROWS_WITH_AS(Generator(pkg, 1, "cuda:0"), doctest::Contains("has no CUDA"), Error);
+    SessionOptions opt;
+    opt.device = "cuda";
+    CHECK_THROWS_WITH_AS(Session(ModelPackage::load(CIRCUMPLEX_TINY_MODEL), opt), doctest::Contains("has no CUDA"), Error);
+    const CliResult r = run_cli("render face --model " + std::string(CIRCUMPLEX_TINY_MODEL) + " --affect 0,0 --device cuda --out " +
+                                (root() / "cuda.png").string());
+    CHECK(r.code != 0);
+    CHECK(r.out.find("device 'cuda'") != std::string::npos);
+    CHECK_FALSE(fs::exists(root() / "cuda.png"));
+  }
 }
 
 TEST_CASE("a session captures the cursor's path: what update moved, bounded, as keyframes") {

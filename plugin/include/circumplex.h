@@ -103,7 +103,8 @@
  * fields the host does not know; fields the library does not know are ignored. A struct_size
  * below the struct's size in API 1 is refused. API 2 appended cpx_osc_info.vmc_names and the
  * OSC modes CPX_OSC_VRCHAT_BUDGET and CPX_OSC_VMC. API 3 added cpx_save_identity and
- * cpx_load_identity, and cpx_set_identity_image aligns the photo's face.
+ * cpx_load_identity, and cpx_set_identity_image aligns the photo's face. API 4 appended
+ * cpx_create_info.device (a host built against API 3 gets the CPU).
  */
 #ifndef CIRCUMPLEX_H
 #define CIRCUMPLEX_H
@@ -121,7 +122,7 @@ extern "C" {
 #define CPX_VERSION_MINOR 1
 #define CPX_VERSION_PATCH 0
 /** ABI revision of this header; raised whenever functions or struct fields are added. */
-#define CPX_API_VERSION 3
+#define CPX_API_VERSION 4
 #define CPX_MAKE_VERSION(major, minor, patch) \
   (((uint32_t)(major) << 16) | ((uint32_t)(minor) << 8) | (uint32_t)(patch))
 #define CPX_VERSION CPX_MAKE_VERSION(CPX_VERSION_MAJOR, CPX_VERSION_MINOR, CPX_VERSION_PATCH)
@@ -231,13 +232,21 @@ typedef struct cpx_create_info {
   float half_life;        /**< cursor smoothing in seconds, 0 … 60 (0: no smoothing) */
   uint32_t reserved;      /**< must be 0 */
   uint64_t identity_seed; /**< the face's identity (any value; the same seed, the same face) */
+  const char* device;     /**< API 4. Where the generator decodes: "cpu", "cuda" or "cuda:N";
+                               NULL: "cpu". Another name is CPX_ERROR_INVALID_ARGUMENT; a CUDA
+                               name where the library's LibTorch has no CUDA or that GPU is not
+                               visible is CPX_ERROR_NOT_SUPPORTED. Frames still reach
+                               cpx_copy_frame/cpx_borrow_frame in host memory (one copy per new
+                               face, on the generator thread, never in cpx_update). */
 } cpx_create_info;
 
 /** Defaults, with struct_size set: `cpx_create_info info = CPX_CREATE_INFO_INIT;` */
-#define CPX_CREATE_INFO_INIT {(uint32_t)sizeof(cpx_create_info), 0u, NULL, 0, 0, 0.12f, 0u, 1u}
+#define CPX_CREATE_INFO_INIT {(uint32_t)sizeof(cpx_create_info), 0u, NULL, 0, 0, 0.12f, 0u, 1u, NULL}
 
-/** Fills *info with the defaults of CPX_CREATE_INFO_INIT (for bindings without macros).
-    Any thread. */
+/** Fills *info with the defaults of CPX_CREATE_INFO_INIT (for bindings without macros), up
+    to and including identity_seed (API 3's fields), and sets struct_size to their size: a host
+    built against an older header is never written past its struct. To choose a device, set
+    info->struct_size = sizeof(cpx_create_info) and info->device afterwards. Any thread. */
 CPX_API cpx_result CPX_CALL cpx_create_info_init(cpx_create_info* info);
 
 /**

@@ -114,6 +114,8 @@ template <class S>
 constexpr std::size_t api1_size() {
   if constexpr (std::is_same_v<S, cpx_osc_info>) {
     return offsetof(cpx_osc_info, vmc_names);
+  } else if constexpr (std::is_same_v<S, cpx_create_info>) {
+    return offsetof(cpx_create_info, device);  // API 4 appended device
   } else {
     return sizeof(S);
   }
@@ -364,7 +366,11 @@ cpx_result cpx_emotion_name(int32_t index, const char** out_name) {
 cpx_result cpx_create_info_init(cpx_create_info* info) {
   return guarded(nullptr, [&] {
     need(info, "info");
-    *info = cpx_create_info CPX_CREATE_INFO_INIT;
+    // Hosts built before API 4 pass a struct without `device` (bindings declare their own):
+    // only API 3's fields are written, and struct_size says so.
+    const cpx_create_info defaults = CPX_CREATE_INFO_INIT;
+    std::memcpy(info, &defaults, api1_size<cpx_create_info>());
+    info->struct_size = static_cast<uint32_t>(api1_size<cpx_create_info>());
     return CPX_OK;
   });
 }
@@ -379,6 +385,19 @@ cpx_result cpx_create(const cpx_create_info* info, cpx_context** out_ctx) {
     need_range(ci.threads, 0, 64, "info->threads (0: the default)");
     need_range(ci.half_life, 0.0, 60.0, "info->half_life (seconds)");
     if (ci.reserved != 0) fail(CPX_ERROR_INVALID_ARGUMENT, "info->reserved must be 0");
+    const std::string device = ci.device ? std::string(ci.device) : "cpu";
+    const bool indexed = device.size() > 5 && device.size() <= 8 && device.rfind("cuda:", 0) == 0 &&
+                         device.find_first_not_of("0123456789", 5) == std::string::npos;
+    if (device != "cpu" && device != "cuda" && !indexed) {
+      fail(CPX_ERROR_INVALID_ARGUMENT, "info->device '" + device + "': use \"cpu\", \"cuda\" or \"cuda:N\" (NULL: cpu)");
+    }
+    if ((ci.flags & CPX_CREATE_RIG_ONLY) == 0) {
+      try {
+        (void)parse_device(device);
+      } catch (const Error& e) {
+        fail(CPX_ERROR_NOT_SUPPORTED, std::string("info->device: ") + e.what());
+      }
+    }
 
     std::string path = ci.model_path ? std::string(ci.model_path) : ModelPackage::default_path();
     if (path.empty()) {
@@ -399,6 +418,7 @@ cpx_result cpx_create(const cpx_create_info* info, cpx_context** out_ctx) {
       options.half_life = static_cast<double>(ci.half_life);
       options.identity_seed = ci.identity_seed;
       options.generate_frames = !ctx->rig_only;
+      options.device = device;
       ctx->session = std::make_unique<Session>(std::move(package), options);
     } catch (const Error& e) {
       fail(CPX_ERROR_MODEL, std::string("model package '") + path + "': " + e.what());

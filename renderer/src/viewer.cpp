@@ -118,6 +118,7 @@ void Viewer::Impl::load_model() {
   }
   SessionOptions so;
   so.threads = std::max(1, opt.threads);
+  so.device = opt.device;
   so.half_life = opt.half_life;
   so.identity_seed = opt.identity_seed;
   if (opt.generator_delay_ms > 0.0) {
@@ -223,9 +224,11 @@ void Viewer::Impl::init_vulkan() {
   }
   // How faces reach the texture (interop_decision.hpp): said once here, shown in the overlay.
   {
-    // The session's Generator decodes on the CPU and hands over host RGBA8 frames
-    // (generator_on_gpu stays false): a machine that meets every other condition still uses
-    // the staging buffer, and says why.
+    // The session's Generator hands over host RGBA8 frames, also with --device cuda (one
+    // device-to-host copy per face, on the worker): the CUDA kernel that would write the
+    // decoder's output into the shared buffer is not wired to it, so generator_on_gpu stays
+    // false and a machine that meets every other condition still uses the staging buffer, and
+    // says why.
     const InteropFacts facts = probe_interop(gpu.vk.device_uuid(), gpu.vk.external_fd(), torch_compat::cuda_available());
     const InteropDecision d = decide_face_upload(facts);
     feed.face_upload = d.message;

@@ -236,11 +236,34 @@ std::string ModelPackage::default_path() {
   return {};
 }
 
-Generator::Generator(const ModelPackage& package, int threads)
-    : config_(package.config()), threads_(threads) {
+torch::Device parse_device(const std::string& name) {
+  const bool cuda = name == "cuda" || name.rfind("cuda:", 0) == 0;
+  if (name != "cpu" && !cuda) throw Error(ErrorKind::InvalidArgument, "device '" + name + "': use cpu, cuda or cuda:N");
+  if (!cuda) return torch::Device(torch::kCPU);
+  int index = 0;
+  if (name.size() > 5) {
+    const std::string digits = name.substr(5);
+    if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos) {
+      throw Error(ErrorKind::InvalidArgument, "device '" + name + "': the GPU index must be a number (cuda:0, cuda:1, …)");
+    }
+    index = std::stoi(digits);
+  }
+  if (!torch_compat::cuda_available()) {
+    throw Error(ErrorKind::InvalidArgument, "device '" + name + "': this LibTorch (" + torch_compat::version() +
+                                                ") has no CUDA, or no GPU is visible; use cpu");
+  }
+  if (index >= static_cast<int>(torch::cuda::device_count())) {
+    throw Error(ErrorKind::InvalidArgument, "device '" + name + "': only " + std::to_string(torch::cuda::device_count()) + " GPU(s) are visible");
+  }
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
+Generator::Generator(const ModelPackage& package, int threads, const std::string& device)
+    : config_(package.config()), threads_(threads), device_(parse_device(device)) {
   torch_compat::set_threads(threads_);
   vae_ = BetaVae(config_);
   assign_module_tensors(*vae_, package.weights(), package.dir() + "/weights");
+  vae_->to(device_);
   vae_->eval();
 }
 
@@ -261,8 +284,9 @@ void Generator::decode_batch(const std::vector<std::vector<float>>& latents, std
     std::memcpy(z[i].data_ptr<float>(), l.data(), l.size() * sizeof(float));
   }
   torch_compat::InferenceGuard guard;
-  const torch::Tensor img = vae_->decoder->forward(z);  // [N, 3, S, S]
-  const torch::Tensor bytes = img.mul(255.0f).round_().clamp_(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
+  const torch::Tensor img = vae_->decoder->forward(z.to(device_));  // [N, 3, S, S]
+  // Bytes on the device, then one copy to host memory (a no-op on the CPU).
+  const torch::Tensor bytes = img.mul(255.0f).round_().clamp_(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous().to(torch::kCPU);
   const std::size_t pixels = static_cast<std::size_t>(config_.image_size) * static_cast<std::size_t>(config_.image_size);
   rgba.resize(latents.size());
   for (std::int64_t i = 0; i < n; ++i) {
@@ -297,7 +321,7 @@ std::vector<float> Generator::encode(const std::uint8_t* pixels, int width, int 
       img = F::interpolate(img, F::InterpolateFuncOptions().size(size).mode(torch::kBilinear).align_corners(false));
     }
   }
-  const torch::Tensor mu = vae_->encoder->forward(img.contiguous()).first.contiguous();
+  const torch::Tensor mu = vae_->encoder->forward(img.contiguous().to(device_)).first.to(torch::kCPU).contiguous();
   return std::vector<float>(mu.data_ptr<float>(), mu.data_ptr<float>() + mu.numel());
 }
 

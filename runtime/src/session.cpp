@@ -13,7 +13,7 @@ namespace {
 // The model's own generator as a FaceSource.
 class ModelFaces final : public FaceSource {
  public:
-  ModelFaces(const ModelPackage& package, int threads) : generator_(package, threads) {}
+  ModelFaces(const ModelPackage& package, int threads, const std::string& device) : generator_(package, threads, device) {}
   int image_size() const override { return generator_.image_size(); }
   void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba) override { generator_.decode(latent, rgba); }
   std::vector<float> encode(const std::uint8_t* pixels, int width, int height, int channels) override {
@@ -31,7 +31,7 @@ Session::Session(ModelPackage package, const SessionOptions& options)
       expression_(ExpressionModel::builtin()) {
   nearest_ = &Atlas::builtin().nearest({}, space());
   if (options.generate_frames) {
-    generator_ = std::make_unique<ModelFaces>(package_, options.threads);
+    generator_ = std::make_unique<ModelFaces>(package_, options.threads, options.device);
     if (options.wrap_faces) generator_ = options.wrap_faces(std::move(generator_));
     if (!generator_) throw Error(ErrorKind::InvalidArgument, "SessionOptions::wrap_faces returned no face source");
     thread_ = std::thread([this] { worker(); });

@@ -184,6 +184,7 @@ int run_bench(int argc, char** argv) {
       {"--peer", "", "also time the same decoder in Python PyTorch (python3-torch) and print the ratio"},
       {"--model", "PKG", "model package (default: the installed default model; fresh weights when none)"},
       {"--threads", "N", "LibTorch threads, 1..64 (default 2)"},
+      {"--device", "D", "where the decoder table runs: cpu (default), cuda or cuda:N (adds batch 256; the peak is that device's)"},
       {"--plugin", "LIB", "libcircumplex.so to time (default: the one built beside this program)"},
       {"--python", "EXE", "interpreter for --peer (default $CIRCUMPLEX_PYTHON, /usr/bin/python3, python3)"},
   };
@@ -203,6 +204,8 @@ int run_bench(int argc, char** argv) {
   }
   const bool quick = args.has("--quick");
   const int threads = static_cast<int>(args.integer_or("--threads", 2, 1, 64));
+  const std::string device = args.get_or("--device", "cpu");
+  const bool on_gpu = parse_device(device).is_cuda();  // refuses unknown names, and CUDA where there is none, before any work
   if (args.has("--model") && !fs::is_directory(*args.get("--model"))) {
     throw UsageError("option --model: '" + *args.get("--model") + "' is not a folder");
   }
@@ -240,11 +243,14 @@ int run_bench(int argc, char** argv) {
 
   bench::DecodeOptions d;
   d.threads = threads;
+  d.device = device;
+  if (on_gpu) d.batches.push_back(256);
   d.warmup = quick ? 1 : 5;
   d.runs = quick ? 4 : 40;
   d.progress = [](const std::string& s) { say(s); };
   say("matrix-multiply peak");
-  const bench::Peak peak = bench::measure_matmul_peak(threads, quick);
+  const bench::Peak peak = bench::measure_matmul_peak(threads, quick, device);
+  report["machine"]["device"] = device;
   const bench::DecodeResult decode = bench::bench_decode(model, d);
   bench::add_decode_json(report, decode, peak);
   if (args.has("--peer")) {

@@ -37,6 +37,7 @@ int run_render(int argc, char** argv) {
       {"--seconds", "S", "walk: duration of one turn (default 4)"},
       {"--fps", "F", "walk: frames per second (default 30)"},
       {"--threads", "N", "LibTorch threads (default 2)"},
+      {"--device", "D", "where the decoder runs: cpu (default), cuda or cuda:N (a CUDA build of LibTorch)"},
   };
   const char* mode = argc > 1 && std::strncmp(argv[1], "--", 2) != 0 ? argv[1] : "";
   const bool known = !std::strcmp(mode, "face") || !std::strcmp(mode, "grid") || !std::strcmp(mode, "axis") || !std::strcmp(mode, "between") || !std::strcmp(mode, "walk");
@@ -62,7 +63,7 @@ int run_render(int argc, char** argv) {
     pkg = ModelPackage::default_path();
     if (pkg.empty()) throw Error(ErrorKind::Io, "no model package given and none shipped (assets/models/default); pass --model PKG");
   }
-  tools::RenderContext ctx(pkg, static_cast<int>(args.integer_or("--threads", 2, 1, 256)));
+  tools::RenderContext ctx(pkg, static_cast<int>(args.integer_or("--threads", 2, 1, 256)), args.get_or("--device", "cpu"));
   if (args.has("--image") + args.has("--identity-file") + args.has("--identity") > 1) {
     throw UsageError("give one of --image, --identity-file and --identity");
   }

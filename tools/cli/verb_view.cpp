@@ -20,7 +20,7 @@
 namespace circumplex::cli {
 namespace {
 
-renderer::ViewerHooks opencv_hooks(int threads) {
+renderer::ViewerHooks opencv_hooks(int threads, const std::string& device) {
   renderer::ViewerHooks hooks;
   hooks.write_png = [](const std::string& path, const renderer::Rgba& image) {
     const cv::Mat rgba(image.height, image.width, CV_8UC4, const_cast<std::uint8_t*>(image.pixels.data()));
@@ -41,8 +41,8 @@ renderer::ViewerHooks opencv_hooks(int threads) {
   // Recordings render from the path, frame by frame, with their own generator: the same
   // model package and the identity the live session draws (not encoded again), so nothing
   // depends on the screen's frame rate.
-  hooks.record = [threads](const renderer::RecordRequest& r) {
-    tools::RenderContext ctx(r.model_dir, threads);
+  hooks.record = [threads, device](const renderer::RecordRequest& r) {
+    tools::RenderContext ctx(r.model_dir, threads, device);
     ctx.identity = r.identity;
     std::unique_ptr<Path> path;
     if (r.live_path) path = std::make_unique<ScriptedPath>(r.keys);
@@ -88,6 +88,7 @@ int run_view(int argc, char** argv) {
       {"--image", "FILE", "identity from this photo's face (found and aligned to the model's framing); without a face: a notice and the seed"},
       {"--half-life", "S", "cursor smoothing half-life in seconds (default 0.12)"},
       {"--threads", "N", "LibTorch threads of the generator (default 1)"},
+      {"--device", "D", "where the generator decodes: cpu (default), cuda or cuda:N (a CUDA build of LibTorch)"},
       {"--record-dir", "DIR", "default folder of the Record panel (default out/record)"},
       {"--validation", "", "Vulkan validation layer on; any validation error makes the exit status 1 (default in debug builds)"},
       {"--no-validation", "", "validation layer off, also in debug builds"},
@@ -126,6 +127,7 @@ int run_view(int argc, char** argv) {
   opt.identity_image = args.get_or("--image", "");
   opt.half_life = args.number_or("--half-life", 0.12, 0.0, 60.0);
   opt.threads = static_cast<int>(args.integer_or("--threads", 1, 1, 256));
+  opt.device = args.get_or("--device", "cpu");
   opt.record_dir = args.get_or("--record-dir", "out/record");
   opt.generator_delay_ms = args.number_or("--generator-delay", 0.0, 0.0, 60000.0);
   opt.quiet = args.has("--quiet");
@@ -137,7 +139,7 @@ int run_view(int argc, char** argv) {
 #endif
   if (!opt.script.empty() && !std::filesystem::exists(opt.script)) throw Error(ErrorKind::Io, opt.script + ": no such script file");
 
-  renderer::Viewer viewer(opt, opencv_hooks(opt.threads));
+  renderer::Viewer viewer(opt, opencv_hooks(opt.threads, opt.device));
   return viewer.run();
 }
 

@@ -27,8 +27,8 @@ cv::Mat scaled(const cv::Mat& face, int cell) {
 }
 }  // namespace
 
-RenderContext::RenderContext(const std::string& package_dir, int threads)
-    : package(ModelPackage::load(package_dir)), generator(package, threads) {
+RenderContext::RenderContext(const std::string& package_dir, int threads, const std::string& device)
+    : package(ModelPackage::load(package_dir)), generator(package, threads, device) {
   identity = package.identity_from_seed(1);
 }
 

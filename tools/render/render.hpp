@@ -24,7 +24,8 @@ namespace circumplex::tools {
 
 /// A model, its generator and one identity: what every render needs.
 struct RenderContext {
-  RenderContext(const std::string& package_dir, int threads);
+  /// `device`: where the decoder runs (cpu, cuda, cuda:N; parse_device).
+  RenderContext(const std::string& package_dir, int threads, const std::string& device = "cpu");
   ModelPackage package;
   Generator generator;
   std::vector<float> identity;

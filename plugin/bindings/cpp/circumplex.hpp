@@ -62,7 +62,10 @@ inline int output_index(cpx_output_kind kind, const std::string& name) {
 /// Builder for cpx_create_info.
 class CreateOptions {
  public:
-  CreateOptions() { check(cpx_create_info_init(&info_)); }
+  CreateOptions() {
+    check(cpx_create_info_init(&info_));  // API 3's fields; this header knows the whole struct
+    info_.struct_size = sizeof info_;
+  }
   CreateOptions& model(std::string path) {
     path_ = std::move(path);
     has_path_ = true;
@@ -76,15 +79,21 @@ class CreateOptions {
   CreateOptions& threads(int32_t n) { info_.threads = n; return *this; }
   CreateOptions& half_life(float seconds) { info_.half_life = seconds; return *this; }
   CreateOptions& identity_seed(uint64_t seed) { info_.identity_seed = seed; return *this; }
+  /// Where the generator decodes: "cpu" (default), "cuda" or "cuda:N" (API 4).
+  CreateOptions& device(std::string name) {
+    device_ = std::move(name);
+    return *this;
+  }
   /// The filled struct; valid while this object lives (it points at the stored path).
   const cpx_create_info& info() {
     info_.model_path = has_path_ ? path_.c_str() : nullptr;
+    info_.device = device_.empty() ? nullptr : device_.c_str();
     return info_;
   }
 
  private:
   cpx_create_info info_{};
-  std::string path_;
+  std::string path_, device_;
   bool has_path_ = false;
 };
 

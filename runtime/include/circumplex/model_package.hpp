@@ -123,12 +123,21 @@ class ModelPackage {
   std::map<std::string, torch::Tensor> weights_;
 };
 
+/// The device named "cpu", "cuda" or "cuda:N" (what `--device` and cpx_create_info.device
+/// take). Throws Error (InvalidArgument) for other names, and for CUDA names when this
+/// LibTorch has no CUDA or that GPU is not visible, saying which.
+torch::Device parse_device(const std::string& name);
+
 /// Runs a package's VAE: latents → RGBA8 frames, images → latents. One thread at a time
 /// per Generator (create one per thread that needs one; they share nothing mutable).
 class Generator {
  public:
-  /// Builds the network and loads the weights; `threads` LibTorch intra-op threads.
-  Generator(const ModelPackage& package, int threads);
+  /// Builds the network and loads the weights onto `device` (parse_device's names);
+  /// `threads` LibTorch intra-op threads. On a GPU the network runs there and each call
+  /// copies its result to host memory once (frames and latents are always host memory).
+  Generator(const ModelPackage& package, int threads, const std::string& device = "cpu");
+  /// Where the network runs.
+  const torch::Device& device() const { return device_; }
 
   int image_size() const { return config_.image_size; }
   std::size_t latent_size() const { return static_cast<std::size_t>(config_.latent); }
@@ -144,6 +153,7 @@ class Generator {
   VaeConfig config_;
   BetaVae vae_{nullptr};
   int threads_;
+  torch::Device device_{torch::kCPU};
 };
 
 }  // namespace circumplex

@@ -72,6 +72,7 @@ struct SessionOptions {
   double half_life = 0.12;      ///< cursor smoothing, seconds
   std::uint64_t identity_seed = 1;
   bool generate_frames = true;  ///< false: rig outputs only, no worker thread
+  std::string device = "cpu";   ///< where the generator runs: cpu, cuda or cuda:N (parse_device)
   /// Optional: receives the model's FaceSource and returns the one the worker uses.
   std::function<std::unique_ptr<FaceSource>(std::unique_ptr<FaceSource>)> wrap_faces;
 };

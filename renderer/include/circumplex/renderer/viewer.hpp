@@ -79,6 +79,7 @@ struct ViewerOptions {
   int gpu = -1;                        ///< Vulkan device index; −1 picks discrete, integrated, then CPU
   bool validation = false;             ///< Vulkan validation layer; errors make run() return 1
   int threads = 1;                     ///< LibTorch threads of the generator
+  std::string device = "cpu";          ///< where the generator decodes: cpu, cuda or cuda:N (parse_device)
   std::uint64_t identity_seed = 1;     ///< identity from the model's prior
   std::string identity_image;          ///< a photo whose face becomes the identity at start (photo.hpp); without a face: a notice, and the seed's identity
   double half_life = 0.12;             ///< cursor smoothing, seconds
