@@ -183,6 +183,22 @@ TEST_CASE("bench usage errors exit 2 and name the option") {
   const CliResult help = run_cli("bench --help");
   CHECK(help.code == 0);
   CHECK(help.out.find("--peer") != std::string::npos);
+  const CliResult tpu = run_cli("bench --quick --device tpu");
+  CHECK(tpu.code != 0);
+  CHECK(tpu.out.find("device 'tpu'") != std::string::npos);
+  CHECK(tpu.out.find("matrix-multiply peak") == std::string::npos);  // refused before any work
+  if (!circumplex::torch_compat::cuda_available()) {
+    const CliResult cuda = run_cli("bench --quick --device cuda");
+    CHECK(cuda.code != 0);
+    CHECK(cuda.out.find("has no CUDA") != std::string::npos);
+    FILE* p = popen((std::string(CIRCUMPLEX_BENCH_DECODE) + " --quick --device cuda:0 2>&1").c_str(), "r");
+    REQUIRE(p != nullptr);
+    std::string text;
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) text += buf;
+    CHECK(pclose(p) != 0);
+    CHECK(text.find("device 'cuda:0'") != std::string::npos);
+  }
 }
 
 TEST_CASE("the fresh-weights fallback is a loadable package of the default architecture") {

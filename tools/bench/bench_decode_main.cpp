@@ -4,7 +4,7 @@
 // writes {"schema": "circumplex-bench-decode", machine, model, decode, peak, efficiency} with
 // the members bench.hpp documents.
 //
-//   circumplex_bench_decode [--model PKG] [--quick] [--threads N] [--device cpu|cuda] [--json FILE]
+//   circumplex_bench_decode [--model PKG] [--quick] [--threads N] [--device cpu|cuda[:N]] [--json FILE]
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,12 +15,13 @@
 
 #include "bench/bench_core.hpp"
 #include "circumplex/error.hpp"
+#include "circumplex/model_package.hpp"
 #include "circumplex/torch_compat.hpp"
 
 namespace {
 int usage(const std::string& why) {
   std::fprintf(stderr, "circumplex_bench_decode: %s\nUsage: circumplex_bench_decode [--model PKG] [--quick] [--threads N] "
-                       "[--device cpu|cuda] [--json FILE]\n", why.c_str());
+                       "[--device cpu|cuda[:N]] [--json FILE]\n", why.c_str());
   return 2;
 }
 }  // namespace
@@ -52,7 +53,11 @@ int main(int argc, char** argv) {
       return usage("unknown option '" + a + "'");
     }
   }
-  if (device != "cpu" && device != "cuda") return usage("option --device: must be cpu or cuda, got '" + device + "'");
+  try {
+    (void)circumplex::parse_device(device);  // cpu, cuda or cuda:N; CUDA only where LibTorch has it
+  } catch (const circumplex::Error& e) {
+    return usage(std::string("option --device: ") + e.what());
+  }
   try {
     const std::string scratch = (std::filesystem::temp_directory_path() / ("circumplex-bench-decode-" + std::to_string(getpid()))).string();
     const bench::BenchModel model = bench::resolve_model(model_dir, scratch);
