@@ -62,19 +62,30 @@ Json bench_engine(const BenchModel& model, int threads, bool quick, const Progre
 }
 
 Json bench_photo(const BenchModel& model, int threads, bool quick, const std::string& photo, const ProgressFn& progress) {
-  if (progress) progress("photo identity (detect, align, encode)");
   const ModelPackage package = ModelPackage::load(model.dir);
   if (!package.framing()) return {{"available", false}, {"reason", "the package states no framing (made before circumplex 0.2)"}};
-  const cv::Mat bgr = cv::imread(photo, cv::IMREAD_COLOR);
-  if (bgr.empty()) return {{"available", false}, {"reason", photo + ": cannot read the photo"}};
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  const std::string route = package.framing()->procedural ? "procedural" : "photo";
+  if (progress) progress("photo identity (detect, align, " + std::string(route == "procedural" ? "fit, " : "") + "encode)");
+  PhotoFile file;
+  try {
+    file = read_photo_file(photo);
+  } catch (const Error& e) {
+    return {{"available", false}, {"reason", e.what()}};
+  }
+  const std::size_t stride = static_cast<std::size_t>(file.width) * 3;
   Generator generator(package, threads);
   const Timing t = time_runs([&] {
-    const PreparedPhoto p = prepare_photo(rgb.data, rgb.cols, rgb.rows, 3, rgb.step, package, photo);
+    const PreparedPhoto p = prepare_photo(file.rgb.data(), file.width, file.height, 3, stride, package, photo);
     (void)generator.encode(p.rgb.data(), p.size, p.size, 3);
   }, quick ? 1 : 2, quick ? 3 : 15);
-  return {{"available", true}, {"photo", fs::path(photo).filename().string()}, {"width", rgb.cols}, {"height", rgb.rows}, {"time", timing_json(t)}};
+  // The fit alone (procedural route), on the aligned photo.
+  Json fit = nullptr;
+  if (route == "procedural") {
+    const PreparedPhoto p = prepare_photo(file.rgb.data(), file.width, file.height, 3, stride, package, photo);
+    fit = timing_json(time_runs([&] { (void)fit_procedural_person(p.aligned_photo.data(), p.size); }, quick ? 1 : 2, quick ? 3 : 15));
+  }
+  return {{"available", true}, {"photo", fs::path(photo).filename().string()}, {"width", file.width}, {"height", file.height},
+          {"route", route}, {"time", timing_json(t)}, {"fit", fit}};
 }
 
 Json bench_viewer(const BenchModel& model, int threads, bool quick, const ProgressFn& progress) {

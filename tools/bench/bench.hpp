@@ -57,8 +57,10 @@ using ProgressFn = std::function<void(const std::string&)>;
 
 /// Session latency: new target → finished frame of it.
 Json bench_engine(const BenchModel& model, int threads, bool quick, const ProgressFn& progress);
-/// A photo as identity (photo.hpp: detection, alignment, luminance, then the encoder), on the
-/// decoded RGB of `photo`; {"available": false, "reason": …} for a package without framing.
+/// A photo as identity (photo.hpp: detection, alignment, the package's route — the procedural
+/// fit, or the luminance match — then the encoder), on the decoded RGB of `photo`: "time", and
+/// "fit" (the fit alone; null on the photo route); {"available": false, "reason": …} for a
+/// package without framing.
 Json bench_photo(const BenchModel& model, int threads, bool quick, const std::string& photo, const ProgressFn& progress);
 /// The headless viewer following a moving cursor with the generator running; without
 /// Vulkan, {"available": false, "reason": …}.

@@ -148,8 +148,11 @@ void print_table(const Json& r) {
   std::printf("engine: new target -> finished frame: median %.2f ms, p99 %.2f ms\n",
               r["engine"]["latency"]["median_ms"].get<double>(), r["engine"]["latency"]["p99_ms"].get<double>());
   if (r["photo"]["available"].get<bool>()) {
-    std::printf("photo identity (%dx%d: detect, align, encode): median %.1f ms, p99 %.1f ms (goal <= 150 ms)\n", r["photo"]["width"].get<int>(),
-                r["photo"]["height"].get<int>(), r["photo"]["time"]["median_ms"].get<double>(), r["photo"]["time"]["p99_ms"].get<double>());
+    const bool fitted = r["photo"]["route"] == "procedural";
+    std::printf("photo identity (%dx%d: detect, align, %sencode): median %.1f ms, p99 %.1f ms (goal <= 150 ms)", r["photo"]["width"].get<int>(),
+                r["photo"]["height"].get<int>(), fitted ? "fit, " : "", r["photo"]["time"]["median_ms"].get<double>(), r["photo"]["time"]["p99_ms"].get<double>());
+    if (fitted) std::printf("; the fit alone %.1f ms", r["photo"]["fit"]["median_ms"].get<double>());
+    std::printf("\n");
   } else {
     std::printf("photo identity: not measured (%s)\n", r["photo"]["reason"].get<std::string>().c_str());
   }
