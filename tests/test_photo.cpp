@@ -199,6 +199,44 @@ TEST_CASE("real photos: aligned to the framing, avatars that are faces, neutral 
   CHECK(correct >= 5);
 }
 
+TEST_CASE("expression control on photo identities is as good as on seeds: the judged 7x7 grid") {
+  Shipped& s = shipped();
+  const int S = s.pkg.config().image_size;
+  std::vector<AffectPoint> grid;
+  for (int j = 0; j < 7; ++j) {
+    for (int i = 0; i < 7; ++i) grid.push_back(clamp_to_unit({-1.0 + i / 3.0, -1.0 + j / 3.0, 0.0}, Space::Plane));
+  }
+  // Judged MAE (v, a) over the grid of each identity, as `evaluate` reports it.
+  const auto grid_mae = [&](const std::vector<std::vector<float>>& identities) {
+    double sum = 0;
+    for (const auto& id : identities) {
+      std::vector<std::vector<float>> latents;
+      for (const AffectPoint& p : grid) latents.push_back(s.pkg.manifold().compose(id, p));
+      std::vector<std::vector<std::uint8_t>> rgba;
+      s.gen.decode_batch(latents, rgba);
+      std::vector<cv::Mat> faces;
+      for (const auto& px : rgba) faces.push_back(bgr_of(px, S));
+      const torch::Tensor read = judged(faces);
+      for (std::size_t k = 0; k < grid.size(); ++k) {
+        const auto row = static_cast<std::int64_t>(k);
+        sum += 0.5 * (std::fabs(read[row][0].item<double>() - grid[k].v) + std::fabs(read[row][1].item<double>() - grid[k].a));
+      }
+    }
+    return sum / static_cast<double>(identities.size() * grid.size());
+  };
+  std::vector<std::vector<float>> photos, seeds;
+  for (const std::string& who : kPeople) {
+    for (const std::string kind : {"neutral", "smiling"}) {
+      const PreparedPhoto p = prepare(read_rgb(kPhotos + who + "_" + kind + ".jpg"), s.pkg);
+      photos.push_back(s.gen.encode(p.rgb.data(), S, S, 3));
+    }
+  }
+  for (std::uint64_t seed = 1; seed <= photos.size(); ++seed) seeds.push_back(s.pkg.identity_from_seed(seed));
+  const double photo_mae = grid_mae(photos), seed_mae = grid_mae(seeds);
+  MESSAGE("judged grid MAE (v, a): 12 photo identities " << photo_mae << ", 12 seeds " << seed_mae);
+  CHECK(photo_mae <= seed_mae + 0.03);
+}
+
 TEST_CASE("the procedural route: painted people are fitted back to themselves") {
   // A painted person at neutral, framed as the painter frames everyone, is what the fit should
   // recover best: the factors a photo shows come back near their values.
