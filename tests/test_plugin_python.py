@@ -80,6 +80,13 @@ def main():
         expect(False, "bad model raises")
     except circumplex.CircumplexError as e:
         expect(e.name == "CPX_ERROR_MODEL" and "/nonexistent/model" in e.message, f"model error: {e}")
+    try:  # the device (API 4) reaches the library: an unknown name is refused by name
+        circumplex.Context(model=model, device="tpu")
+        expect(False, "an unknown device raises")
+    except circumplex.CircumplexError as e:
+        expect(e.name == "CPX_ERROR_INVALID_ARGUMENT" and "tpu" in e.message, f"device error: {e}")
+    with circumplex.Context(model=model, rig_only=True, device="cpu") as ctx:
+        expect(ctx is not None, "device cpu")
 
     # Frames.
     with circumplex.Context(model=model, threads=1) as ctx:

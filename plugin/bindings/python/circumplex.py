@@ -30,7 +30,7 @@ VMC_VRM0, VMC_VRM1, VMC_ARKIT = 0, 1, 2
 BETWEEN_STRAIGHT, BETWEEN_SPHERE = 0, 1
 CREATE_RIG_ONLY = 0x1
 ERROR_NO_FRAME = 6
-API_VERSION = 3  # the CPX_API_VERSION these bindings are written against
+API_VERSION = 4  # the CPX_API_VERSION these bindings are written against
 
 
 class Affect(ctypes.Structure):
@@ -40,7 +40,8 @@ class Affect(ctypes.Structure):
 class CreateInfo(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_uint32), ("flags", ctypes.c_uint32), ("model_path", ctypes.c_char_p),
                 ("frame_size", ctypes.c_int32), ("threads", ctypes.c_int32), ("half_life", ctypes.c_float),
-                ("reserved", ctypes.c_uint32), ("identity_seed", ctypes.c_uint64)]
+                ("reserved", ctypes.c_uint32), ("identity_seed", ctypes.c_uint64),
+                ("device", ctypes.c_char_p)]  # API 4
 
 
 class ContextInfo(ctypes.Structure):
@@ -191,10 +192,13 @@ class Context:
     """One circumplex engine instance (cpx_context). Close it (or use `with`) when done."""
 
     def __init__(self, model=None, rig_only=False, frame_size=0, threads=0, half_life=0.12, identity_seed=1,
-                 library=None):
+                 library=None, device=None):
         self._lib = load(library)
         info = CreateInfo()
-        _check(self._lib.cpx_create_info_init(ctypes.byref(info)))
+        _check(self._lib.cpx_create_info_init(ctypes.byref(info)))  # API 3's fields
+        info.struct_size = ctypes.sizeof(CreateInfo)
+        self._device = device.encode() if device is not None else None  # "cpu", "cuda" or "cuda:N"
+        info.device = self._device
         self._model = model.encode() if model is not None else None  # kept alive during create
         info.model_path = self._model
         info.flags = CREATE_RIG_ONLY if rig_only else 0
