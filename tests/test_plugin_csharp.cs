@@ -92,6 +92,8 @@ static class TestPluginCSharp
             Expect(Math.Abs(Math.Sqrt(q.V * q.V + q.A * q.A + q.Z * q.Z) - 0.7) < 0.01, "compound emotion at 0.7: " + q);
         }
         Expect(Code(() => new Context(new CreateOptions { ModelPath = "/nonexistent/model" })) == Result.Model, "bad model");
+        Expect(Code(() => new Context(new CreateOptions { ModelPath = model, Device = "tpu" })) == Result.InvalidArgument, "unknown device");
+        using (var onCpu = new Context(new CreateOptions { ModelPath = model, RigOnly = true, Device = "cpu" })) Expect(onCpu != null, "device cpu");
 
         // Frames.
         using (var ctx = new Context(new CreateOptions { ModelPath = model, Threads = 1 }))

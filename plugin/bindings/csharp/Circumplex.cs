@@ -72,6 +72,7 @@ namespace Circumplex
         public float HalfLife;
         public uint Reserved;
         public ulong IdentitySeed;
+        public IntPtr Device;     // API 4: UTF-8 "cpu", "cuda" or "cuda:N"; IntPtr.Zero: cpu
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -138,7 +139,7 @@ namespace Circumplex
     public static class Native
     {
         public const string Library = "circumplex";
-        public const uint ApiVersion = 3;  // CPX_API_VERSION these bindings follow
+        public const uint ApiVersion = 4;  // CPX_API_VERSION these bindings follow
         public const uint CreateRigOnly = 0x1;
         public const int AuCount = 17, ArkitCount = 52, VrmCount = 18, AffectCount = 3, MaxOutputs = 52;
         public const int MaxBorrows = 8;
@@ -237,6 +238,7 @@ namespace Circumplex
         public int Threads;             // 0: 2
         public float HalfLife = 0.12f;  // cursor smoothing, seconds
         public ulong IdentitySeed = 1;
+        public string Device;           // null: "cpu"; "cuda" or "cuda:N" with a CUDA build of the library
     }
 
     /// <summary>Static tables: output and emotion names.</summary>
@@ -292,21 +294,25 @@ namespace Circumplex
             if (Native.cpx_api_version() < Native.ApiVersion)
                 throw new CircumplexException(Result.NotSupported, "libcircumplex is older than these bindings");
             CreateInfo info;
-            CircumplexException.Check(Native.cpx_create_info_init(out info), IntPtr.Zero);
+            CircumplexException.Check(Native.cpx_create_info_init(out info), IntPtr.Zero);  // API 3's fields
+            info.StructSize = (uint)Marshal.SizeOf(typeof(CreateInfo));
             info.Flags = options.RigOnly ? Native.CreateRigOnly : 0u;
             info.FrameSize = options.FrameSize;
             info.Threads = options.Threads;
             info.HalfLife = options.HalfLife;
             info.IdentitySeed = options.IdentitySeed;
-            byte[] path = Utf8.Bytes(options.ModelPath);
+            byte[] path = Utf8.Bytes(options.ModelPath), device = Utf8.Bytes(options.Device);
             GCHandle pin = path != null ? GCHandle.Alloc(path, GCHandleType.Pinned) : default(GCHandle);
+            GCHandle pinDevice = device != null ? GCHandle.Alloc(device, GCHandleType.Pinned) : default(GCHandle);
             try
             {
                 info.ModelPath = path != null ? pin.AddrOfPinnedObject() : IntPtr.Zero;
+                info.Device = device != null ? pinDevice.AddrOfPinnedObject() : IntPtr.Zero;
                 CircumplexException.Check(Native.cpx_create(ref info, out ctx), IntPtr.Zero);
             }
             finally
             {
+                if (device != null) pinDevice.Free();
                 if (path != null) pin.Free();
             }
         }
