@@ -12,12 +12,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <opencv2/imgcodecs.hpp>
 #include <string>
 #include <unistd.h>
 
 #include "circumplex/assets.hpp"
 #include "circumplex/error.hpp"
+#include "circumplex/model_package.hpp"
 #include "circumplex/renderer/viewer.hpp"
 #include "circumplex/percentile.hpp"
 #include "test_skip.hpp"
@@ -184,6 +186,39 @@ TEST_CASE("dragging on the headless pad moves the target and the cursor follows"
   for (int i = 0; i < 60; ++i) viewer.frame();
   CHECK(viewer.nearest() == "neutral");
   CHECK(viewer.validation_errors() == 0);
+}
+
+TEST_CASE("the Record panel hands the live session's package and identity to the recorder") {
+  std::mutex m;
+  std::vector<RecordRequest> asked;
+  ViewerHooks hooks;
+  hooks.record = [&](const RecordRequest& r) {
+    std::lock_guard<std::mutex> lock(m);
+    asked.push_back(r);
+    return std::string("recorded");
+  };
+  ViewerOptions opt = headless(1280, 720);
+  opt.identity_seed = 7;
+  {
+    Viewer viewer(opt, hooks);
+    viewer.frame();
+    const ViewerLayout l = viewer.layout();
+    REQUIRE(l.record_w > 0);
+    const float x = l.record_x + l.record_w / 2, y = l.record_y + l.record_h / 2;
+    viewer.mouse(x, y, false);
+    viewer.frame();
+    viewer.mouse(x, y, true);
+    viewer.frame();
+    viewer.mouse(x, y, false);
+    viewer.frame();
+  }  // the viewer waits for the recording before it goes
+  REQUIRE(asked.size() == 1);
+  const RecordRequest& r = asked[0];
+  CHECK_FALSE(r.live_path);
+  CHECK(r.out_dir.find("/walk-") != std::string::npos);
+  REQUIRE(r.package != nullptr);
+  CHECK(r.package->dir() == circumplex::ModelPackage::load(CIRCUMPLEX_TINY_MODEL).dir());
+  CHECK(r.identity == r.package->identity_from_seed(7));  // the live identity, not encoded again
 }
 
 TEST_CASE("the UI frame time does not grow with the generator time") {

@@ -822,7 +822,12 @@ void Viewer::Impl::panel_record(const ImVec2& pos, const ImVec2& size) {
   ImGui::PushStyleColor(ImGuiCol_Button, rgba(44, 92, 160));
   ImGui::PushStyleColor(ImGuiCol_ButtonHovered, rgba(58, 112, 190));
   const char* label = ui.record_mode == 0 ? "Record circle walk" : session->capturing() ? "Stop and render" : "Start capture  (gamepad: Start)";
-  if (ImGui::Button(label, ImVec2(-1, 0))) {
+  const bool pressed = ImGui::Button(label, ImVec2(-1, 0));
+  {
+    const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax(), s = ImGui::GetIO().DisplayFramebufferScale;
+    layout.record_x = lo.x * s.x, layout.record_y = lo.y * s.y, layout.record_w = (hi.x - lo.x) * s.x, layout.record_h = (hi.y - lo.y) * s.y;
+  }
+  if (pressed) {
     if (ui.record_mode == 0) {
       RecordRequest r;
       r.theta = ui.walk_theta;

@@ -422,7 +422,7 @@ void Viewer::Impl::start_recording(RecordRequest request) {
   if (recording) return toast("A recording is already being rendered", true);
   if (!hooks.record) return toast("Recording is not available in this host", true);
   if (record_thread.joinable()) record_thread.join();
-  request.model_dir = model_dir;
+  request.package = std::make_shared<const ModelPackage>(session->package());
   request.identity = session->identity();
   recording = true;
   toast(request.live_path ? "Rendering the live path, frame by frame…" : "Rendering the circle walk, frame by frame…");

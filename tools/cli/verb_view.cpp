@@ -38,11 +38,11 @@ renderer::ViewerHooks opencv_hooks(int threads, const std::string& device) {
     out.pixels.assign(rgba.data, rgba.data + rgba.total() * 4);
     return out;
   };
-  // Recordings render from the path, frame by frame, with their own generator: the same
-  // model package and the identity the live session draws (not encoded again), so nothing
-  // depends on the screen's frame rate.
+  // Recordings render from the path, frame by frame, with their own generator: the live
+  // session's model package and identity (neither read nor encoded again), so nothing depends
+  // on the screen's frame rate.
   hooks.record = [threads, device](const renderer::RecordRequest& r) {
-    tools::RenderContext ctx(r.model_dir, threads, device);
+    tools::RenderContext ctx(*r.package, threads, device);
     ctx.identity = r.identity;
     std::unique_ptr<Path> path;
     if (r.live_path) path = std::make_unique<ScriptedPath>(r.keys);

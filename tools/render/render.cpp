@@ -28,7 +28,10 @@ cv::Mat scaled(const cv::Mat& face, int cell) {
 }  // namespace
 
 RenderContext::RenderContext(const std::string& package_dir, int threads, const std::string& device)
-    : package(ModelPackage::load(package_dir)), generator(package, threads, device) {
+    : RenderContext(ModelPackage::load(package_dir), threads, device) {}
+
+RenderContext::RenderContext(ModelPackage loaded, int threads, const std::string& device)
+    : package(std::move(loaded)), generator(package, threads, device) {
   identity = package.identity_from_seed(1);
 }
 

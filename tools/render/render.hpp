@@ -26,6 +26,8 @@ namespace circumplex::tools {
 struct RenderContext {
   /// `device`: where the decoder runs (cpu, cuda, cuda:N; parse_device).
   RenderContext(const std::string& package_dir, int threads, const std::string& device = "cpu");
+  /// From a package already loaded (a live session's).
+  RenderContext(ModelPackage loaded, int threads, const std::string& device = "cpu");
   ModelPackage package;
   Generator generator;
   std::vector<float> identity;

@@ -36,6 +36,10 @@
 #include "circumplex/affect.hpp"
 #include "circumplex/paths.hpp"
 
+namespace circumplex {
+class ModelPackage;  // model_package.hpp (LibTorch): this header does not need its insides
+}
+
 namespace circumplex::renderer {
 
 /// An RGBA8 picture in memory, top row first.
@@ -50,7 +54,7 @@ struct RecordRequest {
   double theta = 0.0, phi = 0.0, radius = 0.8, seconds = 4.0, fps = 30.0;
   std::vector<Keyframe> keys;      ///< the live cursor's (t, v, a, z) samples, t from 0
   std::string out_dir;             ///< folder for video, frames/, path.csv, contact sheet
-  std::string model_dir;           ///< the package the viewer shows
+  std::shared_ptr<const ModelPackage> package;  ///< the package the live session draws with (not read from disk again)
   std::vector<float> identity;     ///< the identity latent the live session draws
 };
 
@@ -105,6 +109,7 @@ struct ViewerStats {
 struct ViewerLayout {
   float face_x = 0, face_y = 0, face_w = 0, face_h = 0;  ///< the face picture
   float pad_cx = 0, pad_cy = 0, pad_radius = 0;          ///< the pad's unit disk
+  float record_x = 0, record_y = 0, record_w = 0, record_h = 0;  ///< the Record panel's button
   /// Pixel of an affect point on the pad (valence right, arousal up).
   void pad_pixel(AffectPoint p, float& x, float& y) const {
     x = pad_cx + static_cast<float>(p.v) * pad_radius;
