@@ -93,7 +93,7 @@ facegen::Identity fit_procedural_person(const std::uint8_t* rgb, int size) {
   person.iris_colour = 1;
   person.texture_seed = 1;
   const AuVector neutral{};
-  const auto cost = [&](const facegen::Identity& p) { return distance(comparable(facegen::render_face(p, neutral, kFitSide)), target, weight); };
+  const auto cost = [&](const facegen::Identity& p) { return distance(comparable(facegen::render_face(p, neutral, kFitSide, /*draft=*/true)), target, weight); };
   double best = cost(person);
   for (const Trial& t : trials()) {
     const int i = facegen::factor_index(t.factor);

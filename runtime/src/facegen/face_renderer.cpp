@@ -1169,9 +1169,9 @@ void check_size(int size) {
 
 }  // namespace
 
-cv::Mat render_face(const Identity& id, const AuVector& aus, int size) {
+cv::Mat render_face(const Identity& id, const AuVector& aus, int size, bool draft) {
   check_size(size);
-  Face face(id, aus, size * supersample(size), size);
+  Face face(id, aus, size * (draft ? 1 : supersample(size)), size);
   return face.render();
 }
 
