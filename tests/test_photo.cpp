@@ -276,6 +276,12 @@ TEST_CASE("bad photos: a clear error naming the image, or a stated choice") {
   CHECK_THROWS_WITH_AS(prepare_photo(grey.data, 300, 300, 2, 600, s.pkg, "two.png"), doctest::Contains("channels"), Error);
   CHECK_THROWS_WITH_AS(prepare_photo(grey.data, 300, 300, 3, 100, s.pkg, "stride.png"), doctest::Contains("stride"), Error);
   CHECK_THROWS_WITH_AS(prepare_photo(grey.data, 20000, 20000, 3, 60000, s.pkg, "huge.png"), doctest::Contains("8..8192"), Error);
+  // A tiny face in a large picture: refused, saying how to fix it.
+  cv::Mat small_face, wide_view(2400, 2400, CV_8UC3, cv::Scalar(235, 235, 235));
+  cv::resize(read_rgb(kPhotos + "005_neutral.jpg"), small_face, {}, 0.12, 0.12, cv::INTER_AREA);
+  small_face.copyTo(wide_view(cv::Rect(1100, 1100, small_face.cols, small_face.rows)));
+  CHECK_THROWS_WITH_AS(prepare(wide_view, s.pkg, "crowd.jpg"), doctest::Contains("crowd.jpg: no face found"), Error);
+  CHECK_THROWS_WITH_AS(prepare(wide_view, s.pkg, "crowd.jpg"), doctest::Contains("crop closer"), Error);
   // Two people side by side: the larger face wins, and it is said.
   cv::Mat a = read_rgb(kPhotos + "021_neutral.jpg"), b = read_rgb(kPhotos + "025_smiling.jpg"), two;
   cv::resize(b, b, {a.cols * 3 / 4, a.rows * 3 / 4});
