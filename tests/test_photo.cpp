@@ -344,7 +344,7 @@ double mean_abs_diff(const PhotoFile& a, const cv::Mat& rgb) {
 }
 }  // namespace
 
-TEST_CASE("photo files: greyscale, CMYK and 16-bit files read as colour; huge and cut-off files are refused before decoding") {
+TEST_CASE("photo files: greyscale, CMYK and 16-bit files read as colour, huge and cut-off files are refused before decoding") {
   const fs::path dir = fresh_dir("photo/files");
   const cv::Mat rgb = read_rgb(kPhotos + "042_neutral.jpg");
   const PhotoFile plain = read_photo_file(kPhotos + "042_neutral.jpg");
