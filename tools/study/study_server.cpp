@@ -1,9 +1,10 @@
 #include "study_server.hpp"
 
-// cpp-httplib listens with a backlog of 5: a class of raters opening the page at once would
-// overflow it and wait on SYN retransmits (seconds each). Raised before the header reads it.
-#define CPPHTTPLIB_LISTEN_BACKLOG 128
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
@@ -25,6 +26,31 @@ std::string random_admin_token() {
   char buf[33];
   std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
   return buf;
+}
+
+// Debian's cpp-httplib is a compiled library that listens with a backlog of 5. A class of
+// raters opening the page at once overflows that queue, and with SYN cookies the kernel then
+// resets some of their connections (CI saw "Connection reset by peer" for 2 of 20 raters).
+// httplib does not hand out its socket, so the listening socket bound to `port` is found
+// among this process's descriptors and listen() is called again with a larger backlog (Linux
+// updates the backlog of a socket already listening). False when none was found.
+bool raise_listen_backlog(int port, int backlog) {
+  bool raised = false;
+  for (int fd = 0; fd < 1024; ++fd) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    sockaddr_storage addr{};
+    socklen_t alen = sizeof addr;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
+    const int bound = addr.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
+                      : addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                                   : -1;
+    if (bound == port && ::listen(fd, backlog) == 0) raised = true;
+  }
+  return raised;
 }
 
 bool is_loopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1"; }
@@ -69,6 +95,9 @@ int serve_study(const ServeOptions& opt) {
     if (port < 0) throw Error(ErrorKind::Io, "cannot bind " + opt.host + " on any port");
   } else if (!server.bind_to_port(opt.host, port)) {
     throw Error(ErrorKind::Io, "cannot bind " + opt.host + ":" + std::to_string(port) + " (in use, or not an address of this machine)");
+  }
+  if (!raise_listen_backlog(port, 256)) {
+    std::fprintf(stderr, "circumplex study serve: warning: could not raise the listen backlog above cpp-httplib's 5; many raters joining at once may see resets\n");
   }
   if (!is_loopback(opt.host)) {
     std::fprintf(stderr, "circumplex study serve: warning: listening on %s, not loopback: anyone who can reach this address can rate\n", opt.host.c_str());
