@@ -497,6 +497,11 @@ TEST_CASE("devices: cpu decodes as before, unknown names and CUDA without CUDA a
     CHECK(r.code != 0);
     CHECK(r.out.find("device 'cuda'") != std::string::npos);
     CHECK_FALSE(fs::exists(root() / "cuda.png"));
+    const CliResult e = run_cli("evaluate --model " + std::string(CIRCUMPLEX_TINY_MODEL) + " --judge " + std::string(CIRCUMPLEX_SOURCE_DIR) +
+                                "/assets/models/judge --seed 5 --device cuda --json " + (root() / "cuda-eval" / "eval.json").string());
+    CHECK(e.code != 0);
+    CHECK(e.out.find("device 'cuda'") != std::string::npos);
+    CHECK_FALSE(fs::exists(root() / "cuda-eval"));  // refused before the fresh set is made
   }
 }
 

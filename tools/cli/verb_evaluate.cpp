@@ -6,6 +6,7 @@
 
 #include "args.hpp"
 #include "circumplex/error.hpp"
+#include "circumplex/model_package.hpp"
 #include "judge/evaluate.hpp"
 #include "verbs.hpp"
 
@@ -23,6 +24,7 @@ int run_evaluate(int argc, char** argv) {
       {"--fresh", "N", "faces in the fresh set made with seed S (default 1000)"},
       {"--steps", "N", "faces per emotion sweep, 3..64 (default 9)"},
       {"--threads", "N", "LibTorch threads and synth workers (default 2)"},
+      {"--device", "D", "where the model's VAE runs: cpu (default), cuda or cuda:N (the judge stays on the CPU)"},
       {"--keep-fresh", "", "keep the fresh set's folder (beside the JSON) instead of removing it"},
       {"--strict", "", "exit 1 when a number misses its target"},
   };
@@ -55,6 +57,8 @@ int run_evaluate(int argc, char** argv) {
   const long fresh = args.integer_or("--fresh", 1000, 16, 1000000);
   opt.sweep_steps = static_cast<int>(args.integer_or("--steps", 9, 3, 64));
   opt.threads = static_cast<int>(args.integer_or("--threads", 2, 1, 256));
+  opt.device = args.get_or("--device", "cpu");
+  (void)parse_device(opt.device);  // refused before the fresh set is made
   for (int i = 0; i < argc; ++i) opt.command_line += std::string(i ? " " : "circumplex ") + argv[i];
 
   // The fresh set: the synth verb, in this process, at the model's size and in its space.

@@ -46,11 +46,13 @@ const cv::Scalar kInk(40, 40, 40), kMuted(120, 120, 120), kPaper(252, 250, 248),
 double nan() { return std::numeric_limits<double>::quiet_NaN(); }
 json finite_or_null(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
 
-// The model's VAE, run directly in batches (the Generator works one image at a time for encode).
+// The model's VAE, run directly in batches (the Generator works one image at a time for encode),
+// on `device`; what it returns is host memory.
 class Vae {
  public:
-  explicit Vae(const ModelPackage& pkg) : vae_(pkg.config()) {
+  Vae(const ModelPackage& pkg, torch::Device device) : vae_(pkg.config()), device_(device) {
     assign_module_tensors(*vae_, pkg.weights(), pkg.dir() + "/weights");
+    vae_->to(device_);
     vae_->eval();
   }
   // latents → images [N, 3, S, S] in [0, 1], quantised to 8 bits as Generator's frames are.
@@ -62,22 +64,25 @@ class Vae {
       std::copy(latents[static_cast<std::size_t>(i)].begin(), latents[static_cast<std::size_t>(i)].end(), z[i].data_ptr<float>());
     }
     std::vector<torch::Tensor> parts;
-    for (std::int64_t lo = 0; lo < n; lo += 32) parts.push_back(vae_->decoder->forward(z.narrow(0, lo, std::min<std::int64_t>(32, n - lo))));
+    for (std::int64_t lo = 0; lo < n; lo += 32) {
+      parts.push_back(vae_->decoder->forward(z.narrow(0, lo, std::min<std::int64_t>(32, n - lo)).to(device_)).to(torch::kCPU));
+    }
     return quantise(torch::cat(parts, 0));
   }
   // images → latent means [N, D] (float64).
   torch::Tensor encode(const torch::Tensor& images) {
     torch_compat::InferenceGuard guard;
-    return vae_->encoder->forward(images).first.to(torch::kFloat64);
+    return vae_->encoder->forward(images.to(device_)).first.to(torch::kCPU).to(torch::kFloat64);
   }
   torch::Tensor decode_means(const torch::Tensor& mu) {
     torch_compat::InferenceGuard guard;
-    return quantise(vae_->decoder->forward(mu.to(torch::kFloat32)));
+    return quantise(vae_->decoder->forward(mu.to(torch::kFloat32).to(device_)).to(torch::kCPU));
   }
 
  private:
   static torch::Tensor quantise(const torch::Tensor& x) { return x.mul(255.0).round_().clamp_(0, 255).div_(255.0).contiguous(); }
   BetaVae vae_;
+  torch::Device device_;
 };
 
 std::string fmt(const char* f, double x) {
@@ -494,7 +499,7 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
   const JudgePackage jpkg = JudgePackage::load(opt.judge);
   refuse_reader_as_judge(pkg, jpkg);
   Judge judge(jpkg, opt.threads);
-  Vae vae(pkg);
+  Vae vae(pkg, parse_device(opt.device));
   const Space space = pkg.manifold().space();
   const JudgeConfig& jc = jpkg.config();
   const int S = pkg.config().image_size;

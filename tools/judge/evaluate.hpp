@@ -40,6 +40,7 @@ struct EvaluateOptions {
   int identities = 8;       ///< K ≥ 2
   int sweep_steps = 9;      ///< faces per emotion sweep (≥ 3)
   int threads = 2;
+  std::string device = "cpu";  ///< where the model's VAE runs (parse_device); the judge stays on the CPU
   std::string command_line;
 };
 
