@@ -386,9 +386,7 @@ cpx_result cpx_create(const cpx_create_info* info, cpx_context** out_ctx) {
     need_range(ci.half_life, 0.0, 60.0, "info->half_life (seconds)");
     if (ci.reserved != 0) fail(CPX_ERROR_INVALID_ARGUMENT, "info->reserved must be 0");
     const std::string device = ci.device ? std::string(ci.device) : "cpu";
-    const bool indexed = device.size() > 5 && device.size() <= 8 && device.rfind("cuda:", 0) == 0 &&
-                         device.find_first_not_of("0123456789", 5) == std::string::npos;
-    if (device != "cpu" && device != "cuda" && !indexed) {
+    if (!is_device_name(device)) {
       fail(CPX_ERROR_INVALID_ARGUMENT, "info->device '" + device + "': use \"cpu\", \"cuda\" or \"cuda:N\" (NULL: cpu)");
     }
     if ((ci.flags & CPX_CREATE_RIG_ONLY) == 0) {

@@ -236,18 +236,15 @@ std::string ModelPackage::default_path() {
   return {};
 }
 
+bool is_device_name(const std::string& name) {
+  if (name == "cpu" || name == "cuda") return true;
+  return name.size() > 5 && name.size() <= 8 && name.rfind("cuda:", 0) == 0 && name.find_first_not_of("0123456789", 5) == std::string::npos;
+}
+
 torch::Device parse_device(const std::string& name) {
-  const bool cuda = name == "cuda" || name.rfind("cuda:", 0) == 0;
-  if (name != "cpu" && !cuda) throw Error(ErrorKind::InvalidArgument, "device '" + name + "': use cpu, cuda or cuda:N");
-  if (!cuda) return torch::Device(torch::kCPU);
-  int index = 0;
-  if (name.size() > 5) {
-    const std::string digits = name.substr(5);
-    if (digits.empty() || digits.size() > 3 || digits.find_first_not_of("0123456789") != std::string::npos) {
-      throw Error(ErrorKind::InvalidArgument, "device '" + name + "': the GPU index must be a number (cuda:0, cuda:1, …)");
-    }
-    index = std::stoi(digits);
-  }
+  if (!is_device_name(name)) throw Error(ErrorKind::InvalidArgument, "device '" + name + "': use cpu, cuda or cuda:N (N a GPU index)");
+  if (name == "cpu") return torch::Device(torch::kCPU);
+  const int index = name.size() > 5 ? std::stoi(name.substr(5)) : 0;
   if (!torch_compat::cuda_available()) {
     throw Error(ErrorKind::InvalidArgument, "device '" + name + "': this LibTorch (" + torch_compat::version() +
                                                 ") has no CUDA, or no GPU is visible; use cpu");

@@ -1,10 +1,5 @@
 // The procedural route of photo identities: the facegen person who looks most like an aligned
 // photo, found by analysis by synthesis (render a candidate, compare, keep the better one).
-#include <algorithm>
-#include <array>
-#include <cmath>
-#include <limits>
-#include <string_view>
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -15,7 +10,6 @@ namespace circumplex {
 namespace {
 
 constexpr int kFitSide = 48;  // faces are compared this large: colours and shapes, not texture
-constexpr double kBeardMargin = 0.97;  // facial hair must cut the distance by 3 % to be chosen
 
 /// An image as the fit compares it: blurred, in CIE Lab (float), kFitSide².
 cv::Mat comparable(const cv::Mat& bgr) {
@@ -48,11 +42,12 @@ double distance(const cv::Mat& a, const cv::Mat& b, const cv::Mat& weight) {
 /// values it tries for each. Factors not named keep the average person's value (0.5).
 /// Glasses are not fitted: at this scale the shadows around a bare eye match a frame better
 /// than no frame (the London sample, where nobody wears glasses, got them 9 times in 12).
-/// Facial hair must win clearly (kBeardMargin): dark chin shading alone got goatees.
+/// Facial hair must cut the distance by 3 % (its margin): dark chin shading alone got goatees.
 struct Trial {
   const char* factor;
   std::vector<double> values;
   bool relative = false;  ///< values are offsets from the factor's current value (a second, finer look)
+  double margin = 1.0;    ///< a value above 0 is chosen only if it cuts the distance below margin × the best
 };
 const std::vector<Trial>& trials() {
   static const std::vector<Trial> table = {
@@ -69,7 +64,7 @@ const std::vector<Trial>& trials() {
       {"face_width", {0.1, 0.5, 0.9}},
       {"face_length", {0.1, 0.5, 0.9}},
       {"jaw_width", {0.1, 0.5, 0.9}},
-      {"facial_hair", {0, 1, 2, 3, 4}},
+      {"facial_hair", {0, 1, 2, 3, 4}, false, 0.97},
       {"age", {0.1, 0.4, 0.7}},
       {"light_direction", {0.2, 0.5, 0.8}},
       {"skin_tone", {-0.06, -0.03, 0.03, 0.06}, true},
@@ -108,8 +103,8 @@ facegen::Identity fit_procedural_person(const std::uint8_t* rgb, int size) {
     });
     double chosen = base;
     for (std::size_t k = 0; k < candidates.size(); ++k) {
-      const bool beard = t.factor == std::string_view("facial_hair") && t.values[k] > 0;
-      if (costs[k] < (beard ? best * kBeardMargin : best)) best = costs[k], chosen = facegen::factor_value(candidates[k], index);
+      const double bar = t.values[k] > 0 ? best * t.margin : best;
+      if (costs[k] < bar) best = costs[k], chosen = facegen::factor_value(candidates[k], index);
     }
     facegen::set_factor(person, index, chosen);
   }

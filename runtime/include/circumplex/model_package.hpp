@@ -123,6 +123,9 @@ class ModelPackage {
   std::map<std::string, torch::Tensor> weights_;
 };
 
+/// True for the names of devices: "cpu", "cuda" and "cuda:N" (N of 1 to 3 digits), whether
+/// or not such a device is present.
+bool is_device_name(const std::string& name);
 /// The device named "cpu", "cuda" or "cuda:N" (what `--device` and cpx_create_info.device
 /// take). Throws Error (InvalidArgument) for other names, and for CUDA names when this
 /// LibTorch has no CUDA or that GPU is not visible, saying which.
