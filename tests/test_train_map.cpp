@@ -22,6 +22,7 @@
 #include "circumplex/weights.hpp"
 #include "test_support.hpp"
 #include "train/critic.hpp"
+#include "train/gradient_loss.hpp"
 #include "train/dataset.hpp"
 #include "train/trainer.hpp"
 
@@ -121,6 +122,44 @@ TEST_CASE("the patch critic learns to tell sharp faces from blurred ones") {
   copy.load(state, critic.t(), "in-memory");
   CHECK(copy.generator_loss(blurred).item<double>() == doctest::Approx(critic.generator_loss(blurred).item<double>()).epsilon(1e-6));
   CHECK_THROWS_WITH_AS(copy.load(TensorMap{}, 0, "empty.safetensors"), doctest::Contains("empty.safetensors"), Error);
+}
+
+TEST_CASE("the gradient-difference loss sees edges, not brightness") {
+  torch::manual_seed(4);
+  const torch::Tensor sharp = torch::rand({4, 3, 8, 8}).repeat_interleave(4, 2).repeat_interleave(4, 3);  // 32² blocks
+  const torch::Tensor blurred = torch::avg_pool2d(torch::nn::functional::pad(sharp, torch::nn::functional::PadFuncOptions({2, 2, 2, 2}).mode(torch::kReplicate)), 5, 1);
+  const torch::Tensor same = tools::gradient_difference(sharp, sharp);
+  REQUIRE(same.sizes() == torch::IntArrayRef({4}));
+  CHECK(same.abs().max().item<double>() == 0.0);
+  // A blur loses edges; a brighter copy keeps every edge (its squared error is larger).
+  const torch::Tensor brighter = sharp + 0.2;
+  CHECK(tools::gradient_difference(blurred, sharp).min().item<double>() > 10.0);
+  CHECK(tools::gradient_difference(brighter, sharp).abs().max().item<double>() < 1e-3);
+  CHECK((brighter - sharp).pow(2).sum().item<double>() > (blurred - sharp).pow(2).sum().item<double>());
+  // Pixel weights count: zero weight where the edges are, zero loss.
+  CHECK(tools::gradient_difference(blurred, sharp, torch::zeros({32, 32})).abs().max().item<double>() == 0.0);
+  const torch::Tensor doubled = tools::gradient_difference(blurred, sharp, torch::full({32, 32}, 2.0));
+  CHECK(doubled.sum().item<double>() == doctest::Approx(2.0 * tools::gradient_difference(blurred, sharp).sum().item<double>()).epsilon(1e-5));
+  // Its gradient pushes a blurred image towards sharper edges.
+  torch::Tensor x = blurred.clone().set_requires_grad(true);
+  tools::gradient_difference(x, sharp).sum().backward();
+  const torch::Tensor stepped = (x - 1e-3 * x.grad().sign()).detach();
+  CHECK(tools::gradient_difference(stepped, sharp).sum().item<double>() < tools::gradient_difference(blurred, sharp).sum().item<double>());
+  CHECK_THROWS_WITH_AS(tools::gradient_difference(sharp, sharp.narrow(3, 0, 16)), doctest::Contains("the same"), Error);
+  CHECK_THROWS_WITH_AS(tools::gradient_difference(sharp, sharp, torch::ones({16, 16})), doctest::Contains("pixel weights"), Error);
+}
+
+TEST_CASE("the gradient weight is part of the run") {
+  const fs::path run = root() / "edges";
+  const std::string edges = " --affect-weight 20 --identity-swap --gradient-weight 0.05";
+  REQUIRE(run_cli(train_args(run.string()) + edges + " --stop-after-steps 5").code == 0);
+  CHECK(nlohmann::json::parse(read_text_file((run / "config.json").string()))["gradient_weight"] == 0.05);
+  const CliResult without = run_cli(train_args(run.string()) + " --affect-weight 20 --identity-swap --resume");
+  CHECK(without.code == 1);
+  CHECK(without.out.find("--gradient-weight 0.05") != std::string::npos);
+  const CliResult with = run_cli(train_args(run.string()) + edges + " --resume");
+  CHECK_MESSAGE(with.code == 0, with.out);
+  CHECK(run_cli(train_args((root() / "edges-bad").string()) + " --gradient-weight -1").code == 2);
 }
 
 TEST_CASE("adversarial training resumes to the same weights and its settings are part of the run") {

@@ -23,6 +23,7 @@
 #include "optim.hpp"
 #include "critic.hpp"
 #include "harness.hpp"
+#include "gradient_loss.hpp"
 #include "readback.hpp"
 #include "plot/chart.hpp"
 #include "plot/plot.hpp"
@@ -166,7 +167,7 @@ TrainingData load_training_data(const TrainOptions& opt, torch::Device device) {
 json loss_settings(const TrainOptions& opt, const ReadBack* readback) {
   return {{"beta", opt.beta}, {"affect_weight", opt.affect_weight}, {"identity_swap", opt.identity_swap}, {"teacher_forcing", opt.teacher_forcing},
           {"readback_weight", opt.readback_weight}, {"reader_fingerprint", readback ? readback->fingerprint() : std::string()},
-          {"adversarial_weight", opt.adversarial_weight}, {"critic_lr", opt.critic_lr},
+          {"adversarial_weight", opt.adversarial_weight}, {"critic_lr", opt.critic_lr}, {"gradient_weight", opt.gradient_weight},
           {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"lr_end", opt.lr_end}};
 }
 
@@ -179,6 +180,7 @@ void check_resumed_loss(const json& l, const TrainOptions& opt, const ReadBack* 
       l.at("identity_swap").get<bool>() == opt.identity_swap && l.value("teacher_forcing", false) == opt.teacher_forcing &&
       !differs(expression, opt.expression_weight) && !differs(l.value("readback_weight", 0.0), opt.readback_weight) &&
       !differs(l.value("adversarial_weight", 0.0), opt.adversarial_weight) && !differs(l.value("critic_lr", opt.critic_lr), opt.critic_lr) &&
+      !differs(l.value("gradient_weight", 0.0), opt.gradient_weight) &&
       l.value("reader_fingerprint", std::string()) == (readback ? readback->fingerprint() : std::string()) &&
       !differs(l.at("lr").get<double>(), opt.lr) && !differs(l.value("lr_end", -1.0), opt.lr_end)) {
     return;
@@ -191,6 +193,7 @@ void check_resumed_loss(const json& l, const TrainOptions& opt, const ReadBack* 
                                               (l.value("teacher_forcing", false) ? " --teacher-forcing" : " (without --teacher-forcing)") +
                                               " --readback-weight " + json(l.value("readback_weight", 0.0)).dump() +
                                               " --adversarial-weight " + json(l.value("adversarial_weight", 0.0)).dump() +
+                                              " --gradient-weight " + json(l.value("gradient_weight", 0.0)).dump() +
                                               " and the same --reader (weights " + l.value("reader_fingerprint", std::string("none")) + ")");
 }
 
@@ -392,7 +395,7 @@ void VaeRun::write_config() const {
   json c = {{"model", config_json(config_)}, {"data", o.data}, {"train_images", data_.train.size()}, {"data_source", data_.train.source()},
             {"epochs", o.epochs}, {"batch", o.batch}, {"beta", o.beta}, {"affect_weight", o.affect_weight}, {"identity_swap", o.identity_swap},
             {"teacher_forcing", o.teacher_forcing}, {"readback_weight", o.readback_weight},
-            {"adversarial_weight", o.adversarial_weight}, {"critic_lr", o.critic_lr}, {"critic_width", o.critic_width},
+            {"adversarial_weight", o.adversarial_weight}, {"critic_lr", o.critic_lr}, {"critic_width", o.critic_width}, {"gradient_weight", o.gradient_weight},
             {"reader", readback_ ? json{{"dir", readback_->dir()}, {"fingerprint", readback_->fingerprint()}} : json(nullptr)},
             {"expression_weight", o.expression_weight}, {"lr", o.lr}, {"lr_end", o.lr_end}, {"init", o.init.empty() ? json(nullptr) : json(o.init)},
             {"class_weights", o.class_weights}, {"threads", o.threads}, {"seed", o.seed}, {"world_size", world_}, {"command", o.command_line},
@@ -460,6 +463,11 @@ torch::Tensor VaeRun::loss_of_slice(const dist::StepSlice& slice, std::int64_t b
   }
   const VaeLoss loss = vae_loss(out, x, opt_.beta, w, y, opt_.affect_weight, data_.pixel_weights);
   torch::Tensor total = loss.total;
+  if (opt_.gradient_weight > 0.0) {
+    torch::Tensor edges = gradient_difference(out.reconstruction, x, data_.pixel_weights);
+    if (w.defined()) edges = edges * (w / w.mean());
+    total = total + opt_.gradient_weight * edges.mean();
+  }
   if (readback_) {
     // The partner's person (its sampled identity latents) at random points of the whole
     // disk/ball, drawn from (seed, step) for the global batch; this rank takes its rows.

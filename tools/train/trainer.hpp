@@ -58,6 +58,9 @@ struct TrainOptions {
   double adversarial_weight = 0.0;
   double critic_lr = 2e-4;       ///< the critic's Adam learning rate (constant)
   int critic_width = 32;         ///< channels of the critic's first convolution
+  /// Sharpness (gradient_loss.hpp): gradient_weight × the gradient-difference loss of the
+  /// reconstruction (|∂x̂ − ∂x| summed over pixels, with the pixel weights) joins the loss. 0: off.
+  double gradient_weight = 0.0;
   /// Extra weight of the reconstruction error where expressions change the face: pixel
   /// weights 1 + A·saliency (ImageSet::expression_saliency, in [0, 1]); 0: none. Needs data
   /// with an identity column (synth). The map is drawn to RUN/expression_weight.png.
