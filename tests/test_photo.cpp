@@ -285,6 +285,35 @@ TEST_CASE("bad photos: a clear error naming the image, or a stated choice") {
   small_face.copyTo(wide_view(cv::Rect(1100, 1100, small_face.cols, small_face.rows)));
   CHECK_THROWS_WITH_AS(prepare(wide_view, s.pkg, "crowd.jpg"), doctest::Contains("crowd.jpg: no face found"), Error);
   CHECK_THROWS_WITH_AS(prepare(wide_view, s.pkg, "crowd.jpg"), doctest::Contains("crop closer"), Error);
+  // A profile. No profile photo with a clear licence is at hand; the stand-in is what a frontal
+  // detector sees of one, half a face: each sample portrait cut at its nose line. Refused,
+  // asking for a frontal photo.
+  for (const std::string& who : kPeople) {
+    const cv::Mat portrait = read_rgb(kPhotos + who + "_neutral.jpg");
+    const PreparedPhoto whole = prepare(portrait, s.pkg);
+    const cv::Mat half = portrait(cv::Rect(0, 0, static_cast<int>(whole.face_x + whole.face_side / 2), portrait.rows)).clone();
+    CHECK_THROWS_WITH_AS(prepare(half, s.pkg, who + "-side.jpg"), doctest::Contains((who + "-side.jpg: no face found").c_str()), Error);
+  }
+  // A portrait lying on its side or upside down (a scan, a photo without its orientation tag):
+  // turned upright, and said; the face is aligned as in the upright photo.
+  for (const std::string& who : kPeople) {
+    const cv::Mat portrait = read_rgb(kPhotos + who + "_smiling.jpg");
+    const PreparedPhoto upright = prepare(portrait, s.pkg);
+    CHECK(upright.notes.empty());
+    for (const auto& [turn, words] : {std::pair{cv::ROTATE_90_CLOCKWISE, "lying on its side; it was turned a quarter anticlockwise"},
+                                      std::pair{cv::ROTATE_90_COUNTERCLOCKWISE, "lying on its side; it was turned a quarter clockwise"},
+                                      std::pair{cv::ROTATE_180, "lying upside down; it was turned over"}}) {
+      cv::Mat lying;
+      cv::rotate(portrait, lying, turn);
+      const PreparedPhoto p = prepare(lying, s.pkg, "lying.jpg");
+      REQUIRE_MESSAGE(p.notes.size() == 1, who);
+      CHECK_MESSAGE(p.notes[0] == std::string("lying.jpg: the face was ") + words, who << ": " << p.notes[0]);
+      const double diff = cv::norm(cv::Mat(p.size, p.size, CV_8UC3, const_cast<std::uint8_t*>(p.aligned_photo.data())),
+                                   cv::Mat(p.size, p.size, CV_8UC3, const_cast<std::uint8_t*>(upright.aligned_photo.data())), cv::NORM_L1) /
+                          static_cast<double>(p.aligned_photo.size());
+      CHECK_MESSAGE(diff < 6.0, who << " turned " << turn << ": the aligned face differs from the upright one's by " << diff << " levels");
+    }
+  }
   // Two people side by side: the larger face wins, and it is said.
   cv::Mat a = read_rgb(kPhotos + "021_neutral.jpg"), b = read_rgb(kPhotos + "025_smiling.jpg"), two;
   cv::resize(b, b, {a.cols * 3 / 4, a.rows * 3 / 4});
@@ -418,6 +447,14 @@ TEST_CASE("the CLI: render grid --image on a photo, and on a photo with no face"
   CHECK(bad.code == 1);
   CHECK(bad.out.find("wall.png: no face found") != std::string::npos);
   CHECK_FALSE(fs::exists(out / "bad.png"));
+  // Half a face (the stand-in for a profile): the same error, through `render face`.
+  const cv::Mat portrait = cv::imread(kPhotos + "005_neutral.jpg");
+  cv::imwrite((out / "side.png").string(), portrait(cv::Rect(0, 0, portrait.cols / 2, portrait.rows)));
+  const CliResult side = run_cli("render face --model " + model + " --image " + (out / "side.png").string() + " --affect 0,0 --out " + (out / "side-face.png").string());
+  CHECK(side.code == 1);
+  CHECK(side.out.find("side.png: no face found") != std::string::npos);
+  CHECK(side.out.find("frontal photo") != std::string::npos);
+  CHECK_FALSE(fs::exists(out / "side-face.png"));
   // A truncated JPEG and a greyscale one.
   const std::string jpeg = read_text_file(kPhotos + "006_neutral.jpg");
   std::ofstream(out / "cut.jpg", std::ios::binary) << jpeg.substr(0, 300);

@@ -45,6 +45,53 @@ bool largest_face(FaceDetector& detector, const cv::Mat& bgr, cv::Rect2d& box, i
   return true;
 }
 
+/// What the detector found in one orientation of a photo: the largest face, how many, and
+/// whether the eye check found two eyes in it (then `roll` levels the eye line).
+struct FoundFace {
+  cv::Rect2d box;
+  int faces = 0;
+  bool eyes = false;
+  double roll = 0;
+  std::string why;  ///< why the eyes were not found
+};
+
+bool find_face(FaceDetector& detector, const cv::Mat& bgr, FoundFace& found) {
+  if (!largest_face(detector, bgr, found.box, found.faces)) return false;
+  double asymmetry = 0;
+  found.eyes = detector.eyes_check(bgr, found.box, asymmetry, found.roll, found.why);
+  if (!found.eyes) found.roll = 0;
+  return true;
+}
+
+/// The photo turned so that its face is upright, when it is not: a scan or a picture without
+/// its orientation tag can hold a face lying on its side or upside down. The upright photo is
+/// searched first; turned copies are searched only when it shows no face with two eyes, and
+/// the largest face with two eyes among them wins (a turned face can also pass for a smaller,
+/// tilted one). Returns the cv::rotate code used, or -1 (not turned).
+int upright_face(FaceDetector& detector, cv::Mat& small, FoundFace& found) {
+  const bool upright = find_face(detector, small, found);
+  if (upright && found.eyes) return -1;
+  // A turned face must be at least 0.8 times as large as an upright one without eyes (eyes can
+  // hide behind glasses; the upright face is then the likelier one).
+  double floor = upright ? 0.8 * found.box.area() : 0.0;
+  int best = -1;
+  cv::Mat best_image;
+  for (const int turn : {cv::ROTATE_90_CLOCKWISE, cv::ROTATE_90_COUNTERCLOCKWISE, cv::ROTATE_180}) {
+    cv::Mat turned;
+    cv::rotate(small, turned, turn);
+    FoundFace there;
+    if (!find_face(detector, turned, there) || !there.eyes || there.box.area() <= floor) continue;
+    best = turn, found = there, best_image = turned, floor = there.box.area();
+  }
+  if (best >= 0) small = best_image;
+  return best;
+}
+
+const char* turn_words(int turn) {
+  return turn == cv::ROTATE_180 ? "upside down; it was turned over" : turn == cv::ROTATE_90_CLOCKWISE ? "on its side; it was turned a quarter clockwise"
+                                                                                                      : "on its side; it was turned a quarter anticlockwise";
+}
+
 /// One detector per thread, loaded once: reading the cascades is a good part of a photo's cost,
 /// and a cascade classifier must not be shared between threads.
 FaceDetector& thread_detector() {
@@ -73,7 +120,7 @@ PreparedPhoto prepare_photo(const std::uint8_t* pixels, int width, int height, i
   PreparedPhoto out;
   out.size = package.config().image_size;
   const int S = out.size;
-  const cv::Mat bgr = to_bgr(pixels, width, height, channels, stride);
+  cv::Mat bgr = to_bgr(pixels, width, height, channels, stride);
   if (!package.framing()) {
     const int side = std::min(width, height);
     cv::Mat square;
@@ -91,18 +138,21 @@ PreparedPhoto prepare_photo(const std::uint8_t* pixels, int width, int height, i
   if (k < 1.0) cv::resize(bgr, small, {}, k, k, cv::INTER_AREA);
   else small = bgr;
   FaceDetector& detector = thread_detector();
-  cv::Rect2d box;
-  if (!largest_face(detector, small, box, out.faces)) {
+  FoundFace found;
+  const int turn = upright_face(detector, small, found);
+  if (found.faces == 0) {
     throw Error(ErrorKind::BadData, origin + ": no face found (the detector looks for one frontal, upright face at least a tenth of the "
                                              "picture wide; crop closer, or use a frontal photo)");
   }
-  if (out.faces > 1) out.notes.push_back(origin + ": " + std::to_string(out.faces) + " faces found; the largest is used");
-  double asymmetry = 0, roll = 0;
-  std::string why;
-  if (!detector.eyes_check(small, box, asymmetry, roll, why)) {
-    roll = 0;
-    out.notes.push_back(origin + ": the eyes were not found (" + why + "), so the face is not levelled");
+  if (turn >= 0) {
+    cv::rotate(bgr, bgr, turn);
+    out.notes.push_back(origin + ": the face was lying " + turn_words(turn));
   }
+  const cv::Rect2d box = found.box;
+  out.faces = found.faces;
+  if (out.faces > 1) out.notes.push_back(origin + ": " + std::to_string(out.faces) + " faces found; the largest is used");
+  const double roll = found.roll;
+  if (!found.eyes) out.notes.push_back(origin + ": the eyes were not found (" + found.why + "), so the face is not levelled");
   out.face_x = box.x / k, out.face_y = box.y / k, out.face_side = box.width / k, out.roll_deg = roll;
 
   // One similarity transform: the face box's centre onto the framing's, its side onto the

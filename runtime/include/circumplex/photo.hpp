@@ -43,7 +43,7 @@ struct PreparedPhoto {
   std::vector<std::uint8_t> aligned_photo;  ///< size × size × 3: the photo as aligned, before the route (empty: centre square)
   int size = 0;                    ///< the package's image size
   bool aligned = false;            ///< false: centre square (no framing facts in the package)
-  double face_x = 0, face_y = 0, face_side = 0;  ///< the face box found, in photo pixels
+  double face_x = 0, face_y = 0, face_side = 0;  ///< the face box found, in photo pixels (of the photo turned upright, when it was; see notes)
   double roll_deg = 0;             ///< the eye line's tilt that was levelled (0 without eyes)
   int faces = 0;                   ///< faces the detector found
   std::vector<std::string> notes;  ///< choices made on the user's behalf, one sentence each
