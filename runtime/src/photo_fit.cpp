@@ -50,7 +50,7 @@ struct Trial {
   const char* factor;
   std::vector<double> values;
   bool relative = false;  ///< values are offsets from the factor's current value (a second, finer look)
-  double margin = 1.0;    ///< a value other than the current one must cut the distance below margin × the best
+  double margin = 1.0;    ///< another value must cut the distance below margin × the current value's
   bool backdrop = false;  ///< compared on the backdrop only (the top corners), not on the whole picture
 };
 const std::vector<Trial>& trials() {
@@ -103,10 +103,15 @@ facegen::Identity fit_procedural_person(const std::uint8_t* rgb, int size) {
   for (const Trial& t : trials()) {
     const auto index = static_cast<std::size_t>(facegen::factor_index(t.factor));
     const double base = facegen::factor_value(person, index);
-    // The candidates are painted in parallel (each render is independent), then compared in order.
-    std::vector<facegen::Identity> candidates(t.values.size(), person);
-    std::vector<cv::Mat> painted(t.values.size());
-    for (std::size_t k = 0; k < t.values.size(); ++k) facegen::set_factor(candidates[k], index, t.relative ? base + t.values[k] : t.values[k]);
+    // The candidates other than the current value (its painting is `current`) are painted in
+    // parallel (each render is independent), then compared in order.
+    std::vector<facegen::Identity> candidates;
+    for (const double v : t.values) {
+      facegen::Identity c = person;
+      facegen::set_factor(c, index, t.relative ? base + v : v);
+      if (facegen::factor_value(c, index) != base) candidates.push_back(c);
+    }
+    std::vector<cv::Mat> painted(candidates.size());
     cv::parallel_for_(cv::Range(0, static_cast<int>(candidates.size())), [&](const cv::Range& r) {
       for (int k = r.start; k < r.end; ++k) painted[static_cast<std::size_t>(k)] = paint(candidates[static_cast<std::size_t>(k)]);
     });
@@ -115,7 +120,7 @@ facegen::Identity fit_procedural_person(const std::uint8_t* rgb, int size) {
     std::size_t chosen = painted.size();  // none: the current value stays
     for (std::size_t k = 0; k < painted.size(); ++k) {
       const double d = distance(painted[k], target, w);
-      if (d < (facegen::factor_value(candidates[k], index) != base ? best * t.margin : best)) best = d, chosen = k;
+      if (d < best * t.margin) best = d, chosen = k;
     }
     if (chosen < painted.size()) person = candidates[chosen], current = painted[chosen];
   }
