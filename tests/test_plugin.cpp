@@ -617,7 +617,21 @@ TEST_CASE("cpx_set_identity_image on a real photo: the face is found and aligned
   REQUIRE(!bgr.empty());
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  // Choices made on the caller's behalf are in cpx_identity_notes: a portrait lying on its side
+  // is turned upright, two people give the larger face; an upright portrait needs no note.
+  cv::Mat lying, pair;
+  cv::rotate(rgb, lying, cv::ROTATE_90_CLOCKWISE);
+  REQUIRE(cpx_set_identity_image(ctx.get(), lying.data, lying.cols, lying.rows, 3, static_cast<int32_t>(lying.step)) == CPX_OK);
+  CHECK(std::string(cpx_identity_notes(ctx.get())) == "cpx_set_identity_image: the face was lying on its side; it was turned a quarter anticlockwise");
+  cv::Mat smaller;
+  cv::resize(rgb, smaller, {rgb.cols * 3 / 4, rgb.rows * 3 / 4});
+  cv::copyMakeBorder(smaller, smaller, 0, rgb.rows - smaller.rows, 0, 0, cv::BORDER_CONSTANT, cv::Scalar(255, 255, 255));
+  cv::hconcat(std::vector<cv::Mat>{rgb, smaller}, pair);
+  REQUIRE(cpx_set_identity_image(ctx.get(), pair.data, pair.cols, pair.rows, 3, static_cast<int32_t>(pair.step)) == CPX_OK);
+  CHECK(std::string(cpx_identity_notes(ctx.get())).find("2 faces found; the largest is used") != std::string::npos);
   REQUIRE(cpx_set_identity_image(ctx.get(), rgb.data, rgb.cols, rgb.rows, 3, static_cast<int32_t>(rgb.step)) == CPX_OK);
+  CHECK(std::string(cpx_identity_notes(ctx.get())).empty());
+  CHECK(std::string(cpx_identity_notes(nullptr)).empty());
   REQUIRE(cpx_update(ctx.get(), 1.0f, nullptr) == CPX_OK);
   wait_settled(ctx.get());
   cpx_frame f{};

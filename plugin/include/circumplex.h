@@ -104,7 +104,8 @@
  * below the struct's size in API 1 is refused. API 2 appended cpx_osc_info.vmc_names and the
  * OSC modes CPX_OSC_VRCHAT_BUDGET and CPX_OSC_VMC. API 3 added cpx_save_identity and
  * cpx_load_identity, and cpx_set_identity_image aligns the photo's face. API 4 appended
- * cpx_create_info.device (a host built against API 3 gets the CPU).
+ * cpx_create_info.device (a host built against API 3 gets the CPU). API 5 added
+ * cpx_identity_notes.
  */
 #ifndef CIRCUMPLEX_H
 #define CIRCUMPLEX_H
@@ -122,7 +123,7 @@ extern "C" {
 #define CPX_VERSION_MINOR 1
 #define CPX_VERSION_PATCH 0
 /** ABI revision of this header; raised whenever functions or struct fields are added. */
-#define CPX_API_VERSION 4
+#define CPX_API_VERSION 5
 #define CPX_MAKE_VERSION(major, minor, patch) \
   (((uint32_t)(major) << 16) | ((uint32_t)(minor) << 8) | (uint32_t)(patch))
 #define CPX_VERSION CPX_MAKE_VERSION(CPX_VERSION_MAJOR, CPX_VERSION_MINOR, CPX_VERSION_PATCH)
@@ -306,12 +307,22 @@ CPX_API cpx_result CPX_CALL cpx_set_identity_seed(cpx_context* ctx, uint64_t see
     found, levelled and aligned to how the model's training faces are framed, then encoded
     (packages made before circumplex 0.2, which state no framing, use the centre square).
     CPX_ERROR_BAD_DATA, with "no face found" in cpx_last_error, when there is no face; the
-    identity stays as it was. The pixels are read during the call only. Runs the detector and
-    the encoder on the calling thread (about 80 ms for a 675-pixel portrait on 2 threads; the first call on a thread also loads the detector) and
-    waits for a decode in progress: keep it off the frame loop. CPX_ERROR_NOT_SUPPORTED in a
-    rig-only context. Control. */
+    identity stays as it was. What it chose on your behalf (several faces, a face turned
+    upright, eyes not found) is in cpx_identity_notes. The pixels are read during the call
+    only. Runs the detector, the fit of a painted person (for packages trained on procedural
+    faces) and the encoder on the calling thread (about 160 ms for a 1350-pixel portrait on 2
+    threads; the first call on a thread also loads the detector) and waits for a decode in
+    progress: keep it off the frame loop. CPX_ERROR_NOT_SUPPORTED in a rig-only context.
+    Control. */
 CPX_API cpx_result CPX_CALL cpx_set_identity_image(cpx_context* ctx, const uint8_t* pixels, int32_t width,
                                                    int32_t height, int32_t channels, int32_t stride_bytes);
+/** The choices the calling thread's most recent successful cpx_set_identity_image on ctx made
+    on the caller's behalf, one sentence per line, e.g. "cpx_set_identity_image: 2 faces found;
+    the largest is used" or "... the face was lying on its side; it was turned a quarter
+    clockwise"; "" when it made none or there was no such call. Owned by ctx; valid until the
+    same thread's next successful cpx_set_identity_image on ctx, or cpx_destroy(ctx). Never
+    NULL. Any thread. Since API 5. */
+CPX_API const char* CPX_CALL cpx_identity_notes(const cpx_context* ctx);
 /** Saves the current identity to `path` (UTF-8): a small safetensors file holding the latent
     and the model package's weight fingerprint, written atomically. An installation encodes a
     visitor's photo once and reuses it (`circumplex render --identity-file` reads it too).

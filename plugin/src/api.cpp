@@ -304,6 +304,17 @@ const char* cpx_last_error(const cpx_context* ctx) {
   }
 }
 
+const char* cpx_identity_notes(const cpx_context* ctx) {
+  try {
+    if (!is_live(ctx)) return "";
+    std::lock_guard<std::mutex> lock(ctx->error_mutex);
+    const auto it = ctx->identity_notes.find(std::this_thread::get_id());
+    return it == ctx->identity_notes.end() ? "" : it->second.c_str();
+  } catch (...) {
+    return "";
+  }
+}
+
 cpx_result cpx_output_count(cpx_output_kind kind, int32_t* out_count) {
   return guarded(nullptr, [&] {
     need(out_count, "out_count");
@@ -531,8 +542,14 @@ cpx_result cpx_set_identity_image(cpx_context* ctx, const uint8_t* pixels, int32
     for (std::size_t y = 0; y < static_cast<std::size_t>(height); ++y) std::memcpy(&packed[y * row], pixels + y * stride, row);
     // The face found and aligned to the package's framing (circumplex/photo.hpp), then encoded.
     const PreparedPhoto photo = prepare_photo(packed.data(), width, height, channels, row, c.session->package(), "cpx_set_identity_image");
-    std::lock_guard<std::mutex> lock(c.control);
-    c.session->set_identity_image(photo.rgb.data(), photo.size, photo.size, 3);
+    {
+      std::lock_guard<std::mutex> lock(c.control);
+      c.session->set_identity_image(photo.rgb.data(), photo.size, photo.size, 3);
+    }
+    std::string notes;
+    for (const std::string& n : photo.notes) notes += (notes.empty() ? "" : "\n") + n;
+    std::lock_guard<std::mutex> lock(c.error_mutex);
+    c.identity_notes[std::this_thread::get_id()] = std::move(notes);
     return CPX_OK;
   });
 }

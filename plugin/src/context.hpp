@@ -69,6 +69,8 @@ struct cpx_context {
   // Last error message per calling thread.
   mutable std::mutex error_mutex;
   mutable std::unordered_map<std::thread::id, std::string> errors;
+  // The notes of the last successful cpx_set_identity_image per calling thread (same mutex).
+  mutable std::unordered_map<std::thread::id, std::string> identity_notes;
 
   ~cpx_context() {
     if (osc) osc.reset();  // stop the sender before the snapshot it reads goes away

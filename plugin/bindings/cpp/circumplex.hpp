@@ -175,8 +175,18 @@ class Context {
   /// Saves / restores the identity (a visitor's photo encoded once), for this model package.
   void save_identity(const std::string& path) { call(cpx_save_identity(ctx_, path.c_str())); }
   void load_identity(const std::string& path) { call(cpx_load_identity(ctx_, path.c_str())); }
-  void set_identity_image(const uint8_t* pixels, int32_t width, int32_t height, int32_t channels, int32_t stride = 0) {
+  /// The identity from a photo; returns what was chosen on your behalf (several faces, a face
+  /// turned upright, eyes not found), one sentence each.
+  std::vector<std::string> set_identity_image(const uint8_t* pixels, int32_t width, int32_t height, int32_t channels, int32_t stride = 0) {
     call(cpx_set_identity_image(ctx_, pixels, width, height, channels, stride));
+    std::vector<std::string> notes;
+    std::string all = cpx_identity_notes(ctx_);
+    for (std::size_t at = 0; !all.empty();) {
+      at = all.find('\n');
+      notes.push_back(all.substr(0, at));
+      all = at == std::string::npos ? std::string() : all.substr(at + 1);
+    }
+    return notes;
   }
   void play_circle_walk(float theta, float phi, float radius, float period) {
     call(cpx_play_circle_walk(ctx_, theta, phi, radius, period));

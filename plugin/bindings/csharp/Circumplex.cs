@@ -139,7 +139,7 @@ namespace Circumplex
     public static class Native
     {
         public const string Library = "circumplex";
-        public const uint ApiVersion = 4;  // CPX_API_VERSION these bindings follow
+        public const uint ApiVersion = 5;  // CPX_API_VERSION these bindings follow
         public const uint CreateRigOnly = 0x1;
         public const int AuCount = 17, ArkitCount = 52, VrmCount = 18, AffectCount = 3, MaxOutputs = 52;
         public const int MaxBorrows = 8;
@@ -149,6 +149,7 @@ namespace Circumplex
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern uint cpx_api_version();
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern IntPtr cpx_result_name(Result result);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern IntPtr cpx_last_error(IntPtr ctx);
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern IntPtr cpx_identity_notes(IntPtr ctx);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_output_count(OutputKind kind, out int count);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_output_name(OutputKind kind, int index, out IntPtr name);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_output_index(OutputKind kind, byte[] name, out int index);
@@ -363,9 +364,13 @@ namespace Circumplex
         public void SaveIdentity(string path) { Check(Native.cpx_save_identity(ctx, Utf8.Bytes(path))); }
         /// <summary>Sets an identity saved by SaveIdentity (or `circumplex render --save-identity`).</summary>
         public void LoadIdentity(string path) { Check(Native.cpx_load_identity(ctx, Utf8.Bytes(path))); }
-        public void SetIdentityImage(byte[] pixels, int width, int height, int channels, int strideBytes = 0)
+        /// <summary>The identity from a photo; returns what was chosen on your behalf (several
+        /// faces, a face turned upright, eyes not found), one sentence each.</summary>
+        public string[] SetIdentityImage(byte[] pixels, int width, int height, int channels, int strideBytes = 0)
         {
             Check(Native.cpx_set_identity_image(ctx, pixels, width, height, channels, strideBytes));
+            string notes = Utf8.String(Native.cpx_identity_notes(ctx));
+            return notes.Length == 0 ? new string[0] : notes.Split('\n');
         }
         public void PlayCircleWalk(float theta, float phi, float radius, float period)
         {

@@ -30,7 +30,7 @@ VMC_VRM0, VMC_VRM1, VMC_ARKIT = 0, 1, 2
 BETWEEN_STRAIGHT, BETWEEN_SPHERE = 0, 1
 CREATE_RIG_ONLY = 0x1
 ERROR_NO_FRAME = 6
-API_VERSION = 4  # the CPX_API_VERSION these bindings are written against
+API_VERSION = 5  # the CPX_API_VERSION these bindings are written against
 
 
 class Affect(ctypes.Structure):
@@ -91,7 +91,7 @@ def _signatures(lib):
     f, i32, u32, u64, s = ctypes.c_float, ctypes.c_int32, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_char_p
     table = {
         "cpx_version": (u32, []), "cpx_version_string": (s, []), "cpx_api_version": (u32, []),
-        "cpx_result_name": (s, [r]), "cpx_last_error": (s, [_ctx_p]),
+        "cpx_result_name": (s, [r]), "cpx_last_error": (s, [_ctx_p]), "cpx_identity_notes": (s, [_ctx_p]),
         "cpx_output_count": (r, [i32, _P(i32)]), "cpx_output_name": (r, [i32, i32, _P(s)]),
         "cpx_output_index": (r, [i32, s, _P(i32)]),
         "cpx_emotion_count": (r, [_P(i32)]), "cpx_emotion_name": (r, [i32, _P(s)]),
@@ -258,8 +258,12 @@ class Context:
         self._call(self._lib.cpx_set_identity_seed(self.handle, seed))
 
     def set_identity_image(self, pixels, width, height, channels=4, stride=0):
+        """The identity from a photo; returns what was chosen on your behalf (a list of sentences:
+        several faces, a face turned upright, eyes not found)."""
         buf = (ctypes.c_uint8 * len(pixels)).from_buffer_copy(bytes(pixels))
         self._call(self._lib.cpx_set_identity_image(self.handle, buf, width, height, channels, stride))
+        notes = self._lib.cpx_identity_notes(self.handle).decode()
+        return notes.split("\n") if notes else []
 
     def save_identity(self, path):
         """Saves the current identity (e.g. a visitor's photo, encoded once) for this model package."""
