@@ -108,6 +108,10 @@ static class TestPluginCSharp
             for (int i = 0; i < 6000 && !(got = ctx.CopyFrame(rgba, out f)); ++i) Thread.Sleep(10);
             Expect(got, "a frame arrives");
             Expect(f.Width == 32 && f.Height == 32 && f.Stride == 128 && f.Sequence >= 1, "frame description");
+            // A photo as the identity: the tiny model states no framing, and the notes say that
+            // its centre square was used (API 5).
+            string[] notes = ctx.SetIdentityImage(new byte[64 * 64 * 3], 64, 64, 3);
+            Expect(notes.Length == 1 && notes[0].Contains("states no framing"), "identity notes");
             bool opaque = true;
             for (int i = 3; i < rgba.Length; i += 4) opaque &= rgba[i] == 255;
             Expect(opaque, "opaque alpha");

@@ -103,6 +103,10 @@ def main():
             rgba, w, h, seq, affect = frame
             expect(w == 32 and h == 32 and len(rgba) == 32 * 32 * 4 and seq >= 1, "frame shape")
             expect(all(rgba[i] == 255 for i in range(3, len(rgba), 4)), "opaque alpha")
+        # A photo as the identity: the tiny model states no framing, and the returned notes say
+        # that its centre square was used (API 5).
+        notes = ctx.set_identity_image(bytes(range(256)) * 48, 64, 64, 3)
+        expect(len(notes) == 1 and "states no framing" in notes[0], f"identity notes: {notes}")
 
     # The example script.
     example = runpy.run_path(os.path.join(bindings, "example.py"))
