@@ -296,8 +296,10 @@ TEST_CASE("bad photos: a clear error naming the image, or a stated choice") {
   }
   // A portrait lying on its side or upside down (a scan, a photo without its orientation tag):
   // turned upright, and said; the face is aligned as in the upright photo.
-  for (const std::string& who : kPeople) {
-    const cv::Mat portrait = read_rgb(kPhotos + who + "_smiling.jpg");
+  for (const std::string& who : {kPeople[0] + "_neutral", kPeople[1] + "_neutral", kPeople[2] + "_neutral", kPeople[3] + "_neutral", kPeople[4] + "_neutral",
+                                  kPeople[5] + "_neutral", kPeople[0] + "_smiling", kPeople[1] + "_smiling", kPeople[2] + "_smiling", kPeople[3] + "_smiling",
+                                  kPeople[4] + "_smiling", kPeople[5] + "_smiling"}) {
+    const cv::Mat portrait = read_rgb(kPhotos + who + ".jpg");
     const PreparedPhoto upright = prepare(portrait, s.pkg);
     CHECK(upright.notes.empty());
     for (const auto& [turn, words] : {std::pair{cv::ROTATE_90_CLOCKWISE, "lying on its side; it was turned a quarter anticlockwise"},
@@ -449,6 +451,13 @@ TEST_CASE("the CLI: render grid --image on a photo, and on a photo with no face"
   CHECK_FALSE(fs::exists(out / "bad.png"));
   // Half a face (the stand-in for a profile): the same error, through `render face`.
   const cv::Mat portrait = cv::imread(kPhotos + "005_neutral.jpg");
+  // A portrait on its side is turned upright, and the CLI says so.
+  cv::Mat lying;
+  cv::rotate(portrait, lying, cv::ROTATE_90_COUNTERCLOCKWISE);
+  cv::imwrite((out / "lying.jpg").string(), lying);
+  const CliResult turned = run_cli("render face --model " + model + " --image " + (out / "lying.jpg").string() + " --affect 0,0 --out " + (out / "lying-face.png").string());
+  CHECK_MESSAGE(turned.code == 0, turned.out);
+  CHECK(turned.out.find("note: " + (out / "lying.jpg").string() + ": the face was lying on its side; it was turned a quarter clockwise") != std::string::npos);
   cv::imwrite((out / "side.png").string(), portrait(cv::Rect(0, 0, portrait.cols / 2, portrait.rows)));
   const CliResult side = run_cli("render face --model " + model + " --image " + (out / "side.png").string() + " --affect 0,0 --out " + (out / "side-face.png").string());
   CHECK(side.code == 1);

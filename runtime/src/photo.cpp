@@ -65,15 +65,15 @@ bool find_face(FaceDetector& detector, const cv::Mat& bgr, FoundFace& found) {
 
 /// The photo turned so that its face is upright, when it is not: a scan or a picture without
 /// its orientation tag can hold a face lying on its side or upside down. The upright photo is
-/// searched first; turned copies are searched only when it shows no face with two eyes, and
-/// the largest face with two eyes among them wins (a turned face can also pass for a smaller,
-/// tilted one). Returns the cv::rotate code used, or -1 (not turned).
+/// searched first. Only when it shows no face with two eyes, or one tilted by more than 12°
+/// (a face on its side can pass for a smaller, tilted one), are the turned copies searched;
+/// then the largest face with two eyes wins, and an upright face without eyes (eyes can hide
+/// behind glasses) keeps its place unless a turned one is at least 0.8 times as large.
+/// Returns the cv::rotate code used, or -1 (not turned).
 int upright_face(FaceDetector& detector, cv::Mat& small, FoundFace& found) {
   const bool upright = find_face(detector, small, found);
-  if (upright && found.eyes) return -1;
-  // A turned face must be at least 0.8 times as large as an upright one without eyes (eyes can
-  // hide behind glasses; the upright face is then the likelier one).
-  double floor = upright ? 0.8 * found.box.area() : 0.0;
+  if (upright && found.eyes && std::fabs(found.roll) <= 12.0) return -1;
+  double floor = !upright ? 0.0 : found.eyes ? found.box.area() : 0.8 * found.box.area();
   int best = -1;
   cv::Mat best_image;
   for (const int turn : {cv::ROTATE_90_CLOCKWISE, cv::ROTATE_90_COUNTERCLOCKWISE, cv::ROTATE_180}) {
