@@ -92,6 +92,44 @@ const char* turn_words(int turn) {
                                                                                                       : "on its side; it was turned a quarter anticlockwise";
 }
 
+/// The photo warped to the model's S×S framing, from the face box and roll found in it (`p`).
+/// One similarity transform: the face box's centre onto the framing's, its side onto the
+/// framing's side, and the eye line level. Shrinking by more than 2 goes through an
+/// area-averaging resize first (warpAffine only interpolates).
+cv::Mat align_to_framing(FaceDetector& detector, const cv::Mat& bgr, const PreparedPhoto& p, const Framing& f, int S) {
+  const double scale = f.face_size * S / p.face_side;
+  cv::Mat source = bgr;
+  double pre = 1.0;
+  if (scale < 0.5) {
+    pre = 2.0 * scale;
+    cv::resize(bgr, source, {}, pre, pre, cv::INTER_AREA);
+  }
+  const cv::Point2d centre((p.face_x + p.face_side / 2) * pre, (p.face_y + p.face_side / 2) * pre);
+  cv::Mat m = cv::getRotationMatrix2D(centre, p.roll_deg, scale / pre);
+  m.at<double>(0, 2) += (f.face_x + f.face_size / 2) * S - centre.x;
+  m.at<double>(1, 2) += (f.face_y + f.face_size / 2) * S - centre.y;
+  cv::Mat aligned;
+  cv::warpAffine(source, aligned, m, {S, S}, cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  // The cascade's box depends on the scale it is found at, and the framing was measured on
+  // faces S pixels wide: find the face again in the aligned image and correct by the difference
+  // (one more scale and shift, composed with the first transform, then one warp from the source).
+  cv::Rect2d again;
+  int found_again = 0;
+  if (largest_face(detector, aligned, again, found_again)) {
+    const double k2 = f.face_size * S / again.width;
+    const cv::Point2d from(again.x + again.width / 2, again.y + again.height / 2), to((f.face_x + f.face_size / 2) * S, (f.face_y + f.face_size / 2) * S);
+    cv::Mat m3 = cv::Mat::eye(3, 3, CV_64F), fix = cv::Mat::eye(3, 3, CV_64F);
+    m.copyTo(m3.rowRange(0, 2));
+    fix.at<double>(0, 0) = fix.at<double>(1, 1) = k2;
+    fix.at<double>(0, 2) = to.x - k2 * from.x;
+    fix.at<double>(1, 2) = to.y - k2 * from.y;
+    const cv::Mat both = fix * m3;
+    m = both.rowRange(0, 2).clone();
+    cv::warpAffine(source, aligned, m, {S, S}, cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  }
+  return aligned;
+}
+
 /// One detector per thread, loaded once: reading the cascades is a good part of a photo's cost,
 /// and a cascade classifier must not be shared between threads.
 FaceDetector& thread_detector() {
@@ -148,47 +186,12 @@ PreparedPhoto prepare_photo(const std::uint8_t* pixels, int width, int height, i
     cv::rotate(bgr, bgr, turn);
     out.notes.push_back(origin + ": the face was lying " + turn_words(turn));
   }
-  const cv::Rect2d box = found.box;
   out.faces = found.faces;
   if (out.faces > 1) out.notes.push_back(origin + ": " + std::to_string(out.faces) + " faces found; the largest is used");
-  const double roll = found.roll;
   if (!found.eyes) out.notes.push_back(origin + ": the eyes were not found (" + found.why + "), so the face is not levelled");
-  out.face_x = box.x / k, out.face_y = box.y / k, out.face_side = box.width / k, out.roll_deg = roll;
+  out.face_x = found.box.x / k, out.face_y = found.box.y / k, out.face_side = found.box.width / k, out.roll_deg = found.roll;
 
-  // One similarity transform: the face box's centre onto the framing's, its side onto the
-  // framing's side, and the eye line level. Shrinking by more than 2 goes through an
-  // area-averaging resize first (warpAffine only interpolates).
-  const double scale = f.face_size * S / out.face_side;
-  cv::Mat source = bgr;
-  double pre = 1.0;
-  if (scale < 0.5) {
-    pre = 2.0 * scale;
-    cv::resize(bgr, source, {}, pre, pre, cv::INTER_AREA);
-  }
-  const cv::Point2d centre((out.face_x + out.face_side / 2) * pre, (out.face_y + out.face_side / 2) * pre);
-  cv::Mat m = cv::getRotationMatrix2D(centre, roll, scale / pre);
-  m.at<double>(0, 2) += (f.face_x + f.face_size / 2) * S - centre.x;
-  m.at<double>(1, 2) += (f.face_y + f.face_size / 2) * S - centre.y;
-  cv::Mat aligned;
-  cv::warpAffine(source, aligned, m, {S, S}, cv::INTER_LINEAR, cv::BORDER_REPLICATE);
-  // The cascade's box depends on the scale it is found at, and the framing was measured on
-  // faces S pixels wide: find the face again in the aligned image and correct by the difference
-  // (one more scale and shift, composed with the first transform, then one warp from the source).
-  cv::Rect2d again;
-  int found_again = 0;
-  if (largest_face(detector, aligned, again, found_again)) {
-    const double k2 = f.face_size * S / again.width;
-    const cv::Point2d from(again.x + again.width / 2, again.y + again.height / 2), to((f.face_x + f.face_size / 2) * S, (f.face_y + f.face_size / 2) * S);
-    cv::Mat m3 = cv::Mat::eye(3, 3, CV_64F), fix = cv::Mat::eye(3, 3, CV_64F);
-    m.copyTo(m3.rowRange(0, 2));
-    fix.at<double>(0, 0) = fix.at<double>(1, 1) = k2;
-    fix.at<double>(0, 2) = to.x - k2 * from.x;
-    fix.at<double>(1, 2) = to.y - k2 * from.y;
-    const cv::Mat both = fix * m3;
-    m = both.rowRange(0, 2).clone();
-    cv::warpAffine(source, aligned, m, {S, S}, cv::INTER_LINEAR, cv::BORDER_REPLICATE);
-  }
-
+  cv::Mat aligned = align_to_framing(detector, bgr, out, f, S);
   out.aligned_photo = to_rgb_bytes(aligned);
   if (f.procedural) {
     out.person = fit_procedural_person(out.aligned_photo.data(), S);
