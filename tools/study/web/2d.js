@@ -18,6 +18,7 @@
     g.clearRect(0, 0, w, h);
 
     const cx = w / 2, cy = h / 2, r = Math.min(w, h) / 2 - 44;
+    if (r < 8) return;  // laid out too small to draw (e.g. while the page is still being laid out)
     const X = (x) => cx + x * r, Y = (y) => cy - y * r;
 
     // disk, quarter rings and quadrant lines
