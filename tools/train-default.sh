@@ -62,44 +62,34 @@ if [ ! -f "$work/reader/manifest.json" ]; then
   reader_resume=(); [ -f "$work/reader/checkpoint.safetensors" ] && reader_resume=(--resume)
   OMP_WAIT_POLICY=passive "$exe" judge --data "$work/reader-data" --out "$work/reader" --epochs 6 --batch 64 --width 24 --threads 1 --seed 1 "${reader_resume[@]}"
 fi
-if [ ! -f "$work/run-rb/model.safetensors" ]; then
-  OMP_WAIT_POLICY=passive "$exe" train --data "$work/data" --out "$work/run-rb" --epochs 5 --batch 32 \
+# readback_stage RUN INIT WEIGHT EPOCHS LR SEED: the teacher-forced loss plus the read-back × WEIGHT,
+# EPOCHS from INIT's weights, the learning rate falling along a cosine from LR to 1e-5, on one
+# thread (as the shipped stages ran).
+readback_stage() {
+  local run=$1 init=$2 weight=$3 epochs=$4 lr=$5 seed=$6
+  [ -f "$work/$run/model.safetensors" ] && return 0
+  OMP_WAIT_POLICY=passive "$exe" train --data "$work/data" --out "$work/$run" --epochs "$epochs" --batch 32 \
     --latent 64 --width 16 --beta 0.1 --affect-weight 300 --identity-swap --teacher-forcing --expression-weight 8 \
-    --reader "$work/reader" --readback-weight 30 \
-    --lr 2e-4 --lr-end 1e-5 --init "$work/run/model.safetensors" --threads 1 --seed 3 $(resume_flag "$work/run-rb")
-fi
+    --reader "$work/reader" --readback-weight "$weight" \
+    --lr "$lr" --lr-end 1e-5 --init "$work/$init/model.safetensors" --threads 1 --seed "$seed" $(resume_flag "$work/$run")
+}
+readback_stage run-rb run 30 5 2e-4 3
 
 # Stage 5, a stronger read-back: 4 epochs from stage 4's weights with its weight raised to 100
 # (the asked point drawn more strongly again), a cosine from 1e-4 to 1e-5.
-if [ ! -f "$work/run-rb100/model.safetensors" ]; then
-  OMP_WAIT_POLICY=passive "$exe" train --data "$work/data" --out "$work/run-rb100" --epochs 4 --batch 32 \
-    --latent 64 --width 16 --beta 0.1 --affect-weight 300 --identity-swap --teacher-forcing --expression-weight 8 \
-    --reader "$work/reader" --readback-weight 100 \
-    --lr 1e-4 --lr-end 1e-5 --init "$work/run-rb/model.safetensors" --threads 1 --seed 4 $(resume_flag "$work/run-rb100")
-fi
+readback_stage run-rb100 run-rb 100 4 1e-4 4
 
-# Stage 6, the read-back's weight raised again, to 300: 3 epochs from stage 5's weights, a
-# cosine from 1e-4 to 1e-5.
-if [ ! -f "$work/run-rb300/model.safetensors" ]; then
-  OMP_WAIT_POLICY=passive "$exe" train --data "$work/data" --out "$work/run-rb300" --epochs 3 --batch 32 \
-    --latent 64 --width 16 --beta 0.1 --affect-weight 300 --identity-swap --teacher-forcing --expression-weight 8 \
-    --reader "$work/reader" --readback-weight 300 \
-    --lr 1e-4 --lr-end 1e-5 --init "$work/run-rb100/model.safetensors" --threads 1 --seed 5 $(resume_flag "$work/run-rb300")
-fi
+# Stage 6, the read-back's weight raised again, to 300: 3 epochs from stage 5's weights.
+readback_stage run-rb300 run-rb100 300 3 1e-4 5
 
-# Stage 7, the read-back's weight raised to 1000: 3 epochs from stage 6's weights, a cosine
-# from 1e-4 to 1e-5. The asked point is drawn more strongly again (the ground-truth MAE ratio
-# 1.28 -> 1.20 on seed 9001); the faces grow softer (sharpness 0.38 -> 0.34).
-if [ ! -f "$work/run-rb1000/model.safetensors" ]; then
-  OMP_WAIT_POLICY=passive "$exe" train --data "$work/data" --out "$work/run-rb1000" --epochs 3 --batch 32 \
-    --latent 64 --width 16 --beta 0.1 --affect-weight 300 --identity-swap --teacher-forcing --expression-weight 8 \
-    --reader "$work/reader" --readback-weight 1000 \
-    --lr 1e-4 --lr-end 1e-5 --init "$work/run-rb300/model.safetensors" --threads 1 --seed 6 $(resume_flag "$work/run-rb1000")
-fi
+# Stage 7, the read-back's weight raised to 1000: 3 epochs from stage 6's weights. The asked
+# point is drawn more strongly again (the ground-truth MAE ratio 1.28 -> 1.20 on seed 9001);
+# the faces grow softer (sharpness 0.38 -> 0.34).
+readback_stage run-rb1000 run-rb300 1000 3 1e-4 6
 
 # Directions, metrics, the framing of the faces (for photo identities) and the package.
 "$exe" map --run "$work/run-rb1000" --data "$work/data" --out "$work/pkg" --threads 2 --seed 1
 
 echo "Done: $work/pkg. Install it with: rm -rf assets/models/default && cp -r $work/pkg assets/models/default && rm assets/models/default/latents_train.csv"
 echo "(the shipped package leaves out latents_train.csv, 11 MB of analysis data, and adds the last run's loss curve, config and reconstruction sheet as train_*)"
-echo "(the shipped stages 4 and 5 ran with --threads 1 beside other work; the thread count changes the floating-point order, so 2 threads give slightly different weights)"
+echo "(the shipped stages 4 to 7 ran with --threads 1 beside other work; the thread count changes the floating-point order, so 2 threads give slightly different weights)"
