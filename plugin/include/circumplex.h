@@ -310,8 +310,8 @@ CPX_API cpx_result CPX_CALL cpx_set_identity_seed(cpx_context* ctx, uint64_t see
     identity stays as it was. What it chose on your behalf (several faces, a face turned
     upright, eyes not found) is in cpx_identity_notes. The pixels are read during the call
     only. Runs the detector, the fit of a painted person (for packages trained on procedural
-    faces) and the encoder on the calling thread (about 160 ms for a 1350-pixel portrait on 2
-    threads; the first call on a thread also loads the detector) and waits for a decode in
+    faces) and the encoder on the calling thread (about 130 ms for a 675-pixel portrait on 2
+    threads, `circumplex bench`; the first call on a thread also loads the detector) and waits for a decode in
     progress: keep it off the frame loop. CPX_ERROR_NOT_SUPPORTED in a rig-only context.
     Control. */
 CPX_API cpx_result CPX_CALL cpx_set_identity_image(cpx_context* ctx, const uint8_t* pixels, int32_t width,

@@ -43,9 +43,9 @@ double distance(const cv::Mat& a, const cv::Mat& b, const cv::Mat& weight) {
 /// Glasses are not fitted: at this scale the shadows around a bare eye match a frame better
 /// than no frame (the London sample, where nobody wears glasses, got them 9 times in 12).
 /// Facial hair must cut the distance by 3 % (its margin): dark chin shading alone got goatees.
-/// The backdrop is chosen on the picture's top corners, where no
-/// hair style or face shape can stand in for it (on the whole picture the average person's
-/// hair cut across the backdrop, and the same studio got different walls).
+/// The backdrop is chosen on the picture's top corners, where no hair style or face shape can
+/// stand in for it (on the whole picture the average person's hair cut across the backdrop,
+/// and the same studio got different walls).
 struct Trial {
   const char* factor;
   std::vector<double> values;
