@@ -46,6 +46,15 @@ void VaeConfig::validate() const {
   if (decoder_width != 0 && (decoder_width < 4 || decoder_width > 256)) {
     throw Error(ErrorKind::InvalidArgument, "VAE decoder_width must be 0 or in 4..256, got " + std::to_string(decoder_width));
   }
+  if (affect_head) {
+    affect_head->validate();
+    if (affect_head->input_size != image_size) {
+      throw Error(ErrorKind::InvalidArgument, "VAE affect_head.input_size is " + std::to_string(affect_head->input_size) + ", the VAE's image_size " + std::to_string(image_size));
+    }
+    if (affect_head_dims < 2 || affect_head_dims > 3 || affect_head_dims >= latent) {
+      throw Error(ErrorKind::InvalidArgument, "VAE affect_head.dims must be 2 or 3 and below latent, got " + std::to_string(affect_head_dims));
+    }
+  }
 }
 
 int VaeConfig::channels(int stage) const { return width * std::min(1 << stage, 8); }
@@ -73,11 +82,29 @@ VaeEncoderImpl::VaeEncoderImpl(const VaeConfig& config) : config_(config) {
   const int flat = in * 4 * 4;
   mu_ = register_module("mu", nn::Linear(flat, config_.latent));
   logvar_ = register_module("logvar", nn::Linear(flat, config_.latent));
+  if (config_.affect_head) {
+    affect_head_ = register_module("affect_head", JudgeNet(*config_.affect_head));
+    for (auto& p : affect_head_->parameters()) p.set_requires_grad(false);
+    affect_mean_ = register_buffer("affect_head_mean", torch::zeros({config_.affect_head_dims}));
+    affect_std_ = register_buffer("affect_head_std", torch::ones({config_.affect_head_dims}));
+  }
 }
 
 std::pair<torch::Tensor, torch::Tensor> VaeEncoderImpl::forward(const torch::Tensor& images) {
   auto h = features_->forward((images * 2.0 - 1.0).contiguous(kLayout)).contiguous().flatten(1);
-  return {mu_->forward(h), logvar_->forward(h).clamp(-12.0, 8.0)};
+  torch::Tensor mu = mu_->forward(h);
+  if (affect_head_) {
+    const std::int64_t k = config_.affect_head_dims;
+    mu = torch::cat({kAffectLatentScale * read_affect(images).to(mu.dtype()), mu.narrow(1, k, config_.latent - k)}, 1);
+  }
+  return {mu, logvar_->forward(h).clamp(-12.0, 8.0)};
+}
+
+torch::Tensor VaeEncoderImpl::read_affect(const torch::Tensor& images) {
+  if (!affect_head_) throw Error(ErrorKind::InvalidArgument, "this VAE has no affect head");
+  torch::NoGradGuard no_grad;
+  if (affect_head_->is_training()) affect_head_->eval();  // frozen: BatchNorm's running statistics, no dropout
+  return affect_head_->forward(images).narrow(1, 0, config_.affect_head_dims) * affect_std_ + affect_mean_;
 }
 
 VaeDecoderImpl::VaeDecoderImpl(const VaeConfig& config) : config_(config) {

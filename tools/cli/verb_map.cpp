@@ -12,6 +12,7 @@ int run_map(int argc, char** argv) {
       {"--run", "RUN", "training run folder (config.json, model.safetensors) (required)"},
       {"--data", "DIR", "data folder with train and test (or val) splits (required)"},
       {"--out", "PKG", "model package folder to write (required)"},
+      {"--affect-head", "JUDGE", "a judge package trained on the VAE's training faces (`circumplex judge --data DIR`): its reading of (v, a[, z]) becomes the encoder's first latents"},
       {"--fit-limit", "N", "fit on at most N training images (default: all)"},
       {"--held-out-limit", "N", "score on at most N held-out images (default: all)"},
       {"--threads", "N", "LibTorch threads (default 2)"},
@@ -41,6 +42,7 @@ int run_map(int argc, char** argv) {
   opt.run = *args.get("--run");
   opt.data = *args.get("--data");
   opt.out = *args.get("--out");
+  opt.affect_head = args.get("--affect-head").value_or("");
   opt.fit_limit = args.integer_or("--fit-limit", 0, 0, 1L << 40);
   opt.held_out_limit = args.integer_or("--held-out-limit", 0, 0, 1L << 40);
   opt.threads = static_cast<int>(args.integer_or("--threads", 2, 1, 256));

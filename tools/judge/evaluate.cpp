@@ -201,12 +201,18 @@ cv::Mat faces_panel(const std::vector<cv::Mat>& faces, const std::vector<AffectP
 }  // namespace
 
 namespace {
-// A judge that trained the model (its read-back reader) would grade its own lessons.
+// A judge that trained the model (its read-back reader) would grade its own lessons, and one
+// that is the model's own affect head would grade its own answers.
 void refuse_reader_as_judge(const ModelPackage& pkg, const JudgePackage& jpkg) {
   const json manifest = json::parse(pkg.manifest_json());
-  const std::string used = manifest.contains("provenance") ? manifest["provenance"].value("reader_fingerprint", std::string()) : std::string();
-  if (!used.empty() && used == tensors_fingerprint(jpkg.weights())) {
-    throw Error(ErrorKind::InvalidArgument, jpkg.dir() + ": this judge (weights " + used + ") was the read-back reader in training " + pkg.dir() +
+  const json provenance = manifest.value("provenance", json::object());
+  const std::string fingerprint = tensors_fingerprint(jpkg.weights());
+  if (provenance.value("reader_fingerprint", std::string()) == fingerprint) {
+    throw Error(ErrorKind::InvalidArgument, jpkg.dir() + ": this judge (weights " + fingerprint + ") was the read-back reader in training " + pkg.dir() +
+                                                "; evaluate with an independent judge (another seed and other people)");
+  }
+  if (provenance.value("affect_head_fingerprint", std::string()) == fingerprint) {
+    throw Error(ErrorKind::InvalidArgument, jpkg.dir() + ": this judge (weights " + fingerprint + ") is the affect head of " + pkg.dir() +
                                                 "; evaluate with an independent judge (another seed and other people)");
   }
 }

@@ -165,6 +165,42 @@ RunModel load_run_model(const fs::path& run) {
   return m;
 }
 
+// Attaches the affect head (vae.hpp) to the run's VAE: the judge package's network, and the
+// means and standard deviations that turn its first `dims` outputs (valence, arousal[, z])
+// into affect units. The manifest's "model" records its shape; returns its weights' fingerprint.
+std::string attach_affect_head(RunModel& m, const std::string& dir, int dims) {
+  const JudgePackage head = JudgePackage::load(dir);
+  if (head.config().input_size != m.vae_config.image_size) {
+    throw Error(ErrorKind::InvalidArgument, dir + ": the affect head reads " + std::to_string(head.config().input_size) + " px faces, the model draws " +
+                                                std::to_string(m.vae_config.image_size) + " px");
+  }
+  std::vector<float> mean, sd;
+  const char* axes[] = {"valence", "arousal", "z"};
+  for (int k = 0; k < dims; ++k) {
+    if (head.index(axes[k]) != k) throw Error(ErrorKind::BadData, dir + ": output " + std::to_string(k) + " is not " + axes[k] + " (is it a judge package?)");
+    const JudgeOutput& o = head.outputs()[static_cast<std::size_t>(k)];
+    if (o.constant) throw Error(ErrorKind::InvalidArgument, dir + ": the affect head never learnt " + o.name + " (constant in its data); train it on faces that vary in it");
+    mean.push_back(static_cast<float>(o.mean));
+    sd.push_back(static_cast<float>(o.stdev));
+  }
+  VaeConfig vc = m.vae_config;
+  vc.affect_head = head.config();
+  vc.affect_head_dims = dims;
+  TensorMap tensors = module_tensors(*m.vae);
+  for (const auto& [name, t] : head.weights()) tensors["encoder.affect_head." + name] = t;
+  tensors["encoder.affect_head_mean"] = torch::tensor(mean);
+  tensors["encoder.affect_head_std"] = torch::tensor(sd);
+  BetaVae vae(vc);
+  assign_module_tensors(*vae, tensors, dir + " (as the affect head)");
+  vae->eval();
+  m.vae = vae;
+  m.vae_config = vc;
+  const JudgeConfig& h = *vc.affect_head;
+  m.config["model"]["affect_head"] = {{"input_size", h.input_size}, {"work_size", h.work_size}, {"stem", h.stem}, {"width", h.width},
+                                      {"hidden", h.hidden}, {"aus", h.aus}, {"factors", h.factors}, {"dims", dims}};
+  return tensors_fingerprint(head.weights());
+}
+
 // Valence (0), arousal (1) or z (2) of every image of `s`.
 std::vector<double> column(const ImageSet& s, int axis) {
   std::vector<double> y;
@@ -229,10 +265,15 @@ MapResult map_manifold(const MapOptions& opt) {
   torch_compat::set_threads(opt.threads);
   const fs::path run(opt.run);
   RunModel model = load_run_model(run);
+  const ImageSet train = ImageSet::load(opt.data, "train", opt.fit_limit);
+  double zmin = 1e9, zmax = -1e9;
+  for (double z : column(train, 2)) { zmin = std::min(zmin, z); zmax = std::max(zmax, z); }
+  const bool three_d = zmax - zmin > 1e-6;
+  const std::size_t axes = three_d ? 3 : 2;
+  const std::string head_fingerprint = opt.affect_head.empty() ? "" : attach_affect_head(model, opt.affect_head, static_cast<int>(axes));
   const json& config = model.config;
   const VaeConfig& vc = model.vae_config;
   BetaVae& vae = model.vae;
-  const ImageSet train = ImageSet::load(opt.data, "train", opt.fit_limit);
   const ImageSet test = [&] {
     try {
       return ImageSet::load(opt.data, "test", opt.held_out_limit);
@@ -242,11 +283,6 @@ MapResult map_manifold(const MapOptions& opt) {
   }();
   if (train.image_size() != vc.image_size) throw Error(ErrorKind::InvalidArgument, opt.data + ": images do not match the model's size");
   const Matrix ztr = encode(vae, train, "train"), zte = encode(vae, test, "held-out");
-
-  double zmin = 1e9, zmax = -1e9;
-  for (double z : column(train, 2)) { zmin = std::min(zmin, z); zmax = std::max(zmax, z); }
-  const bool three_d = zmax - zmin > 1e-6;
-  const std::size_t axes = three_d ? 3 : 2;
   const std::vector<std::string> names = {"valence", "arousal", "z"};
 
   std::fprintf(stderr, "fitting ridge regression (%zu axes, %zu latents, lambda by 5-fold CV)...\n", axes, ztr.cols());
@@ -362,6 +398,11 @@ MapResult map_manifold(const MapOptions& opt) {
                             {"teacher_forcing", config.value("teacher_forcing", false)}};
   // The read-back reader's weights, so `evaluate` refuses it as an evaluation judge.
   if (config.contains("reader") && config["reader"].is_object()) manifest["provenance"]["reader_fingerprint"] = config["reader"].value("fingerprint", "");
+  // The affect head's, for the same reason (it was trained on this model's faces).
+  if (!head_fingerprint.empty()) {
+    manifest["provenance"]["affect_head"] = opt.affect_head;
+    manifest["provenance"]["affect_head_fingerprint"] = head_fingerprint;
+  }
   if (json framing = measure_set_framing(train, opt.data); !framing.is_null()) manifest["framing"] = framing;
   manifest["weights"] = {{"file", "weights.safetensors"}};
 

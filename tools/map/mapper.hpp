@@ -3,7 +3,10 @@
 // Encodes the train and held-out splits, fits Ridge regression latent → valence, arousal
 // (and z when the data varies in z) with λ by k-fold cross-validation, turns the
 // coefficient vectors into orthonormal directions (Gram–Schmidt: valence, arousal, z),
-// measures R², MIG and quadrant accuracy on the held-out split, and writes a model package:
+// measures R², MIG and quadrant accuracy on the held-out split, and writes a model package.
+// With an affect head (MapOptions::affect_head, vae.hpp) the encoder's first latents are the
+// head's reading, so the fits and every figure see it; the package carries the head.
+// The package:
 //   PKG/manifest.json, PKG/weights.safetensors          the package (model_package.hpp)
 //   PKG/latents.csv                              held-out: file, valence, arousal, z, z0…z{D-1}
 //   PKG/latents_train.csv                        the same for the training split
@@ -22,6 +25,7 @@ struct MapOptions {
   std::string run;       ///< training run folder (config.json, model.safetensors)
   std::string data;      ///< data folder (synth/prep output)
   std::string out;       ///< package folder to write
+  std::string affect_head;  ///< judge package attached as the encoder's affect head (vae.hpp); empty: none
   std::int64_t fit_limit = 0;      ///< at most this many training images for the fits (0: all)
   std::int64_t held_out_limit = 0; ///< at most this many held-out images (0: all)
   int threads = 2;

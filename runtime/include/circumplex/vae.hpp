@@ -6,6 +6,14 @@
 // instead of transposed convolution: on this CPU it is ~20× faster at high resolution and
 // free of checkerboard artefacts. Images are float RGB in [0, 1], NCHW.
 //
+// Affect head (optional; packages only): a separate network of the judge's architecture
+// (judge.hpp) reads (v, a[, z]) from the image, and the encoder's μ takes that reading, times
+// kAffectLatentScale, in its first 2 or 3 dimensions. The encoder proper also carries the
+// person and reads affect poorly (a 16-channel stack of stride-2 convolutions); the head is
+// trained on its own (`circumplex judge` on the VAE's training faces), attached by
+// `circumplex map --affect-head`, and stays frozen (no gradient, eval mode) wherever the VAE
+// is trained or run.
+//
 //   BetaVae vae(VaeConfig{});                 // 128², latent 64
 //   auto out = vae->forward(images);          // reconstruction, μ, log σ²
 //   auto loss = vae_loss(out, images, beta);  // reconstruction + β·KL
@@ -14,7 +22,10 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+
+#include "circumplex/judge.hpp"
 
 namespace circumplex {
 
@@ -24,6 +35,10 @@ struct VaeConfig {
   int latent = 64;       ///< latent dimension
   int width = 32;        ///< channels of the first encoder stage; deeper stages double (capped at 8×)
   int decoder_width = 0; ///< channels of the last decoder stage (0: same as width)
+  /// The affect head's network (see above); none in training runs.
+  std::optional<JudgeConfig> affect_head;
+  /// Latents the affect head sets: 2 (v, a) or 3 (v, a, z).
+  int affect_head_dims = 3;
 
   /// Number of stride-2 stages (image_size → 4).
   int stages() const;
@@ -40,11 +55,15 @@ class VaeEncoderImpl : public torch::nn::Module {
   explicit VaeEncoderImpl(const VaeConfig& config);
   /// images [N, 3, S, S] in [0, 1] → {μ [N, D], log σ² [N, D]}.
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& images);
+  /// The affect head's reading (v, a[, z]) [N, affect_head_dims] in affect units; requires a head.
+  torch::Tensor read_affect(const torch::Tensor& images);
 
  private:
   VaeConfig config_;
   torch::nn::Sequential features_{nullptr};
   torch::nn::Linear mu_{nullptr}, logvar_{nullptr};
+  JudgeNet affect_head_{nullptr};
+  torch::Tensor affect_mean_, affect_std_;  // the head's outputs → affect units
 };
 TORCH_MODULE(VaeEncoder);
 
