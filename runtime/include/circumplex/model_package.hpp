@@ -2,7 +2,9 @@
 //
 // A model package is a folder:
 //   manifest.json   format "circumplex-model", version 1: the VAE's shape (image_size, latent,
-//                   width, decoder_width), the affect directions (valence, arousal[, z]; unit,
+//                   width, decoder_width, and optionally "affect_head": the judge-shaped
+//                   network whose reading sets latents 0-2 (vae.hpp), with its "dims"),
+//                   the affect directions (valence, arousal[, z]; unit,
 //                   orthonormal), origins and scales (see manifold.hpp), the identity prior
 //                   (per-dimension mean and std of training latents, and optionally
 //                   "people": {"file", "count"}, a tensor file of latents of real people,
