@@ -12,6 +12,7 @@
 #include "circumplex/assets.hpp"
 #include "circumplex/error.hpp"
 #include "circumplex/judge.hpp"
+#include "circumplex/model_package.hpp"
 #include "circumplex/weights.hpp"
 #include "judge/ground_truth.hpp"
 #include "circumplex/vae.hpp"
@@ -446,4 +447,62 @@ TEST_CASE("the read-back loss lowers the reader's error - and evaluate refuses t
   // Read-back without the identity swap, or without a weight, is a usage error.
   CHECK(run_cli("train --data " + data.string() + " --out " + (dir / "bad").string() + " --reader " + reader.string() + " --readback-weight 1").code == 2);
   CHECK(run_cli(base + (dir / "bad").string() + " --reader " + reader.string()).code == 2);
+}
+
+TEST_CASE("an affect head makes the encoder's first latents its reading - frozen - and is refused as the judge") {
+  in_folder("head");
+  const fs::path reader = trained_reader();
+  const fs::path tiny = fs::path(CIRCUMPLEX_TINY_MODEL).parent_path();
+  const fs::path dir = root() / "head";
+  const CliResult map = run_cli("map --run " + (tiny / "run").string() + " --data " + (tiny / "data").string() + " --out " + (dir / "pkg").string() +
+                                " --affect-head " + reader.string() + " --threads 1");
+  REQUIRE_MESSAGE(map.code == 0, map.out);
+
+  // The manifest records the head's shape and the weights' fingerprint; the loader reads them back.
+  const json manifest = json::parse(read_text_file((dir / "pkg" / "manifest.json").string()));
+  const JudgePackage head = JudgePackage::load(reader.string());
+  CHECK(manifest["model"]["affect_head"]["width"] == head.config().width);
+  CHECK(manifest["model"]["affect_head"]["dims"] == 2);  // the tiny model's data is 2D
+  CHECK(manifest["provenance"]["affect_head_fingerprint"] == tensors_fingerprint(head.weights()));
+  const ModelPackage pkg = ModelPackage::load((dir / "pkg").string());
+  REQUIRE(pkg.config().affect_head.has_value());
+  CHECK(pkg.config().affect_head->width == head.config().width);
+  CHECK(pkg.config().affect_head->stem == head.config().stem);
+  CHECK(pkg.config().affect_head_dims == 2);
+
+  // The encoder's latents 0 and 1 are the head's reading in latent units; the rest is the VAE's.
+  const tools::ImageSet held = tools::ImageSet::load((tiny / "data").string(), "val", 16);
+  std::vector<std::int64_t> idx(static_cast<std::size_t>(held.size()));
+  std::iota(idx.begin(), idx.end(), 0);
+  const torch::Tensor images = held.batch(idx);
+  BetaVae vae(pkg.config());
+  assign_module_tensors(*vae, pkg.weights(), "package");
+  Judge judge(head, 1);
+  const torch::Tensor read = judge.predict(images).narrow(1, 0, 2);
+  torch::NoGradGuard no_grad;
+  vae->train();  // the head stays frozen in training mode: no dropout, BatchNorm's running statistics
+  const torch::Tensor mu1 = vae->encoder->forward(images).first, mu2 = vae->encoder->forward(images).first;
+  CHECK(torch::allclose(mu1.narrow(1, 0, 2), kAffectLatentScale * read, 1e-4, 1e-4));
+  CHECK(torch::equal(mu1.narrow(1, 0, 2), mu2.narrow(1, 0, 2)));
+  for (const auto& p : vae->encoder->named_parameters()) {
+    if (p.key().rfind("affect_head.", 0) == 0) CHECK_FALSE(p.value().requires_grad());
+  }
+  // Without the head the tiny VAE reads almost nothing; with it the map's held-out R² is the head's.
+  const json plain = json::parse(read_text_file((tiny / "pkg" / "report.json").string()));
+  const json with = json::parse(read_text_file((dir / "pkg" / "report.json").string()));
+  MESSAGE("map's held-out R2 valence: without the head " << plain["r2"]["valence"] << ", with it " << with["r2"]["valence"]);
+  CHECK(with["r2"]["valence"].get<double>() > plain["r2"]["valence"].get<double>() + 0.1);
+
+  // The head may not grade its own answers.
+  const CliResult refused = run_cli("evaluate --model " + (dir / "pkg").string() + " --judge " + reader.string() +
+                                    " --seed 5 --identities 2 --fresh 32 --threads 1 --json " + (dir / "eval" / "e.json").string());
+  CHECK(refused.code != 0);
+  CHECK(refused.out.find("affect head") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "eval" / "e.json"));
+  // A head that is not there is refused by name, and no package looks complete.
+  const CliResult wrong = run_cli("map --run " + (tiny / "run").string() + " --data " + (tiny / "data").string() + " --out " + (dir / "wrong").string() +
+                                  " --affect-head " + (root() / "absent").string() + " --threads 1");
+  CHECK(wrong.code != 0);
+  CHECK(wrong.out.find("absent") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "wrong" / "manifest.json"));
 }
