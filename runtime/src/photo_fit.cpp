@@ -45,26 +45,30 @@ double distance(const cv::Mat& a, const cv::Mat& b, const cv::Mat& weight) {
 /// Facial hair must cut the distance by 3 % (its margin): dark chin shading alone got goatees.
 /// The backdrop is chosen on the picture's top corners, where no hair style or face shape can
 /// stand in for it (on the whole picture the average person's hair cut across the backdrop,
-/// and the same studio got different walls).
+/// and the same studio got different walls). Hair colour is chosen on the crown, the top of the
+/// head above the face box, which is hair in every style but bald: on the whole picture the
+/// average person's hair style decided which colour won (hair pulled back left the backdrop
+/// showing where that style has hair, and a smiling woman with black hair got a grey bob).
+enum class Region { Whole, Backdrop, Crown };
 struct Trial {
   const char* factor;
   std::vector<double> values;
   bool relative = false;  ///< values are offsets from the factor's current value (a second, finer look)
   double margin = 1.0;    ///< another value must cut the distance below margin × the current value's
-  bool backdrop = false;  ///< compared on the backdrop only (the top corners), not on the whole picture
+  Region region = Region::Whole;  ///< where the painting is compared with the photo
 };
 const std::vector<Trial>& trials() {
   static const std::vector<Trial> table = {
-      {"background_light", {0.05, 0.3, 0.55, 0.8, 1.0}, false, 1.0, true},
+      {"background_light", {0.05, 0.3, 0.55, 0.8, 1.0}, false, 1.0, Region::Backdrop},
       // The painter's backdrop is greyest at these five hues (saturation 0.12; studio walls),
       // most coloured at the other four.
-      {"background_hue", {0.108, 0.293, 0.478, 0.663, 0.848, 0.0, 0.25, 0.5, 0.75}, false, 1.0, true},
-      {"background_gradient", {0.0, 0.5, 1.0}, false, 1.0, true},
+      {"background_hue", {0.108, 0.293, 0.478, 0.663, 0.848, 0.0, 0.25, 0.5, 0.75}, false, 1.0, Region::Backdrop},
+      {"background_gradient", {0.0, 0.5, 1.0}, false, 1.0, Region::Backdrop},
       {"clothing_light", {0.0, 0.25, 0.5, 0.75, 1.0}},
       {"clothing_hue", {0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875}},
       {"skin_tone", {0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9}},
       {"skin_undertone", {0.1, 0.5, 0.9}},
-      {"hair_colour", {0.0, 0.2, 0.4, 0.6, 0.8, 1.0}},
+      {"hair_colour", {0.0, 0.2, 0.4, 0.6, 0.8, 1.0}, false, 1.0, Region::Crown},
       {"hair_style", {0, 1, 2, 3, 4, 5, 6, 7}},
       {"hair_red", {0.0, 0.4, 0.8}},
       {"face_width", {0.1, 0.5, 0.9}},
@@ -75,7 +79,7 @@ const std::vector<Trial>& trials() {
       {"light_direction", {0.2, 0.5, 0.8}},
       {"skin_tone", {-0.06, -0.03, 0.03, 0.06}, true},
       {"hair_style", {0, 1, 2, 3, 4, 5, 6, 7}},  // again, now that skin and hair colours are known
-      {"hair_colour", {-0.1, 0.1}, true},
+      {"hair_colour", {-0.1, 0.1}, true, 1.0, Region::Crown},
   };
   return table;
 }
@@ -94,6 +98,9 @@ facegen::Identity fit_procedural_person(const std::uint8_t* rgb, int size) {
   cv::Mat backdrop(kFitSide, kFitSide, CV_32F, cv::Scalar(0.0f));
   backdrop.rowRange(0, kFitSide * 2 / 3).setTo(1.0f);
   cv::ellipse(backdrop, {kFitSide / 2, kFitSide * 5 / 12}, {kFitSide * 3 / 8, kFitSide * 11 / 24}, 0, 0, 360, cv::Scalar(0.0f), cv::FILLED);
+  // The crown: the middle third across, from 8 % to 18 % down (the face box starts at about 20 %).
+  cv::Mat crown(kFitSide, kFitSide, CV_32F, cv::Scalar(0.0f));
+  crown(cv::Range(kFitSide * 8 / 100, kFitSide * 18 / 100 + 1), cv::Range(kFitSide / 3, kFitSide * 2 / 3)).setTo(1.0f);
 
   facegen::Identity person;  // the average person, facing the camera, centred
   person.iris_colour = 1;
@@ -115,7 +122,7 @@ facegen::Identity fit_procedural_person(const std::uint8_t* rgb, int size) {
     cv::parallel_for_(cv::Range(0, static_cast<int>(candidates.size())), [&](const cv::Range& r) {
       for (int k = r.start; k < r.end; ++k) painted[static_cast<std::size_t>(k)] = paint(candidates[static_cast<std::size_t>(k)]);
     });
-    const cv::Mat& w = t.backdrop ? backdrop : weight;
+    const cv::Mat& w = t.region == Region::Backdrop ? backdrop : t.region == Region::Crown ? crown : weight;
     double best = distance(current, target, w);
     std::size_t chosen = painted.size();  // none: the current value stays
     for (std::size_t k = 0; k < painted.size(); ++k) {
