@@ -50,6 +50,17 @@ bool double_stage(const JudgeConfig& c, int stage) { return (c.work_size >> (sta
 
 }  // namespace
 
+const std::array<JudgeShapeField, 7>& judge_shape_fields() {
+  static const std::array<JudgeShapeField, 7> fields = {{{"input_size", &JudgeConfig::input_size},
+                                                         {"work_size", &JudgeConfig::work_size},
+                                                         {"stem", &JudgeConfig::stem},
+                                                         {"width", &JudgeConfig::width},
+                                                         {"hidden", &JudgeConfig::hidden},
+                                                         {"aus", &JudgeConfig::aus},
+                                                         {"factors", &JudgeConfig::factors}}};
+  return fields;
+}
+
 int JudgeConfig::stages() const {
   int n = 0;
   for (int s = work_size; s > 4; s /= 2) ++n;
@@ -182,8 +193,8 @@ void JudgePackage::save(const std::string& dir, const JudgeConfig& config, const
   json m = extra.is_object() ? extra : json::object();
   m["format"] = "circumplex-judge";
   m["version"] = kFormatVersion;
-  m["model"] = {{"input_size", config.input_size}, {"work_size", config.work_size}, {"stem", config.stem}, {"width", config.width},
-                {"hidden", config.hidden}, {"aus", config.aus}, {"factors", config.factors}};
+  m["model"] = json::object();
+  for (const JudgeShapeField& f : judge_shape_fields()) m["model"][f.key] = config.*f.member;
   json outs = json::array();
   for (const JudgeOutput& o : outputs) {
     outs.push_back({{"name", o.name}, {"group", o.group}, {"mean", o.mean}, {"std", o.stdev}, {"constant", o.constant}});
@@ -229,13 +240,7 @@ JudgeManifest parse_judge_manifest(std::string_view text, const std::string& whe
       if (!fits) bad(where, shape + " ('" + key + "' must be an integer in int's range)");
       return static_cast<int>(v.get<std::int64_t>());
     };
-    out.config.input_size = field("input_size");
-    out.config.work_size = field("work_size");
-    out.config.stem = field("stem");
-    out.config.width = field("width");
-    out.config.hidden = field("hidden");
-    out.config.aus = field("aus");
-    out.config.factors = field("factors");
+    for (const JudgeShapeField& f : judge_shape_fields()) out.config.*f.member = field(f.key);
   }
   try {
     out.config.validate();

@@ -77,13 +77,7 @@ ModelManifest parse_model_manifest(std::string_view text, const std::string& man
       const std::string hwhere = manifest_path + ": 'model.affect_head' must give input_size, work_size, stem, width, hidden, aus, factors and dims";
       if (!h.is_object()) bad(hwhere, "it is not an object");
       JudgeConfig jc;
-      jc.input_size = int_field(h, "input_size", hwhere);
-      jc.work_size = int_field(h, "work_size", hwhere);
-      jc.stem = int_field(h, "stem", hwhere);
-      jc.width = int_field(h, "width", hwhere);
-      jc.hidden = int_field(h, "hidden", hwhere);
-      jc.aus = int_field(h, "aus", hwhere);
-      jc.factors = int_field(h, "factors", hwhere);
+      for (const JudgeShapeField& f : judge_shape_fields()) jc.*f.member = int_field(h, f.key, hwhere);
       out.config.affect_head = jc;
       out.config.affect_head_dims = int_field(h, "dims", hwhere);
     }

@@ -85,6 +85,7 @@ VaeEncoderImpl::VaeEncoderImpl(const VaeConfig& config) : config_(config) {
   if (config_.affect_head) {
     affect_head_ = register_module("affect_head", JudgeNet(*config_.affect_head));
     for (auto& p : affect_head_->parameters()) p.set_requires_grad(false);
+    affect_head_->eval();  // and stays so (train below)
     affect_mean_ = register_buffer("affect_head_mean", torch::zeros({config_.affect_head_dims}));
     affect_std_ = register_buffer("affect_head_std", torch::ones({config_.affect_head_dims}));
   }
@@ -103,8 +104,12 @@ std::pair<torch::Tensor, torch::Tensor> VaeEncoderImpl::forward(const torch::Ten
 torch::Tensor VaeEncoderImpl::read_affect(const torch::Tensor& images) {
   if (!affect_head_) throw Error(ErrorKind::InvalidArgument, "this VAE has no affect head");
   torch::NoGradGuard no_grad;
-  if (affect_head_->is_training()) affect_head_->eval();  // frozen: BatchNorm's running statistics, no dropout
   return affect_head_->forward(images).narrow(1, 0, config_.affect_head_dims) * affect_std_ + affect_mean_;
+}
+
+void VaeEncoderImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  if (affect_head_) affect_head_->eval();
 }
 
 VaeDecoderImpl::VaeDecoderImpl(const VaeConfig& config) : config_(config) {

@@ -196,8 +196,8 @@ std::string attach_affect_head(RunModel& m, const std::string& dir, int dims) {
   m.vae = vae;
   m.vae_config = vc;
   const JudgeConfig& h = *vc.affect_head;
-  m.config["model"]["affect_head"] = {{"input_size", h.input_size}, {"work_size", h.work_size}, {"stem", h.stem}, {"width", h.width},
-                                      {"hidden", h.hidden}, {"aus", h.aus}, {"factors", h.factors}, {"dims", dims}};
+  json& recorded = m.config["model"]["affect_head"] = {{"dims", dims}};
+  for (const JudgeShapeField& f : judge_shape_fields()) recorded[f.key] = h.*f.member;
   return tensors_fingerprint(head.weights());
 }
 

@@ -34,6 +34,7 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <cstdint>
 #include <cstddef>
 #include <map>
@@ -69,6 +70,16 @@ struct JudgeConfig {
   /// Throws circumplex::Error naming the field when the configuration is unusable.
   void validate() const;
 };
+
+/// One field of a judge network's shape as manifests record it: the JSON key and the member.
+struct JudgeShapeField {
+  const char* key;
+  int JudgeConfig::*member;
+};
+/// The seven shape fields, in manifest order (input_size, work_size, stem, width, hidden, aus,
+/// factors): a judge package's "model" and a model package's "model.affect_head" write and read
+/// exactly these.
+const std::array<JudgeShapeField, 7>& judge_shape_fields();
 
 /// images [N, 3, S, S] in [0, 1] (any side S: resized to first_side()) → standardised
 /// outputs [N, outputs()]: affect, then AUs, then factors.

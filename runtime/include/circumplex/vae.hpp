@@ -57,6 +57,9 @@ class VaeEncoderImpl : public torch::nn::Module {
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& images);
   /// The affect head's reading (v, a[, z]) [N, affect_head_dims] in affect units; requires a head.
   torch::Tensor read_affect(const torch::Tensor& images);
+  /// Sets training mode on the encoder's own layers; the affect head stays in eval mode (it is
+  /// frozen: BatchNorm's running statistics, no dropout), whatever `on` is.
+  void train(bool on = true) override;
 
  private:
   VaeConfig config_;
