@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# tools/train-default.sh [WORK] — reproduces the shipped default model (assets/models/default)
-# on the CPU with the exact commands it was made with, then shows how to install it.
+# tools/train-default.sh [WORK] — reproduces the shipped default model (assets/models/default:
+# stages 1-7; stage 8 adds the affect head, measured but not yet shipped) on the CPU with the
+# exact commands it was made with, then shows how to install it.
 #   WORK   folder for the data, the training run and the package (default: out/default-model)
 # Every step is deterministic (seeds, data order, sampling noise), and training resumes from
 # its checkpoint when the script is run again after an interruption, ending with the same
@@ -89,15 +90,13 @@ readback_stage run-rb1000 run-rb300 1000 3 1e-4 6
 
 # Stage 8, the affect head: the encoder's reading of (v, a, z), which becomes its first three
 # latents (what a photo's or a face's own affect is read as; compose replaces it). A network
-# of the judge's architecture trained on its own 60 000 faces of 6 000 people (synth seed
-# 2027, 3D: not the VAE's people, the reader's or the evaluation judge's), 10 epochs at width
-# 24 on one thread (~60 min; the synth ~9 min). The VAE's weights do not change.
-if [ ! -f "$work/head-data/labels.csv" ]; then
-  "$exe" synth --count 60000 --identities 6000 --size 128 --seed 2027 --mode 3d --out "$work/head-data"
-fi
+# of the judge's architecture (width 24) trained 14 epochs on the VAE's own training faces, on
+# one thread (~25 min). The VAE's weights do not change. Measured on seed 9001: R² valence
+# 0.74 -> 0.88, arousal 0.80 -> 0.91, quadrant 0.72 -> 0.79. The shipped package is stage 7's
+# (without the head; see README): install this one to get the better reading.
 if [ ! -f "$work/head/manifest.json" ]; then
   head_resume=(); [ -f "$work/head/checkpoint.safetensors" ] && head_resume=(--resume)
-  OMP_WAIT_POLICY=passive "$exe" judge --data "$work/head-data" --out "$work/head" --epochs 10 --batch 64 --width 24 --threads 1 --seed 5 "${head_resume[@]}"
+  OMP_WAIT_POLICY=passive "$exe" judge --data "$work/data" --out "$work/head" --epochs 14 --batch 64 --width 24 --threads 1 --seed 3 "${head_resume[@]}"
 fi
 
 # Directions, metrics, the framing of the faces (for photo identities) and the package, with
