@@ -239,6 +239,18 @@ TEST_CASE("--init starts from given weights and --lr-end decays the rate along a
   CHECK(wrong.code != 0);
   CHECK(wrong.out.find("model.safetensors") != std::string::npos);
   CHECK(wrong.out.find("--init") != std::string::npos);
+  // Weights without refinement convolutions widen into a --decoder-refine model: the refine
+  // tensors start at zero and everything else at the given weights, and the run's config
+  // records the new shape.
+  std::string refine_args = train_args((root() / "init-refine").string());
+  refine_args.replace(refine_args.find(" --lr 3e-3"), 10, "");
+  const CliResult refined = run_cli(refine_args + one_step + " --decoder-refine 1 --init " + (base / "model.safetensors").string());
+  REQUIRE_MESSAGE(refined.code == 0, refined.out);
+  CHECK(max_change(root() / "init-refine") < 1e-4);
+  const TensorMap widened = load_tensors((root() / "init-refine" / "checkpoint.safetensors").string());
+  REQUIRE(widened.count("decoder.refine.0.weight") == 1);
+  CHECK(widened.at("decoder.refine.0.weight").abs().max().item<double>() < 1e-4);
+  CHECK(nlohmann::json::parse(read_text_file((root() / "init-refine" / "config.json").string()))["model"]["decoder_refine"] == 1);
 
   // The schedule: lr at the first step, lr_end at the last, their mean half way; constant without lr_end.
   tools::TrainOptions opt;

@@ -57,6 +57,45 @@ TEST_CASE("decoder FLOPs are counted from the architecture") {
   CHECK(dec->flops_per_image() == 2 * macs);
 }
 
+TEST_CASE("refinement convolutions add capacity at low resolution and start as the identity") {
+  // decoder_refine 2 on 32²: residual 3×3 convolutions after the 8² (16 channels) and 16²
+  // (8 channels) stages; the full-resolution stage never has one.
+  VaeConfig c = small();
+  c.decoder_refine = 2;
+  torch_compat::seed_everything(3);
+  VaeDecoder refined(c);
+  const std::int64_t plain_macs = 8 * 32 * 16 + 8 * 8 * 9 * 32 * 16 + 16 * 16 * 9 * 16 * 8 + 32 * 32 * 9 * 8 * 8 + 32 * 32 * 9 * 8 * 3;
+  CHECK(refined->flops_per_image() == 2 * (plain_macs + 8 * 8 * 9 * 16 * 16 + 16 * 16 * 9 * 8 * 8));
+  const TensorMap mine = module_tensors(*refined);
+  CHECK(mine.at("refine.0.weight").sizes() == torch::IntArrayRef({16, 16, 3, 3}));
+  CHECK(mine.at("refine.1.weight").sizes() == torch::IntArrayRef({8, 8, 3, 3}));
+  CHECK(mine.count("refine.2.weight") == 0);
+
+  // At zero (as built), the refined decoder draws exactly what the plain one with the same
+  // other weights draws; once a refinement weight moves, the face changes.
+  VaeConfig p = small();
+  VaeDecoder plain(p);
+  TensorMap shared = module_tensors(*plain);
+  for (const auto& [name, t] : mine) {
+    if (name.rfind("refine.", 0) == 0) {
+      CHECK(t.abs().max().item<float>() == 0.0f);
+      shared.emplace(name, t);
+    }
+  }
+  assign_module_tensors(*refined, shared, "test");
+  plain->eval();
+  refined->eval();
+  torch::NoGradGuard no_grad;
+  const auto z = torch::randn({2, c.latent});
+  CHECK(torch::equal(plain->forward(z), refined->forward(z)));
+  shared.at("refine.1.weight").normal_(0.0, 0.2);
+  assign_module_tensors(*refined, shared, "test");
+  CHECK((plain->forward(z) - refined->forward(z)).abs().max().item<float>() > 1e-3f);
+
+  c.decoder_refine = 3;  // 32² has 3 stages: the last (full resolution) cannot refine
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("decoder_refine"), Error);
+}
+
 TEST_CASE("bad configurations are refused with the field named") {
   VaeConfig c;
   c.image_size = 100;

@@ -46,6 +46,10 @@ void VaeConfig::validate() const {
   if (decoder_width != 0 && (decoder_width < 4 || decoder_width > 256)) {
     throw Error(ErrorKind::InvalidArgument, "VAE decoder_width must be 0 or in 4..256, got " + std::to_string(decoder_width));
   }
+  if (decoder_refine < 0 || decoder_refine > stages() - 1) {
+    throw Error(ErrorKind::InvalidArgument, "VAE decoder_refine must be in 0.." + std::to_string(stages() - 1) + " (the full-resolution stage has none), got " +
+                                                std::to_string(decoder_refine));
+  }
   if (affect_head) {
     affect_head->validate();
     if (affect_head->input_size != image_size) {
@@ -123,15 +127,27 @@ VaeDecoderImpl::VaeDecoderImpl(const VaeConfig& config) : config_(config) {
     stages_->push_back(conv);
   }
   register_module("stages", stages_);
+  refine_ = nn::ModuleList();
+  for (int s = 0; s < config_.decoder_refine; ++s) {
+    const int c = config_.decoder_channels(s + 1);
+    nn::Conv2d conv(nn::Conv2dOptions(c, c, 3).padding(1));
+    torch::NoGradGuard no_grad;
+    conv->weight.zero_();
+    conv->bias.zero_();
+    channels_last(conv);
+    refine_->push_back(conv);
+  }
+  register_module("refine", refine_);
   to_rgb_ = register_module("to_rgb", nn::Conv2d(nn::Conv2dOptions(config_.decoder_channels(config_.stages()), 3, 3).padding(1)));
   channels_last(to_rgb_);
 }
 
 torch::Tensor VaeDecoderImpl::forward(const torch::Tensor& latents) {
   auto h = silu_maybe_inplace(project_->forward(latents)).view({latents.size(0), config_.decoder_channels(0), 4, 4}).contiguous(kLayout);
-  for (const auto& stage : *stages_) {
+  for (std::size_t s = 0; s < stages_->size(); ++s) {
     h = torch::upsample_nearest2d(h, {h.size(2) * 2, h.size(3) * 2});
-    h = silu_maybe_inplace(conv3x3(*stage->as<nn::Conv2d>(), h));
+    h = silu_maybe_inplace(conv3x3(*stages_[s]->as<nn::Conv2d>(), h));
+    if (s < refine_->size()) h = h + silu_maybe_inplace(conv3x3(*refine_[s]->as<nn::Conv2d>(), h));
   }
   return torch::sigmoid(conv3x3(*to_rgb_, h)).contiguous();
 }
@@ -142,6 +158,7 @@ std::int64_t VaeDecoderImpl::flops_per_image() const {
   for (int s = 0; s < config_.stages(); ++s) {
     side *= 2;
     macs += side * side * 9LL * config_.decoder_channels(s) * config_.decoder_channels(s + 1);
+    if (s < config_.decoder_refine) macs += side * side * 9LL * config_.decoder_channels(s + 1) * config_.decoder_channels(s + 1);
   }
   macs += side * side * 9LL * config_.decoder_channels(config_.stages()) * 3;
   return 2 * macs;

@@ -12,6 +12,7 @@ Architecture (mirrors VaeConfig and VaeDecoderImpl exactly):
   decoder_channels(s) = channels(stages - 1 - s) for s < stages, else decoder_width or width
   Linear(latent, decoder_channels(0) * 16) → SiLU → view [N, C0, 4, 4] → channels-last
   per stage: nearest upsample ×2 → Conv2d(3×3, padding 1) → SiLU
+    (the lowest decoder_refine stages then: h + SiLU(Conv2d(3×3, padding 1)(h)))
   Conv2d(3×3, padding 1) to RGB → sigmoid → contiguous (NCHW)
 
   python3 tools/bench/peer.py --width 16 --latent 64 --threads 2 --batches 1,8,32
@@ -28,6 +29,7 @@ def main():
     p.add_argument("--latent", type=int, default=64)
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--decoder-width", type=int, default=0)
+    p.add_argument("--decoder-refine", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batches", default="1,8,32")
     p.add_argument("--warmup", type=int, default=5)
@@ -64,14 +66,18 @@ def main():
             self.project = nn.Linear(a.latent, decoder_channels(0) * 16)
             self.stages = nn.ModuleList(
                 nn.Conv2d(decoder_channels(i), decoder_channels(i + 1), 3, padding=1) for i in range(stages))
+            self.refine = nn.ModuleList(
+                nn.Conv2d(decoder_channels(i + 1), decoder_channels(i + 1), 3, padding=1) for i in range(a.decoder_refine))
             self.to_rgb = nn.Conv2d(decoder_channels(stages), 3, 3, padding=1)
 
         def forward(self, z):
             h = F.silu(self.project(z)).view(z.shape[0], decoder_channels(0), 4, 4)
             h = h.contiguous(memory_format=torch.channels_last)
-            for conv in self.stages:
+            for i, conv in enumerate(self.stages):
                 h = F.interpolate(h, scale_factor=2, mode="nearest")
                 h = F.silu(conv(h))
+                if i < a.decoder_refine:
+                    h = h + F.silu(self.refine[i](h))
             return torch.sigmoid(self.to_rgb(h)).contiguous()
 
     dec = Decoder().eval()

@@ -242,7 +242,8 @@ int run_bench(int argc, char** argv) {
   say(model.note);
   report["model"] = {{"source", model.fresh ? "fresh" : "package"}, {"path", model.dir}, {"note", model.note},
                      {"image_size", model.config.image_size}, {"latent", model.config.latent},
-                     {"width", model.config.width}, {"decoder_width", model.config.decoder_width}};
+                     {"width", model.config.width}, {"decoder_width", model.config.decoder_width},
+                     {"decoder_refine", model.config.decoder_refine}};
 
   bench::DecodeOptions d;
   d.threads = threads;

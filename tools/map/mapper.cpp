@@ -153,6 +153,7 @@ RunModel load_run_model(const fs::path& run) {
     vc.latent = c.at("latent").get<int>();
     vc.width = c.at("width").get<int>();
     vc.decoder_width = c.at("decoder_width").get<int>();
+    vc.decoder_refine = c.value("decoder_refine", 0);
   } catch (const json::exception& e) {
     throw Error(ErrorKind::BadData, (run / "config.json").string() + ": no usable 'model' (" + e.what() + ")");
   }

@@ -35,7 +35,9 @@ using nlohmann::json;
 namespace {
 
 json config_json(const VaeConfig& c) {
-  return {{"image_size", c.image_size}, {"latent", c.latent}, {"width", c.width}, {"decoder_width", c.decoder_width}};
+  json j = {{"image_size", c.image_size}, {"latent", c.latent}, {"width", c.width}, {"decoder_width", c.decoder_width}};
+  if (c.decoder_refine) j["decoder_refine"] = c.decoder_refine;  // absent in runs and packages without it
+  return j;
 }
 
 VaeConfig config_from_json(const json& j, const std::string& origin) {
@@ -45,6 +47,7 @@ VaeConfig config_from_json(const json& j, const std::string& origin) {
     c.latent = j.at("latent").get<int>();
     c.width = j.at("width").get<int>();
     c.decoder_width = j.at("decoder_width").get<int>();
+    c.decoder_refine = j.value("decoder_refine", 0);
     c.validate();
     return c;
   } catch (const json::exception& e) {
@@ -376,7 +379,13 @@ void VaeRun::build_model() {
     adam_->load(checkpoint_, ckpt_path_.string());
     if (critic_) critic_->load(checkpoint_, start_.at("critic_t").get<std::int64_t>(), ckpt_path_.string());
   } else if (lead_ && !opt_.init.empty()) {
-    assign_module_tensors(*vae_, vae_only(load_tensors(opt_.init)), opt_.init + " (--init: needs the same --latent, --width and --decoder-width)");
+    TensorMap init = vae_only(load_tensors(opt_.init));
+    // Weights without the decoder's refinement convolutions (--decoder-refine) widen: those
+    // start at zero, and the decoder first draws exactly what the init drew.
+    for (const auto& [name, t] : module_tensors(*vae_)) {
+      if (name.rfind("decoder.refine.", 0) == 0 && !init.count(name)) init.emplace(name, t.clone());
+    }
+    assign_module_tensors(*vae_, init, opt_.init + " (--init: needs the same --latent, --width and --decoder-width)");
   }
   checkpoint_.clear();
   adam_->set_t(start_.at("adam_t").get<std::int64_t>());

@@ -90,7 +90,8 @@ def write(path, tensors, meta=None):
 
 
 def package_config(package_dir):
-    """The package's network shape: {"image_size", "latent", "width", "decoder_width"}."""
+    """The package's network shape: {"image_size", "latent", "width", "decoder_width"} and,
+    where the package has them, "decoder_refine" and "affect_head"."""
     with open(os.path.join(package_dir, "manifest.json")) as f:
         return json.load(f)["model"]
 
@@ -123,12 +124,17 @@ def decoder(package_dir):
             super().__init__()
             self.project = nn.Linear(cfg["latent"], decoder_channels(0) * 16)
             self.stages = nn.ModuleList(nn.Conv2d(decoder_channels(i), decoder_channels(i + 1), 3, padding=1) for i in range(stages))
+            # the lowest "decoder_refine" stages add a residual 3x3 convolution: h + SiLU(conv(h))
+            self.refine = nn.ModuleList(nn.Conv2d(decoder_channels(i + 1), decoder_channels(i + 1), 3, padding=1)
+                                        for i in range(cfg.get("decoder_refine", 0)))
             self.to_rgb = nn.Conv2d(decoder_channels(stages), 3, 3, padding=1)
 
         def forward(self, z):
             h = F.silu(self.project(z)).view(z.shape[0], decoder_channels(0), 4, 4)
-            for conv in self.stages:
+            for i, conv in enumerate(self.stages):
                 h = F.silu(conv(F.interpolate(h, scale_factor=2, mode="nearest")))
+                if i < len(self.refine):
+                    h = h + F.silu(self.refine[i](h))
             return torch.sigmoid(self.to_rgb(h))
 
     dec = Decoder()

@@ -2,7 +2,8 @@
 //
 // A model package is a folder:
 //   manifest.json   format "circumplex-model", version 1: the VAE's shape (image_size, latent,
-//                   width, decoder_width, and optionally "affect_head": the judge-shaped
+//                   width, decoder_width, optionally decoder_refine (0 when absent) and
+//                   optionally "affect_head": the judge-shaped
 //                   network whose reading sets latents 0-2 (vae.hpp), with its "dims"),
 //                   the affect directions (valence, arousal[, z]; unit,
 //                   orthonormal), origins and scales (see manifold.hpp), the identity prior

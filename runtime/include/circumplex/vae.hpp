@@ -2,7 +2,8 @@
 //
 // Encoder: five stride-2 3×3 convolutions (128 → 4), then linear layers to μ and log σ².
 // Decoder: a linear layer to 4×4, then five stages of nearest-neighbour upsampling + 3×3
-// convolution (4 → 128) and a 3×3 convolution to RGB with a sigmoid. Upsample + convolution
+// convolution (4 → 128), the lowest `decoder_refine` of them followed by a residual 3×3
+// convolution, and a 3×3 convolution to RGB with a sigmoid. Upsample + convolution
 // instead of transposed convolution: on this CPU it is ~20× faster at high resolution and
 // free of checkerboard artefacts. Images are float RGB in [0, 1], NCHW.
 //
@@ -35,6 +36,11 @@ struct VaeConfig {
   int latent = 64;       ///< latent dimension
   int width = 32;        ///< channels of the first encoder stage; deeper stages double (capped at 8×)
   int decoder_width = 0; ///< channels of the last decoder stage (0: same as width)
+  /// Decoder stages, from the 8×8 one up, that refine their output with a residual 3×3
+  /// convolution, h + SiLU(conv(h)): capacity where it is cheap (at most stages() − 1, so the
+  /// full-resolution stage stays narrow). The convolutions start at zero, so a model widened
+  /// this way from trained weights (`train --init`) first draws exactly what it drew.
+  int decoder_refine = 0;
   /// The affect head's network (see above); none in training runs.
   std::optional<JudgeConfig> affect_head;
   /// Latents the affect head sets: 2 (v, a) or 3 (v, a, z).
@@ -83,6 +89,7 @@ class VaeDecoderImpl : public torch::nn::Module {
   VaeConfig config_;
   torch::nn::Linear project_{nullptr};
   torch::nn::ModuleList stages_{nullptr};
+  torch::nn::ModuleList refine_{nullptr};  // decoder_refine residual convolutions, lowest stages first
   torch::nn::Conv2d to_rgb_{nullptr};
 };
 TORCH_MODULE(VaeDecoder);
