@@ -11,6 +11,7 @@
 
 #include "circumplex/assets.hpp"
 #include "circumplex/error.hpp"
+#include "circumplex/files.hpp"
 #include "circumplex/judge.hpp"
 #include "circumplex/model_package.hpp"
 #include "circumplex/weights.hpp"
@@ -469,8 +470,11 @@ TEST_CASE("an affect head makes the encoder's first latents its reading - frozen
   CHECK(pkg.config().affect_head->width == head.config().width);
   CHECK(pkg.config().affect_head->stem == head.config().stem);
   CHECK(pkg.config().affect_head_dims == 2);
+  CHECK(pkg.config().affect_head_members == 1);
+  CHECK(pkg.config().affect_head_mirror);
 
-  // The encoder's latents 0 and 1 are the head's reading in latent units; the rest is the VAE's.
+  // The encoder's latents 0 and 1 are the head's reading in latent units (the mean of its
+  // readings of the face and of its mirror image); the rest is the VAE's.
   const tools::ImageSet held = tools::ImageSet::load((tiny / "data").string(), "val", 16);
   std::vector<std::int64_t> idx(static_cast<std::size_t>(held.size()));
   std::iota(idx.begin(), idx.end(), 0);
@@ -478,7 +482,8 @@ TEST_CASE("an affect head makes the encoder's first latents its reading - frozen
   BetaVae vae(pkg.config());
   assign_module_tensors(*vae, pkg.weights(), "package");
   Judge judge(head, 1);
-  const torch::Tensor read = judge.predict(images).narrow(1, 0, 2);
+  const torch::Tensor read = 0.5 * (judge.predict(images) + judge.predict(images.flip({3}))).narrow(1, 0, 2);
+  CHECK((judge.predict(images) - judge.predict(images.flip({3}))).abs().max().item<double>() > 1e-3);  // the mirror reads differently
   torch::NoGradGuard no_grad;
   vae->train();  // the head stays frozen in training mode: no dropout, BatchNorm's running statistics
   const torch::Tensor mu1 = vae->encoder->forward(images).first, mu2 = vae->encoder->forward(images).first;
@@ -505,4 +510,68 @@ TEST_CASE("an affect head makes the encoder's first latents its reading - frozen
   CHECK(wrong.code != 0);
   CHECK(wrong.out.find("absent") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "wrong" / "manifest.json"));
+
+  // A package from before the mirror and ensembles (no "members", no "mirror") reads as it did:
+  // one head, the face alone.
+  fs::copy(dir / "pkg", dir / "old", fs::copy_options::recursive);
+  json old = manifest;
+  old["model"]["affect_head"].erase("members");
+  old["model"]["affect_head"].erase("mirror");
+  write_file_atomic((dir / "old" / "manifest.json").string(), old.dump(2));
+  const ModelPackage legacy = ModelPackage::load((dir / "old").string());
+  CHECK(legacy.config().affect_head_members == 1);
+  CHECK_FALSE(legacy.config().affect_head_mirror);
+  BetaVae legacy_vae(legacy.config());
+  assign_module_tensors(*legacy_vae, legacy.weights(), "old package");
+  legacy_vae->eval();
+  CHECK(torch::allclose(legacy_vae->encoder->forward(images).first.narrow(1, 0, 2), kAffectLatentScale * judge.predict(images).narrow(1, 0, 2), 1e-4, 1e-4));
+}
+
+TEST_CASE("an affect head of several members reads their mean - each member is refused as the judge") {
+  in_folder("ensemble");
+  const fs::path reader = trained_reader();
+  // A second member: the reader's shape, another seed, a shorter run on the same faces.
+  const fs::path second = root() / "reader2";
+  const CliResult j = run_cli("judge --data " + (reader.parent_path() / "data").string() + " --out " + second.string() +
+                              " --epochs 4 --batch 32 --width 16 --work-size 32 --stem 0 --threads 1 --seed 4 --no-augment --dropout 0.1 --lr 3e-3");
+  REQUIRE_MESSAGE(j.code == 0, j.out);
+  const fs::path tiny = fs::path(CIRCUMPLEX_TINY_MODEL).parent_path();
+  const fs::path dir = root() / "ensemble";
+  const std::string map = "map --run " + (tiny / "run").string() + " --data " + (tiny / "data").string() + " --threads 1 --out ";
+  const CliResult mapped = run_cli(map + (dir / "pkg").string() + " --affect-head " + reader.string() + "," + second.string());
+  REQUIRE_MESSAGE(mapped.code == 0, mapped.out);
+
+  const JudgePackage a = JudgePackage::load(reader.string()), b = JudgePackage::load(second.string());
+  const json manifest = json::parse(read_text_file((dir / "pkg" / "manifest.json").string()));
+  CHECK(manifest["model"]["affect_head"]["members"] == 2);
+  CHECK(manifest["provenance"]["affect_head_fingerprints"] == json::array({tensors_fingerprint(a.weights()), tensors_fingerprint(b.weights())}));
+  const ModelPackage pkg = ModelPackage::load((dir / "pkg").string());
+  REQUIRE(pkg.config().affect_head_members == 2);
+
+  // Latents 0 and 1: the mean of the two members' mirrored readings, each in its own label units.
+  const tools::ImageSet held = tools::ImageSet::load((tiny / "data").string(), "val", 16);
+  std::vector<std::int64_t> idx(static_cast<std::size_t>(held.size()));
+  std::iota(idx.begin(), idx.end(), 0);
+  const torch::Tensor images = held.batch(idx);
+  Judge ja(a, 1), jb(b, 1);
+  auto mirrored = [&](Judge& j) { return 0.5 * (j.predict(images) + j.predict(images.flip({3}))).narrow(1, 0, 2); };
+  const torch::Tensor ra = mirrored(ja), rb = mirrored(jb);
+  CHECK((ra - rb).abs().max().item<double>() > 1e-3);  // two members that differ
+  BetaVae vae(pkg.config());
+  assign_module_tensors(*vae, pkg.weights(), "package");
+  vae->eval();
+  torch::NoGradGuard no_grad;
+  CHECK(torch::allclose(vae->encoder->forward(images).first.narrow(1, 0, 2), kAffectLatentScale * 0.5 * (ra + rb), 1e-4, 1e-4));
+
+  // The second member may not grade the model either.
+  const CliResult refused = run_cli("evaluate --model " + (dir / "pkg").string() + " --judge " + second.string() +
+                                    " --seed 5 --identities 2 --fresh 32 --threads 1 --json " + (dir / "eval" / "e.json").string());
+  CHECK(refused.code != 0);
+  CHECK(refused.out.find("affect head") != std::string::npos);
+  // Members of different shapes are refused by name; an empty name is a usage error.
+  const CliResult mixed = run_cli(map + (dir / "mixed").string() + " --affect-head " + reader.string() + "," + tiny_judge().string());
+  CHECK(mixed.code != 0);
+  CHECK(mixed.out.find("one shape") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "mixed" / "manifest.json"));
+  CHECK(run_cli(map + (dir / "empty").string() + " --affect-head " + reader.string() + ",").code == 2);
 }

@@ -81,6 +81,11 @@ ModelManifest parse_model_manifest(std::string_view text, const std::string& man
       for (const JudgeShapeField& f : judge_shape_fields()) jc.*f.member = int_field(h, f.key, hwhere);
       out.config.affect_head = jc;
       out.config.affect_head_dims = int_field(h, "dims", hwhere);
+      if (h.contains("members")) out.config.affect_head_members = int_field(h, "members", hwhere);
+      if (h.contains("mirror")) {
+        if (!h["mirror"].is_boolean()) bad(hwhere, "'mirror' must be true or false");
+        out.config.affect_head_mirror = h["mirror"].get<bool>();
+      }
     }
   }
   try {

@@ -58,6 +58,9 @@ void VaeConfig::validate() const {
     if (affect_head_dims < 2 || affect_head_dims > 3 || affect_head_dims >= latent) {
       throw Error(ErrorKind::InvalidArgument, "VAE affect_head.dims must be 2 or 3 and below latent, got " + std::to_string(affect_head_dims));
     }
+    if (affect_head_members < 1 || affect_head_members > 8) {
+      throw Error(ErrorKind::InvalidArgument, "VAE affect_head.members must be in 1..8, got " + std::to_string(affect_head_members));
+    }
   }
 }
 
@@ -86,19 +89,22 @@ VaeEncoderImpl::VaeEncoderImpl(const VaeConfig& config) : config_(config) {
   const int flat = in * 4 * 4;
   mu_ = register_module("mu", nn::Linear(flat, config_.latent));
   logvar_ = register_module("logvar", nn::Linear(flat, config_.latent));
-  if (config_.affect_head) {
-    affect_head_ = register_module("affect_head", JudgeNet(*config_.affect_head));
-    for (auto& p : affect_head_->parameters()) p.set_requires_grad(false);
-    affect_head_->eval();  // and stays so (train below)
-    affect_mean_ = register_buffer("affect_head_mean", torch::zeros({config_.affect_head_dims}));
-    affect_std_ = register_buffer("affect_head_std", torch::ones({config_.affect_head_dims}));
+  for (int k = 0; config_.affect_head && k < config_.affect_head_members; ++k) {
+    const std::string name = k == 0 ? "affect_head" : "affect_head_" + std::to_string(k);
+    HeadMember m;
+    m.net = register_module(name, JudgeNet(*config_.affect_head));
+    for (auto& p : m.net->parameters()) p.set_requires_grad(false);
+    m.net->eval();  // and stays so (train below)
+    m.mean = register_buffer(name + "_mean", torch::zeros({config_.affect_head_dims}));
+    m.std = register_buffer(name + "_std", torch::ones({config_.affect_head_dims}));
+    affect_heads_.push_back(m);
   }
 }
 
 std::pair<torch::Tensor, torch::Tensor> VaeEncoderImpl::forward(const torch::Tensor& images) {
   auto h = features_->forward((images * 2.0 - 1.0).contiguous(kLayout)).contiguous().flatten(1);
   torch::Tensor mu = mu_->forward(h);
-  if (affect_head_) {
+  if (!affect_heads_.empty()) {
     const std::int64_t k = config_.affect_head_dims;
     mu = torch::cat({kAffectLatentScale * read_affect(images).to(mu.dtype()), mu.narrow(1, k, config_.latent - k)}, 1);
   }
@@ -106,14 +112,24 @@ std::pair<torch::Tensor, torch::Tensor> VaeEncoderImpl::forward(const torch::Ten
 }
 
 torch::Tensor VaeEncoderImpl::read_affect(const torch::Tensor& images) {
-  if (!affect_head_) throw Error(ErrorKind::InvalidArgument, "this VAE has no affect head");
+  if (affect_heads_.empty()) throw Error(ErrorKind::InvalidArgument, "this VAE has no affect head");
   torch::NoGradGuard no_grad;
-  return affect_head_->forward(images).narrow(1, 0, config_.affect_head_dims) * affect_std_ + affect_mean_;
+  const std::int64_t dims = config_.affect_head_dims, n = images.size(0);
+  // With the mirror, one pass over [images; mirrored images].
+  const torch::Tensor views = config_.affect_head_mirror ? torch::cat({images, images.flip({3})}, 0) : images;
+  torch::Tensor sum;
+  for (HeadMember& m : affect_heads_) {
+    torch::Tensor r = m.net->forward(views).narrow(1, 0, dims);
+    if (config_.affect_head_mirror) r = 0.5 * (r.narrow(0, 0, n) + r.narrow(0, n, n));
+    r = r * m.std + m.mean;
+    sum = sum.defined() ? sum + r : r;
+  }
+  return sum / static_cast<double>(affect_heads_.size());
 }
 
 void VaeEncoderImpl::train(bool on) {
   torch::nn::Module::train(on);
-  if (affect_head_) affect_head_->eval();
+  for (HeadMember& m : affect_heads_) m.net->eval();
 }
 
 VaeDecoderImpl::VaeDecoderImpl(const VaeConfig& config) : config_(config) {

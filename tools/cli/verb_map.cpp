@@ -12,7 +12,7 @@ int run_map(int argc, char** argv) {
       {"--run", "RUN", "training run folder (config.json, model.safetensors) (required)"},
       {"--data", "DIR", "data folder with train and test (or val) splits (required)"},
       {"--out", "PKG", "model package folder to write (required)"},
-      {"--affect-head", "JUDGE", "a judge package trained on the VAE's training faces (`circumplex judge --data DIR`): its reading of (v, a[, z]) becomes the encoder's first latents"},
+      {"--affect-head", "JUDGE[,JUDGE...]", "judge packages (`circumplex judge`, on faces of people of their own, not the evaluation judge's): their mean reading of (v, a[, z]) over the face and its mirror image becomes the encoder's first latents; several (up to 8, one shape, other seeds) make an ensemble"},
       {"--fit-limit", "N", "fit on at most N training images (default: all)"},
       {"--held-out-limit", "N", "score on at most N held-out images (default: all)"},
       {"--threads", "N", "LibTorch threads (default 2)"},
@@ -42,7 +42,15 @@ int run_map(int argc, char** argv) {
   opt.run = *args.get("--run");
   opt.data = *args.get("--data");
   opt.out = *args.get("--out");
-  opt.affect_head = args.get("--affect-head").value_or("");
+  if (const auto heads = args.get("--affect-head")) {
+    std::size_t lo = 0;
+    while (lo <= heads->size()) {
+      const std::size_t hi = std::min(heads->find(',', lo), heads->size());
+      if (hi == lo) throw UsageError("--affect-head: an empty package name in '" + *heads + "'");
+      opt.affect_heads.push_back(heads->substr(lo, hi - lo));
+      lo = hi + 1;
+    }
+  }
   opt.fit_limit = args.integer_or("--fit-limit", 0, 0, 1L << 40);
   opt.held_out_limit = args.integer_or("--held-out-limit", 0, 0, 1L << 40);
   opt.threads = static_cast<int>(args.integer_or("--threads", 2, 1, 256));

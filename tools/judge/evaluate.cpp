@@ -211,7 +211,11 @@ void refuse_reader_as_judge(const ModelPackage& pkg, const JudgePackage& jpkg) {
     throw Error(ErrorKind::InvalidArgument, jpkg.dir() + ": this judge (weights " + fingerprint + ") was the read-back reader in training " + pkg.dir() +
                                                 "; evaluate with an independent judge (another seed and other people)");
   }
-  if (provenance.value("affect_head_fingerprint", std::string()) == fingerprint) {
+  bool is_head = provenance.value("affect_head_fingerprint", std::string()) == fingerprint;
+  if (provenance.contains("affect_head_fingerprints") && provenance["affect_head_fingerprints"].is_array()) {
+    for (const json& f : provenance["affect_head_fingerprints"]) is_head = is_head || (f.is_string() && f.get<std::string>() == fingerprint);
+  }
+  if (is_head) {
     throw Error(ErrorKind::InvalidArgument, jpkg.dir() + ": this judge (weights " + fingerprint + ") is the affect head of " + pkg.dir() +
                                                 "; evaluate with an independent judge (another seed and other people)");
   }

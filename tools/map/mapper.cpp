@@ -166,40 +166,58 @@ RunModel load_run_model(const fs::path& run) {
   return m;
 }
 
-// Attaches the affect head (vae.hpp) to the run's VAE: the judge package's network, and the
-// means and standard deviations that turn its first `dims` outputs (valence, arousal[, z])
-// into affect units. The manifest's "model" records its shape; returns its weights' fingerprint.
-std::string attach_affect_head(RunModel& m, const std::string& dir, int dims) {
-  const JudgePackage head = JudgePackage::load(dir);
-  if (head.config().input_size != m.vae_config.image_size) {
-    throw Error(ErrorKind::InvalidArgument, dir + ": the affect head reads " + std::to_string(head.config().input_size) + " px faces, the model draws " +
-                                                std::to_string(m.vae_config.image_size) + " px");
-  }
-  std::vector<float> mean, sd;
-  const char* axes[] = {"valence", "arousal", "z"};
-  for (int k = 0; k < dims; ++k) {
-    if (head.index(axes[k]) != k) throw Error(ErrorKind::BadData, dir + ": output " + std::to_string(k) + " is not " + axes[k] + " (is it a judge package?)");
-    const JudgeOutput& o = head.outputs()[static_cast<std::size_t>(k)];
-    if (o.constant) throw Error(ErrorKind::InvalidArgument, dir + ": the affect head never learnt " + o.name + " (constant in its data); train it on faces that vary in it");
-    mean.push_back(static_cast<float>(o.mean));
-    sd.push_back(static_cast<float>(o.stdev));
-  }
+// Attaches the affect head (vae.hpp) to the run's VAE: the judge packages' networks (an
+// ensemble when there are several; all of one shape), each with the means and standard
+// deviations that turn its first `dims` outputs (valence, arousal[, z]) into affect units,
+// read over the face and its mirror image. The manifest's "model" records the shape; returns
+// the members' weight fingerprints.
+std::vector<std::string> attach_affect_head(RunModel& m, const std::vector<std::string>& dirs, int dims) {
+  if (dirs.empty() || dirs.size() > 8) throw Error(ErrorKind::InvalidArgument, "--affect-head takes 1 to 8 judge packages, got " + std::to_string(dirs.size()));
   VaeConfig vc = m.vae_config;
-  vc.affect_head = head.config();
   vc.affect_head_dims = dims;
+  vc.affect_head_members = static_cast<int>(dirs.size());
+  vc.affect_head_mirror = true;
   TensorMap tensors = module_tensors(*m.vae);
-  for (const auto& [name, t] : head.weights()) tensors["encoder.affect_head." + name] = t;
-  tensors["encoder.affect_head_mean"] = torch::tensor(mean);
-  tensors["encoder.affect_head_std"] = torch::tensor(sd);
+  std::vector<std::string> fingerprints;
+  for (std::size_t k = 0; k < dirs.size(); ++k) {
+    const std::string& dir = dirs[k];
+    const JudgePackage head = JudgePackage::load(dir);
+    if (head.config().input_size != m.vae_config.image_size) {
+      throw Error(ErrorKind::InvalidArgument, dir + ": the affect head reads " + std::to_string(head.config().input_size) + " px faces, the model draws " +
+                                                  std::to_string(m.vae_config.image_size) + " px");
+    }
+    if (k == 0) vc.affect_head = head.config();
+    const JudgeConfig& first = *vc.affect_head;
+    for (const JudgeShapeField& f : judge_shape_fields()) {
+      if (head.config().*f.member != first.*f.member) {
+        throw Error(ErrorKind::InvalidArgument, dir + ": its " + f.key + " is " + std::to_string(head.config().*f.member) + ", " + dirs[0] + "'s " +
+                                                    std::to_string(first.*f.member) + " (the members of an ensemble must have one shape)");
+      }
+    }
+    std::vector<float> mean, sd;
+    const char* axes[] = {"valence", "arousal", "z"};
+    for (int a = 0; a < dims; ++a) {
+      if (head.index(axes[a]) != a) throw Error(ErrorKind::BadData, dir + ": output " + std::to_string(a) + " is not " + axes[a] + " (is it a judge package?)");
+      const JudgeOutput& o = head.outputs()[static_cast<std::size_t>(a)];
+      if (o.constant) throw Error(ErrorKind::InvalidArgument, dir + ": the affect head never learnt " + o.name + " (constant in its data); train it on faces that vary in it");
+      mean.push_back(static_cast<float>(o.mean));
+      sd.push_back(static_cast<float>(o.stdev));
+    }
+    const std::string name = "encoder." + (k == 0 ? std::string("affect_head") : "affect_head_" + std::to_string(k));
+    for (const auto& [tname, t] : head.weights()) tensors[name + "." + tname] = t;
+    tensors[name + "_mean"] = torch::tensor(mean);
+    tensors[name + "_std"] = torch::tensor(sd);
+    fingerprints.push_back(tensors_fingerprint(head.weights()));
+  }
   BetaVae vae(vc);
-  assign_module_tensors(*vae, tensors, dir + " (as the affect head)");
+  assign_module_tensors(*vae, tensors, dirs[0] + " (as the affect head)");
   vae->eval();
   m.vae = vae;
   m.vae_config = vc;
   const JudgeConfig& h = *vc.affect_head;
-  json& recorded = m.config["model"]["affect_head"] = {{"dims", dims}};
+  json& recorded = m.config["model"]["affect_head"] = {{"dims", dims}, {"members", vc.affect_head_members}, {"mirror", vc.affect_head_mirror}};
   for (const JudgeShapeField& f : judge_shape_fields()) recorded[f.key] = h.*f.member;
-  return tensors_fingerprint(head.weights());
+  return fingerprints;
 }
 
 // Valence (0), arousal (1) or z (2) of every image of `s`.
@@ -271,7 +289,7 @@ MapResult map_manifold(const MapOptions& opt) {
   for (double z : column(train, 2)) { zmin = std::min(zmin, z); zmax = std::max(zmax, z); }
   const bool three_d = zmax - zmin > 1e-6;
   const std::size_t axes = three_d ? 3 : 2;
-  const std::string head_fingerprint = opt.affect_head.empty() ? "" : attach_affect_head(model, opt.affect_head, static_cast<int>(axes));
+  const std::vector<std::string> head_fingerprints = opt.affect_heads.empty() ? std::vector<std::string>() : attach_affect_head(model, opt.affect_heads, static_cast<int>(axes));
   const json& config = model.config;
   const VaeConfig& vc = model.vae_config;
   BetaVae& vae = model.vae;
@@ -399,10 +417,13 @@ MapResult map_manifold(const MapOptions& opt) {
                             {"teacher_forcing", config.value("teacher_forcing", false)}};
   // The read-back reader's weights, so `evaluate` refuses it as an evaluation judge.
   if (config.contains("reader") && config["reader"].is_object()) manifest["provenance"]["reader_fingerprint"] = config["reader"].value("fingerprint", "");
-  // The affect head's, for the same reason (it was trained on this model's faces).
-  if (!head_fingerprint.empty()) {
-    manifest["provenance"]["affect_head"] = opt.affect_head;
-    manifest["provenance"]["affect_head_fingerprint"] = head_fingerprint;
+  // The affect head's, for the same reason (it reads this model's faces): member 0's under
+  // the key packages have always had, every member's in the list.
+  if (!head_fingerprints.empty()) {
+    manifest["provenance"]["affect_head"] = opt.affect_heads.front();
+    manifest["provenance"]["affect_heads"] = opt.affect_heads;
+    manifest["provenance"]["affect_head_fingerprint"] = head_fingerprints.front();
+    manifest["provenance"]["affect_head_fingerprints"] = head_fingerprints;
   }
   if (json framing = measure_set_framing(train, opt.data); !framing.is_null()) manifest["framing"] = framing;
   manifest["weights"] = {{"file", "weights.safetensors"}};

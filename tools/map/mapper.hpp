@@ -4,8 +4,9 @@
 // (and z when the data varies in z) with λ by k-fold cross-validation, turns the
 // coefficient vectors into orthonormal directions (Gram–Schmidt: valence, arousal, z),
 // measures R², MIG and quadrant accuracy on the held-out split, and writes a model package.
-// With an affect head (MapOptions::affect_head, vae.hpp) the encoder's first latents are the
-// head's reading, so the fits and every figure see it; the package carries the head.
+// With an affect head (MapOptions::affect_heads, vae.hpp) the encoder's first latents are the
+// head's reading (the mean of its members' readings of the face and its mirror image), so the
+// fits and every figure see it; the package carries the head.
 // The package:
 //   PKG/manifest.json, PKG/weights.safetensors          the package (model_package.hpp)
 //   PKG/latents.csv                              held-out: file, valence, arousal, z, z0…z{D-1}
@@ -16,6 +17,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "circumplex/model_package.hpp"
 
@@ -25,7 +27,9 @@ struct MapOptions {
   std::string run;       ///< training run folder (config.json, model.safetensors)
   std::string data;      ///< data folder (synth/prep output)
   std::string out;       ///< package folder to write
-  std::string affect_head;  ///< judge package attached as the encoder's affect head (vae.hpp); empty: none
+  /// Judge packages attached as the encoder's affect head (vae.hpp): one, or an ensemble of up
+  /// to 8 of one shape; empty: none.
+  std::vector<std::string> affect_heads;
   std::int64_t fit_limit = 0;      ///< at most this many training images for the fits (0: all)
   std::int64_t held_out_limit = 0; ///< at most this many held-out images (0: all)
   int threads = 2;

@@ -4,7 +4,9 @@
 //   manifest.json   format "circumplex-model", version 1: the VAE's shape (image_size, latent,
 //                   width, decoder_width, optionally decoder_refine (0 when absent) and
 //                   optionally "affect_head": the judge-shaped
-//                   network whose reading sets latents 0-2 (vae.hpp), with its "dims"),
+//                   network whose reading sets latents 0-2 (vae.hpp), with its "dims",
+//                   optionally "members" (an ensemble; 1 when absent) and "mirror"
+//                   (false when absent)),
 //                   the affect directions (valence, arousal[, z]; unit,
 //                   orthonormal), origins and scales (see manifold.hpp), the identity prior
 //                   (per-dimension mean and std of training latents, and optionally

@@ -11,9 +11,12 @@
 // (judge.hpp) reads (v, a[, z]) from the image, and the encoder's μ takes that reading, times
 // kAffectLatentScale, in its first 2 or 3 dimensions. The encoder proper also carries the
 // person and reads affect poorly (a 16-channel stack of stride-2 convolutions); the head is
-// trained on its own (`circumplex judge` on the VAE's training faces), attached by
+// trained on its own (`circumplex judge` on faces of its own people), attached by
 // `circumplex map --affect-head`, and stays frozen (no gradient, eval mode) wherever the VAE
-// is trained or run.
+// is trained or run. The head may be an ensemble: `affect_head_members` networks of the same
+// shape, trained with different seeds, whose readings are averaged; with `affect_head_mirror`
+// each also reads the mirror image (valence, arousal and z do not change under a left-right
+// flip) and the two readings are averaged. Both only lower the reading's noise.
 //
 //   BetaVae vae(VaeConfig{});                 // 128², latent 64
 //   auto out = vae->forward(images);          // reconstruction, μ, log σ²
@@ -45,6 +48,11 @@ struct VaeConfig {
   std::optional<JudgeConfig> affect_head;
   /// Latents the affect head sets: 2 (v, a) or 3 (v, a, z).
   int affect_head_dims = 3;
+  /// Networks in the head's ensemble (1 … 8), each with its own output scale; their readings
+  /// are averaged. Member 0's tensors are "encoder.affect_head.*", member k's "encoder.affect_head_k.*".
+  int affect_head_members = 1;
+  /// Whether each member also reads the left-right mirror image (readings averaged).
+  bool affect_head_mirror = false;
 
   /// Number of stride-2 stages (image_size → 4).
   int stages() const;
@@ -71,8 +79,11 @@ class VaeEncoderImpl : public torch::nn::Module {
   VaeConfig config_;
   torch::nn::Sequential features_{nullptr};
   torch::nn::Linear mu_{nullptr}, logvar_{nullptr};
-  JudgeNet affect_head_{nullptr};
-  torch::Tensor affect_mean_, affect_std_;  // the head's outputs → affect units
+  struct HeadMember {
+    JudgeNet net{nullptr};
+    torch::Tensor mean, std;  // its outputs → affect units
+  };
+  std::vector<HeadMember> affect_heads_;
 };
 TORCH_MODULE(VaeEncoder);
 
