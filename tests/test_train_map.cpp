@@ -23,6 +23,7 @@
 #include "test_support.hpp"
 #include "train/critic.hpp"
 #include "train/gradient_loss.hpp"
+#include "train/readback.hpp"
 #include "train/dataset.hpp"
 #include "train/trainer.hpp"
 
@@ -160,6 +161,42 @@ TEST_CASE("the gradient weight is part of the run") {
   const CliResult with = run_cli(train_args(run.string()) + edges + " --resume");
   CHECK_MESSAGE(with.code == 0, with.out);
   CHECK(run_cli(train_args((root() / "edges-bad").string()) + " --gradient-weight -1").code == 2);
+}
+
+TEST_CASE("feature matching compares the reader's activations: zero for the target, and it pulls a blurred face back") {
+  const std::string judge = std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/judge";
+  tools::ReadBack reader(judge, Space::Ball, torch::kCPU);
+  torch::manual_seed(5);
+  const torch::Tensor sharp = torch::rand({2, 3, 16, 16}).repeat_interleave(8, 2).repeat_interleave(8, 3);  // 128² blocks
+  const torch::Tensor blurred = torch::avg_pool2d(torch::nn::functional::pad(sharp, torch::nn::functional::PadFuncOptions({2, 2, 2, 2}).mode(torch::kReplicate)), 5, 1);
+  REQUIRE(blurred.sizes() == sharp.sizes());
+  CHECK(reader.feature_loss(sharp, sharp).item<double>() == 0.0);
+  const double soft = reader.feature_loss(blurred, sharp).item<double>(), bright = reader.feature_loss(sharp + 0.1, sharp).item<double>();
+  const double soft_mse = (blurred - sharp).pow(2).mean().item<double>(), bright_mse = (sharp + 0.1 - sharp).pow(2).mean().item<double>();
+  MESSAGE("feature loss of the blurred blocks " << soft << " (pixel MSE " << soft_mse << "), of a copy 0.1 brighter " << bright << " (" << bright_mse << ")");
+  CHECK(soft > 1e-3);
+  // What a blur loses weighs far more than a brightness change of about as large a pixel error.
+  REQUIRE(bright_mse > 0.5 * soft_mse);
+  CHECK(soft > 10.0 * bright);
+  // Its gradient reaches the face (never the target) and a small step against it lowers the loss.
+  torch::Tensor x = blurred.clone().set_requires_grad(true);
+  const torch::Tensor target = sharp.clone().set_requires_grad(true);
+  reader.feature_loss(x, target).backward();
+  CHECK_FALSE(target.grad().defined());
+  REQUIRE(x.grad().defined());
+  const torch::Tensor stepped = (x - 2e-3 * x.grad().sign()).detach();
+  CHECK(reader.feature_loss(stepped, sharp).item<double>() < soft);
+  CHECK_THROWS_WITH_AS(reader.feature_loss(sharp, sharp.narrow(3, 0, 64)), doctest::Contains("differ"), Error);
+  // In a run: recorded, needed again to resume, and refused without a reader.
+  const fs::path run = root() / "features";
+  const std::string features = " --affect-weight 20 --identity-swap --reader " + judge + " --readback-weight 1 --feature-weight 2";
+  const CliResult first = run_cli(train_args(run.string()) + features + " --stop-after-steps 3");
+  REQUIRE_MESSAGE(first.code == 0, first.out);
+  CHECK(nlohmann::json::parse(read_text_file((run / "config.json").string()))["feature_weight"] == 2.0);
+  const CliResult without = run_cli(train_args(run.string()) + " --affect-weight 20 --identity-swap --reader " + judge + " --readback-weight 1 --resume");
+  CHECK(without.code == 1);
+  CHECK(without.out.find("--feature-weight 2") != std::string::npos);
+  CHECK(run_cli(train_args((root() / "features-bad").string()) + " --affect-weight 20 --identity-swap --feature-weight 1").code == 2);
 }
 
 TEST_CASE("adversarial training resumes to the same weights and its settings are part of the run") {

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -36,12 +37,20 @@ class ReadBack {
   /// the reader sees in `reference` [N, 3, S, S] (real images of the same people).
   torch::Tensor loss(const torch::Tensor& faces, const torch::Tensor& asked, const torch::Tensor& reference);
 
+  /// Feature matching: the mean over the reader's activation maps (after each convolution) of
+  /// the mean squared difference between `faces` and `targets` [N, 3, S, S] (no gradient
+  /// reaches `targets`). It compares what the reader's filters see (edges, lids, lines)
+  /// rather than pixels, so a face that is right but soft still costs.
+  torch::Tensor feature_loss(const torch::Tensor& faces, const torch::Tensor& targets);
+
   /// tensors_fingerprint of the reader's weights (recorded with the run, so `evaluate`
   /// can refuse this package as the judge of a model it helped train).
   const std::string& fingerprint() const { return fingerprint_; }
   const std::string& dir() const { return dir_; }
 
  private:
+  std::vector<torch::Tensor> activations(const torch::Tensor& images);
+
   std::string dir_, fingerprint_;
   Space space_;
   torch::Device device_;

@@ -171,7 +171,7 @@ json loss_settings(const TrainOptions& opt, const ReadBack* readback) {
   return {{"beta", opt.beta}, {"affect_weight", opt.affect_weight}, {"identity_swap", opt.identity_swap}, {"teacher_forcing", opt.teacher_forcing},
           {"readback_weight", opt.readback_weight}, {"reader_fingerprint", readback ? readback->fingerprint() : std::string()},
           {"adversarial_weight", opt.adversarial_weight}, {"critic_lr", opt.critic_lr}, {"gradient_weight", opt.gradient_weight},
-          {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"lr_end", opt.lr_end}};
+          {"feature_weight", opt.feature_weight}, {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"lr_end", opt.lr_end}};
 }
 
 // A resumed run must use the loss settings it was started with (checkpoints from before they
@@ -183,7 +183,7 @@ void check_resumed_loss(const json& l, const TrainOptions& opt, const ReadBack* 
       l.at("identity_swap").get<bool>() == opt.identity_swap && l.value("teacher_forcing", false) == opt.teacher_forcing &&
       !differs(expression, opt.expression_weight) && !differs(l.value("readback_weight", 0.0), opt.readback_weight) &&
       !differs(l.value("adversarial_weight", 0.0), opt.adversarial_weight) && !differs(l.value("critic_lr", opt.critic_lr), opt.critic_lr) &&
-      !differs(l.value("gradient_weight", 0.0), opt.gradient_weight) &&
+      !differs(l.value("gradient_weight", 0.0), opt.gradient_weight) && !differs(l.value("feature_weight", 0.0), opt.feature_weight) &&
       l.value("reader_fingerprint", std::string()) == (readback ? readback->fingerprint() : std::string()) &&
       !differs(l.at("lr").get<double>(), opt.lr) && !differs(l.value("lr_end", -1.0), opt.lr_end)) {
     return;
@@ -197,6 +197,7 @@ void check_resumed_loss(const json& l, const TrainOptions& opt, const ReadBack* 
                                               " --readback-weight " + json(l.value("readback_weight", 0.0)).dump() +
                                               " --adversarial-weight " + json(l.value("adversarial_weight", 0.0)).dump() +
                                               " --gradient-weight " + json(l.value("gradient_weight", 0.0)).dump() +
+                                              " --feature-weight " + json(l.value("feature_weight", 0.0)).dump() +
                                               " and the same --reader (weights " + l.value("reader_fingerprint", std::string("none")) + ")");
 }
 
@@ -311,6 +312,7 @@ void VaeRun::load_loss_terms() {
     if (!(opt_.readback_weight > 0.0)) throw Error(ErrorKind::InvalidArgument, "--reader needs --readback-weight W > 0");
     readback_ = std::make_unique<ReadBack>(opt_.reader, data_.three_d ? Space::Ball : Space::Plane, device_);
   }
+  if (opt_.feature_weight > 0.0 && !readback_) throw Error(ErrorKind::InvalidArgument, "--feature-weight needs --reader (it compares the reader's activations)");
   if (opt_.adversarial_weight > 0.0) {
     if (distributed_) throw Error(ErrorKind::InvalidArgument, "--adversarial-weight runs in a single process only (the critic's gradients are not summed over ranks)");
     if (!(opt_.critic_lr > 0.0) || opt_.critic_width < 1) throw Error(ErrorKind::InvalidArgument, "--critic-lr must be > 0 and --critic-width ≥ 1");
@@ -405,7 +407,7 @@ void VaeRun::write_config() const {
             {"epochs", o.epochs}, {"batch", o.batch}, {"beta", o.beta}, {"affect_weight", o.affect_weight}, {"identity_swap", o.identity_swap},
             {"teacher_forcing", o.teacher_forcing}, {"readback_weight", o.readback_weight},
             {"adversarial_weight", o.adversarial_weight}, {"critic_lr", o.critic_lr}, {"critic_width", o.critic_width}, {"gradient_weight", o.gradient_weight},
-            {"reader", readback_ ? json{{"dir", readback_->dir()}, {"fingerprint", readback_->fingerprint()}} : json(nullptr)},
+            {"feature_weight", o.feature_weight}, {"reader", readback_ ? json{{"dir", readback_->dir()}, {"fingerprint", readback_->fingerprint()}} : json(nullptr)},
             {"expression_weight", o.expression_weight}, {"lr", o.lr}, {"lr_end", o.lr_end}, {"init", o.init.empty() ? json(nullptr) : json(o.init)},
             {"class_weights", o.class_weights}, {"threads", o.threads}, {"seed", o.seed}, {"world_size", world_}, {"command", o.command_line},
             {"libtorch", torch_compat::version()}};
@@ -486,6 +488,7 @@ torch::Tensor VaeRun::loss_of_slice(const dist::StepSlice& slice, std::int64_t b
     const torch::Tensor who = (out.mu + noise * torch::exp(0.5 * out.logvar)).narrow(1, k, rest);
     const torch::Tensor faces = vae_->decoder->forward(torch::cat({kAffectLatentScale * asked, who}, 1));
     total = total + opt_.readback_weight * readback_->loss(faces, asked, x);
+    if (opt_.feature_weight > 0.0) total = total + opt_.feature_weight * readback_->feature_loss(out.reconstruction, x);
     if (critic_) fakes = torch::cat({out.reconstruction, faces}, 0);
   }
   if (critic_) {

@@ -61,6 +61,9 @@ struct TrainOptions {
   /// Sharpness (gradient_loss.hpp): gradient_weight × the gradient-difference loss of the
   /// reconstruction (|∂x̂ − ∂x| summed over pixels, with the pixel weights) joins the loss. 0: off.
   double gradient_weight = 0.0;
+  /// Sharpness (readback.hpp): feature_weight × the feature-matching loss of the
+  /// reconstruction against its target, on the read-back reader's activations. Needs reader. 0: off.
+  double feature_weight = 0.0;
   /// Extra weight of the reconstruction error where expressions change the face: pixel
   /// weights 1 + A·saliency (ImageSet::expression_saliency, in [0, 1]); 0: none. Needs data
   /// with an identity column (synth). The map is drawn to RUN/expression_weight.png.
