@@ -22,6 +22,7 @@
 #include "circumplex/photo.hpp"
 #include "common/progress.hpp"
 #include "train/dataset.hpp"
+#include "train/trainer.hpp"
 #include "plot/chart.hpp"
 #include "plot/plot.hpp"
 
@@ -147,16 +148,8 @@ RunModel load_run_model(const fs::path& run) {
   } catch (const json::exception& e) {
     throw Error(ErrorKind::BadData, (run / "config.json").string() + ": malformed JSON: " + e.what());
   }
-  try {
-    const json& c = config.at("model");
-    vc.image_size = c.at("image_size").get<int>();
-    vc.latent = c.at("latent").get<int>();
-    vc.width = c.at("width").get<int>();
-    vc.decoder_width = c.at("decoder_width").get<int>();
-    vc.decoder_refine = c.value("decoder_refine", 0);
-  } catch (const json::exception& e) {
-    throw Error(ErrorKind::BadData, (run / "config.json").string() + ": no usable 'model' (" + e.what() + ")");
-  }
+  if (!config.is_object() || !config.contains("model")) throw Error(ErrorKind::BadData, (run / "config.json").string() + ": no 'model' (is it a training run?)");
+  vc = run_model_config(config["model"], (run / "config.json").string());
   const std::string weights_path = (run / "model.safetensors").string();
   if (!fs::exists(weights_path)) throw Error(ErrorKind::Io, weights_path + ": not found (has the run finished? `circumplex train --resume` completes it)");
   m.vae = BetaVae(vc);

@@ -40,21 +40,6 @@ json config_json(const VaeConfig& c) {
   return j;
 }
 
-VaeConfig config_from_json(const json& j, const std::string& origin) {
-  try {
-    VaeConfig c;
-    c.image_size = j.at("image_size").get<int>();
-    c.latent = j.at("latent").get<int>();
-    c.width = j.at("width").get<int>();
-    c.decoder_width = j.at("decoder_width").get<int>();
-    c.decoder_refine = j.value("decoder_refine", 0);
-    c.validate();
-    return c;
-  } catch (const json::exception& e) {
-    throw Error(ErrorKind::BadData, origin + ": bad model configuration (" + e.what() + ")");
-  }
-}
-
 std::map<std::string, double> read_class_weights(const std::string& path) {
   json j;
   try {
@@ -108,6 +93,21 @@ void write_curves(const fs::path& run, const std::vector<EpochRecord>& history) 
 }
 
 }  // namespace
+
+VaeConfig run_model_config(const json& j, const std::string& origin) {
+  try {
+    VaeConfig c;
+    c.image_size = j.at("image_size").get<int>();
+    c.latent = j.at("latent").get<int>();
+    c.width = j.at("width").get<int>();
+    c.decoder_width = j.at("decoder_width").get<int>();
+    c.decoder_refine = j.value("decoder_refine", 0);
+    c.validate();
+    return c;
+  } catch (const json::exception& e) {
+    throw Error(ErrorKind::BadData, origin + ": bad model configuration (" + e.what() + ")");
+  }
+}
 
 double scheduled_lr(const TrainOptions& opt, std::int64_t step, std::int64_t total) {
   if (opt.lr_end < 0.0 || total <= 1) return opt.lr;
@@ -275,7 +275,7 @@ VaeRun::VaeRun(const TrainOptions& opt)
   load_loss_terms();
   if (distributed_) group_ = std::make_unique<dist::Group>(opt.dist);
   start_ = decide_start();
-  config_ = config_from_json(start_.at("model"), opt.data);
+  config_ = run_model_config(start_.at("model"), opt.data);
   step_ = first_step_ = start_.at("step").get<std::int64_t>();
   for (const json& h : start_.at("history")) {
     history_.push_back({h.at(0).get<int>(), h.at(1), h.at(2), h.at(3), h.at(4), h.at(5), h.at(6), h.at(7)});
@@ -334,7 +334,7 @@ json VaeRun::decide_start() {
         std::string meta_text;
         checkpoint_ = load_tensors(ckpt_path_.string(), &meta_text);
         const json meta = json::parse(meta_text);
-        config = config_from_json(meta.at("model"), ckpt_path_.string());
+        config = run_model_config(meta.at("model"), ckpt_path_.string());
         if (meta.at("seed").get<std::uint64_t>() != opt_.seed || meta.at("batch_size").get<int>() != opt_.batch) {
           throw Error(ErrorKind::InvalidArgument, ckpt_path_.string() + ": --resume needs the run's --seed and --batch (seed " +
                                                       meta.at("seed").dump() + ", batch " + meta.at("batch_size").dump() + ")");

@@ -23,6 +23,8 @@
 #include <functional>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "circumplex/vae.hpp"
 #include "distributed.hpp"
 
@@ -105,5 +107,12 @@ TrainResult train_vae(const TrainOptions& options);
 /// The learning rate of step `step` (0-based) of a run of `total_steps` steps: options.lr,
 /// or the cosine from lr to lr_end when lr_end ≥ 0 (lr at step 0, lr_end at the last step).
 double scheduled_lr(const TrainOptions& options, std::int64_t step, std::int64_t total_steps);
+
+/// The network's shape from a run's "model" object (config.json, checkpoints): image_size,
+/// latent, width, decoder_width and decoder_refine (0 when absent), validated. Throws
+/// circumplex::Error (BadData) naming `origin` when a field is missing or unusable. The one
+/// reader of a run's shape: the trainer (resume, --init) and `map` use it; packages have their
+/// own manifest (model_package.hpp).
+VaeConfig run_model_config(const nlohmann::json& model, const std::string& origin);
 
 }  // namespace circumplex::tools
