@@ -3,6 +3,7 @@
 // `circumplex evaluate` on the tiny model, and usage errors.
 #include "torch_doctest.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -15,7 +16,12 @@
 #include "circumplex/judge.hpp"
 #include "circumplex/model_package.hpp"
 #include "circumplex/weights.hpp"
+#include "judge/affect_ceiling.hpp"
+#include "map/stats.hpp"
 #include "judge/ground_truth.hpp"
+#include "facegen/synth.hpp"
+#include "circumplex/atlas.hpp"
+#include "circumplex/expression.hpp"
 #include "circumplex/vae.hpp"
 #include "train/dataset.hpp"
 #include <numeric>
@@ -247,6 +253,15 @@ TEST_CASE("evaluate on the tiny model and the tiny judge writes every number and
   CHECK(number(j["fresh_set"]["r2_arousal"]));
   CHECK(number(j["fresh_set"]["quadrant_accuracy"]));
   CHECK(j["fresh_set"]["images"] == 48);
+  // The Bayes reader of the same faces' exact AUs: the ceiling no reading of the pictures passes.
+  const json& ceiling = j["fresh_set"]["ceiling"];
+  CHECK(ceiling["references"] == 200000);
+  CHECK(ceiling["r2_valence"].get<double>() > 0.9);
+  CHECK(ceiling["r2_valence"].get<double>() > j["fresh_set"]["r2_valence"].get<double>());
+  CHECK(ceiling["r2_arousal"].get<double>() > j["fresh_set"]["r2_arousal"].get<double>());
+  CHECK(number(ceiling["quadrant_accuracy"]));
+  CHECK(ceiling["quadrant_accuracy"].get<double>() > 0.6);
+  CHECK(r.out.find("ceiling: quadrant accuracy") != std::string::npos);
   CHECK(number(j["directions"]["max_abs_cos_after"]));
   CHECK(j["directions"]["max_abs_cos_after"].get<double>() <= 1e-6);
   const json& gt = j["ground_truth"];
@@ -339,6 +354,54 @@ struct TruthCase {
     return tools::ground_truth_eval(model, renderer, j.judge, j.drift_outputs(), people, o);
   }
 };
+
+TEST_CASE("the Bayes reader of exact AUs reads clear faces exactly and cannot tell near-axis faces' quadrant") {
+  const tools::AffectCeiling bayes(Space::Plane, 4, 20000);
+  CHECK(bayes.references() == 20000);
+  const ExpressionModel& model = ExpressionModel::builtin();
+  // A clear face (happy at 0.9, noiseless AUs): read where it is, its quadrant without doubt.
+  const AffectPoint happy = Atlas::builtin().at_intensity(Atlas::builtin().find("happy"), 0.9, Space::Plane);
+  const tools::AffectCeiling::Reading clear = bayes.read(model.action_units(happy, Space::Plane));
+  CHECK(clear.matched);
+  CHECK(clear.support > 0);
+  CHECK(std::hypot(clear.mean.v - happy.v, clear.mean.a - happy.a) < 0.1);
+  CHECK(clear.quadrant[static_cast<std::size_t>(stats::quadrant(happy.v, happy.a))] > 0.95);
+  CHECK(std::accumulate(clear.quadrant.begin(), clear.quadrant.end(), 0.0) == doctest::Approx(1.0));
+  // The neutral face: every quadrant is possible.
+  const tools::AffectCeiling::Reading neutral = bayes.read(model.action_units({0, 0, 0}, Space::Plane));
+  CHECK(*std::max_element(neutral.quadrant.begin(), neutral.quadrant.end()) < 0.7);
+  CHECK(std::hypot(neutral.mean.v, neutral.mean.a) < 0.1);
+
+  // Faces drawn as synth draws them (another seed than the reader's prior): R² near 1, and the
+  // quadrant misses fall on faces near an axis.
+  std::vector<AuVector> aus;
+  std::vector<AffectPoint> truth;
+  std::vector<std::size_t> near_axis, clear_of_axes;
+  for (std::uint64_t i = 0; i < 600; ++i) {
+    const facegen::SampleLabel l = facegen::sample_label(77, i, Space::Plane);
+    (std::min(std::fabs(l.p.v), std::fabs(l.p.a)) < 0.03 ? near_axis : clear_of_axes).push_back(truth.size());
+    aus.push_back(l.aus);
+    truth.push_back(l.p);
+  }
+  REQUIRE(near_axis.size() >= 30);
+  const tools::CeilingFigures all = tools::ceiling_figures(bayes, aus, truth, {});
+  CHECK(all.faces == 600);
+  CHECK(all.r2_valence > 0.95);
+  CHECK(all.r2_arousal > 0.95);
+  CHECK(std::isnan(all.r2_z));
+  CHECK(all.quadrant_accuracy == all.quadrant_accuracy_all);
+  CHECK(all.quadrant_accuracy_all < 0.99);
+  CHECK(all.unmatched < 30);
+  const double near = tools::ceiling_figures(bayes, aus, truth, near_axis).quadrant_accuracy;
+  const double clear_rows = tools::ceiling_figures(bayes, aus, truth, clear_of_axes).quadrant_accuracy;
+  CHECK(near < 0.8);
+  CHECK(clear_rows > 0.95);
+  CHECK(near < all.quadrant_accuracy_all);
+
+  CHECK_THROWS_AS(tools::AffectCeiling(Space::Plane, 4, 10), Error);
+  CHECK_THROWS_AS(tools::ceiling_figures(bayes, aus, {truth.begin(), truth.begin() + 3}, {}), Error);
+  CHECK_THROWS_AS(tools::ceiling_figures(bayes, aus, truth, {600}), Error);
+}
 
 TEST_CASE("ground truth: the renderer standing in as the model scores 1 on every ratio") {
   TruthCase t(11);

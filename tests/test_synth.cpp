@@ -21,6 +21,7 @@
 #include "common/csv.hpp"
 #include "data/shard.hpp"
 #include "circumplex/facegen.hpp"
+#include "facegen/synth.hpp"
 #include "args.hpp"
 #include "verbs.hpp"
 #include "test_support.hpp"
@@ -327,6 +328,15 @@ TEST_CASE("synth writes images - labels and shards that match what was rendered"
       CHECK(x <= 1.0f);
       CHECK(std::abs(x - want[static_cast<std::size_t>(a)]) <= 0.05f + 1e-4f);
       aus[static_cast<std::size_t>(a)] = x;
+    }
+    // sample_label draws the same point and AUs (what the Bayes reader's prior is made of)
+    const std::size_t index = static_cast<std::size_t>(std::stoul(row[0].substr(row[0].find('/') + 1)));
+    const facegen::SampleLabel drawn = facegen::sample_label(5, index, Space::Plane);
+    CHECK(drawn.p.v == doctest::Approx(p.v).epsilon(1e-5));
+    CHECK(drawn.p.a == doctest::Approx(p.a).epsilon(1e-5));
+    for (std::size_t a = 0; a < aus.size(); ++a) {
+      CHECK(drawn.model_aus[a] == doctest::Approx(want[a]).epsilon(1e-4));
+      CHECK(drawn.aus[a] == doctest::Approx(aus[a]).epsilon(1e-5));
     }
     const facegen::Identity person = facegen::sample_identity(std::stoull(row[static_cast<std::size_t>(l.col("identity_seed"))]));
     for (std::size_t f = 0; f < facegen::identity_factors().size(); ++f) {

@@ -74,6 +74,27 @@ AffectPoint sample_point(Rng& rng, Space space, const std::vector<const Emotion*
   }
 }
 
+std::vector<const Emotion*> basic_emotions() {
+  std::vector<const Emotion*> basics;
+  for (const Emotion& e : Atlas::builtin().emotions()) {
+    if (e.kind == EmotionKind::Basic) basics.push_back(&e);
+  }
+  return basics;
+}
+
+// A sample's point and AUs, drawn from its own stream.
+SampleLabel draw_label(std::uint64_t sample_seed, Space space, const std::vector<const Emotion*>& basics, const ExpressionModel& model) {
+  Rng rng(sample_seed);
+  SampleLabel l;
+  l.p = sample_point(rng, space, basics);
+  l.model_aus = model.action_units(l.p, space);
+  for (std::size_t a = 0; a < l.aus.size(); ++a) {
+    const double x = l.model_aus[a] + rng.uniform(-kSynthAuNoise, kSynthAuNoise);
+    l.aus[a] = static_cast<float>(std::clamp(x, 0.0, 1.0));
+  }
+  return l;
+}
+
 // The contact sheet: a grid of samples with category and (v, a[, z]) under each.
 cv::Mat contact_sheet(const std::vector<cv::Mat>& images, const std::vector<Sample>& samples, Space space) {
   const int n = static_cast<int>(std::min(images.size(), samples.size()));
@@ -124,10 +145,7 @@ People sample_people(const SynthOptions& o) {
 std::vector<Sample> plan_samples(const SynthOptions& o, const People& people, std::array<std::uint64_t, 3>& per_split) {
   const Atlas& atlas = Atlas::builtin();
   const ExpressionModel& model = ExpressionModel::builtin();
-  std::vector<const Emotion*> basics;
-  for (const Emotion& e : atlas.emotions()) {
-    if (e.kind == EmotionKind::Basic) basics.push_back(&e);
-  }
+  const std::vector<const Emotion*> basics = basic_emotions();
   const std::size_t N = static_cast<std::size_t>(o.count), K = people.seeds.size();
   std::vector<Sample> samples(N);
   for (std::size_t i = 0; i < N; ++i) {
@@ -136,13 +154,10 @@ std::vector<Sample> plan_samples(const SynthOptions& o, const People& people, st
     s.identity = static_cast<int>(i % K);
     s.split = people.split[i % K];
     s.in_split = per_split[static_cast<std::size_t>(s.split)]++;
-    Rng rng(s.seed);
-    s.p = sample_point(rng, o.space, basics);
-    s.model_aus = model.action_units(s.p, o.space);
-    for (int a = 0; a < kAuCount; ++a) {
-      const double x = s.model_aus[static_cast<std::size_t>(a)] + rng.uniform(-kSynthAuNoise, kSynthAuNoise);
-      s.aus[static_cast<std::size_t>(a)] = static_cast<float>(std::clamp(x, 0.0, 1.0));
-    }
+    const SampleLabel label = draw_label(s.seed, o.space, basics, model);
+    s.p = label.p;
+    s.model_aus = label.model_aus;
+    s.aus = label.aus;
     s.category = atlas.nearest(s.p, o.space, false).name;
   }
   return samples;
@@ -308,6 +323,11 @@ SynthResult synthesize(const SynthOptions& options) {
   write_file_atomic((dir / "labels.csv").string(), csv);
   result.images_per_second = bar.rate();
   return result;
+}
+
+SampleLabel sample_label(std::uint64_t seed, std::uint64_t i, Space space) {
+  static const std::vector<const Emotion*> basics = basic_emotions();
+  return draw_label(mix_seed(seed, i), space, basics, ExpressionModel::builtin());
 }
 
 }  // namespace circumplex::facegen

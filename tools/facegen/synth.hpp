@@ -17,6 +17,7 @@
 #include <string>
 
 #include "circumplex/affect.hpp"
+#include "circumplex/expression.hpp"
 
 namespace circumplex::facegen {
 
@@ -38,6 +39,18 @@ struct SynthResult {
 
 /// Per-sample jitter of the action units (± this, then clamped to [0, 1]).
 constexpr double kSynthAuNoise = 0.05;
+
+/// The label of sample i without its person or picture: where on the circumplex it was drawn
+/// (a point uniform in the disk/ball, or near an atlas basic emotion), the expression model's
+/// AUs there, and the jittered AUs the face is drawn with.
+struct SampleLabel {
+  AffectPoint p;
+  AuVector model_aus{};
+  AuVector aus{};  ///< model_aus ± kSynthAuNoise (uniform), clamped to [0, 1]: what the face shows
+};
+
+/// Sample i's label, exactly as `synthesize` with this seed and space draws it.
+SampleLabel sample_label(std::uint64_t seed, std::uint64_t i, Space space);
 
 /// Makes the set (progress bar on stderr). Throws circumplex::Error (InvalidArgument naming
 /// the option, Io naming the file); a failed run leaves no labels.csv behind.

@@ -23,7 +23,9 @@
 #include "common/csv.hpp"
 #include "circumplex/files.hpp"
 #include "common/progress.hpp"
+#include "affect_ceiling.hpp"
 #include "ground_truth.hpp"
+#include "judge_data.hpp"
 #include "judge_metrics.hpp"
 #include "plot/chart.hpp"
 #include "plot/plot.hpp"
@@ -388,7 +390,42 @@ GridSweeps judge_grid_and_sweeps(const EvaluateOptions& opt, const ModelPackage&
   return r;
 }
 
-// The encoder's reading of a fresh set of new people: R², quadrant accuracy, reconstruction.
+// The fresh faces' exact (jittered) AUs from labels.csv, in fresh_set_metrics' order (train,
+// val, test), checked row by row against the affect it read from the same folder.
+std::vector<AuVector> fresh_aus(const std::string& dir, const std::vector<double>& tv, const std::vector<double>& ta) {
+  const JudgeColumns columns = judge_columns(dir);
+  std::array<std::int64_t, kAuCount> column{};
+  for (int k = 0; k < kAuCount; ++k) {
+    const auto it = std::find(columns.aus.begin(), columns.aus.end(), au_key(k));
+    if (it == columns.aus.end()) throw Error(ErrorKind::BadData, dir + "/labels.csv: no " + au_key(k) + " column");
+    column[static_cast<std::size_t>(k)] = 3 + (it - columns.aus.begin());
+  }
+  std::vector<AuVector> out;
+  for (const char* split : {"train", "val", "test"}) {
+    JudgeSet set;
+    try {
+      set = load_judge_set(dir, split, columns, 0);
+    } catch (const Error& e) {
+      if (std::string(e.what()).find("no images in split") == std::string::npos) throw;
+      continue;
+    }
+    const auto t = set.targets.accessor<float, 2>();
+    for (std::int64_t i = 0; i < t.size(0); ++i) {
+      const std::size_t row = out.size();
+      if (row >= tv.size() || std::fabs(t[i][0] - tv[row]) > 1e-5 || std::fabs(t[i][1] - ta[row]) > 1e-5) {
+        throw Error(ErrorKind::Internal, dir + ": the fresh set's AU rows do not line up with its images (split " + split + ", row " + std::to_string(i) + ")");
+      }
+      AuVector aus{};
+      for (std::size_t k = 0; k < aus.size(); ++k) aus[k] = t[i][column[k]];
+      out.push_back(aus);
+    }
+  }
+  if (out.size() != tv.size()) throw Error(ErrorKind::Internal, dir + ": " + std::to_string(out.size()) + " AU rows for " + std::to_string(tv.size()) + " fresh faces");
+  return out;
+}
+
+// The encoder's reading of a fresh set of new people: R², quadrant accuracy, reconstruction,
+// and the Bayes reader's figures on the same faces (their ceiling).
 struct FreshSet {
   std::int64_t images = 0;
   Reconstruction rec;
@@ -396,6 +433,8 @@ struct FreshSet {
   stats::QuadrantResult quad;
   stats::Split split;
   std::string split_kind;
+  CeilingFigures ceiling;
+  std::int64_t ceiling_references = 0;
 };
 
 FreshSet fresh_set_metrics(const EvaluateOptions& opt, const ModelPackage& pkg, Vae& vae) {
@@ -459,6 +498,11 @@ FreshSet fresh_set_metrics(const EvaluateOptions& opt, const ModelPackage& pkg, 
   }
   r.quad = stats::quadrant_accuracy(latents, tv, ta, split);
 
+  const AffectCeiling bayes(space, opt.seed);
+  std::vector<AffectPoint> truth(tv.size());
+  for (std::size_t i = 0; i < tv.size(); ++i) truth[i] = {tv[i], ta[i], tz[i]};
+  r.ceiling = ceiling_figures(bayes, fresh_aus(opt.fresh_data, tv, ta), truth, split.held_out);
+  r.ceiling_references = bayes.references();
   return r;
 }
 
@@ -595,6 +639,9 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
                                                       {"judge AU MAE vs expression model (grid)", gs.au_mae}};
   if (std::isfinite(r2_z)) info.emplace_back("R2 z (fresh set)", r2_z);
   if (!opt.data.empty()) info.emplace_back("reconstruction PSNR dB (--data test)", data_rec.psnr());
+  info.emplace_back("ceiling: R2 valence (fresh set)", fs_metrics.ceiling.r2_valence);
+  info.emplace_back("ceiling: R2 arousal (fresh set)", fs_metrics.ceiling.r2_arousal);
+  info.emplace_back("ceiling: quadrant accuracy (fresh set)", fs_metrics.ceiling.quadrant_accuracy);
   info.emplace_back("ground truth: renderer emotion accuracy", truth.renderer_emotion_accuracy);
   info.emplace_back("ground truth: judge MAE (v, a) model grid", truth.model_mae);
   info.emplace_back("ground truth: judge MAE (v, a) renderer grid", truth.renderer_mae);
@@ -646,7 +693,14 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
       {"fresh_set", {{"folder", opt.fresh_data}, {"seed", opt.seed}, {"images", fresh_n}, {"r2_valence", r2_v}, {"r2_arousal", r2_a},
                      {"r2_z", finite_or_null(r2_z)}, {"quadrant_accuracy", quad.held_out.accuracy}, {"quadrant_confusion", quad.held_out.confusion},
                      {"quadrant_split", fs_metrics.split_kind}, {"quadrant_train", fs_metrics.split.train.size()}, {"quadrant_held_out", fs_metrics.split.held_out.size()},
-                     {"predicted_affect", "manifold.affect_of(encoder mean)"}}},
+                     {"predicted_affect", "manifold.affect_of(encoder mean)"},
+                     {"ceiling", {{"r2_valence", fs_metrics.ceiling.r2_valence}, {"r2_arousal", fs_metrics.ceiling.r2_arousal},
+                                  {"r2_z", finite_or_null(fs_metrics.ceiling.r2_z)}, {"quadrant_accuracy", fs_metrics.ceiling.quadrant_accuracy},
+                                  {"quadrant_accuracy_all", fs_metrics.ceiling.quadrant_accuracy_all}, {"references", fs_metrics.ceiling_references},
+                                  {"unmatched", fs_metrics.ceiling.unmatched},
+                                  {"reader", "the Bayes reader of each face's exact jittered AUs (affect_ceiling.hpp): posterior mean for R2, "
+                                             "most likely quadrant on the same held-out rows as quadrant_accuracy; no reader of the "
+                                             "pictures scores above it on average"}}}}},
       {"directions", {{"max_abs_cos_after", max_cos}, {"manifest_max_abs_cos_after", manifest_cos}}},
       {"targets", {{"r2_valence", kR2Valence}, {"r2_arousal", kR2Arousal}, {"quadrant_accuracy", kQuadrant}, {"max_abs_cos_after", kMaxCos},
                    {"psnr_db", kPsnr}, {"judge_mae_va", kGridMae}, {"identity_drift", kDrift}}},
