@@ -355,6 +355,35 @@ struct TruthCase {
   }
 };
 
+TEST_CASE("a judge's activations are its convolutions' maps - stem first - from the input forward() takes") {
+  JudgeConfig c;
+  c.input_size = 64;
+  c.work_size = 32;
+  c.stem = 4;
+  c.width = 8;
+  c.hidden = 16;
+  c.factors = 2;
+  c.validate();
+  torch::manual_seed(1);
+  JudgeNet net(c);
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor faces = torch::rand({2, 3, 64, 64});
+  const std::vector<torch::Tensor> maps = net->activations(faces);
+  REQUIRE(maps.size() >= static_cast<std::size_t>(c.stem_stages() + c.stages()));
+  CHECK(maps.front().size(1) == 4);   // the stem's channels
+  CHECK(maps.front().size(2) == 32);  // input_size / 2
+  CHECK(maps.back().size(2) == 4);    // the last stage
+  for (std::size_t i = 0; i + 1 < maps.size(); ++i) CHECK(maps[i].size(2) >= maps[i + 1].size(2));
+  // Any image side is resized as forward() resizes it: a 128² copy gives nearly the same maps.
+  const torch::Tensor big = torch::nn::functional::interpolate(
+      faces, torch::nn::functional::InterpolateFuncOptions().size(std::vector<std::int64_t>{128, 128}).mode(torch::kNearest));
+  const std::vector<torch::Tensor> again = net->activations(big);
+  REQUIRE(again.size() == maps.size());
+  CHECK((again.back() - maps.back()).abs().max().item<double>() < 1e-4);
+  CHECK((net->activations(1.0 - faces).back() - maps.back()).abs().max().item<double>() > 1e-3);
+}
+
 TEST_CASE("the Bayes reader of exact AUs reads clear faces exactly and cannot tell near-axis faces' quadrant") {
   const tools::AffectCeiling bayes(Space::Plane, 4, 20000);
   CHECK(bayes.references() == 20000);

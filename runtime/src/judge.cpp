@@ -128,14 +128,31 @@ torch::Tensor judge_resize(const torch::Tensor& images, int side) {
   return F::interpolate(images, F::InterpolateFuncOptions().size(size).mode(torch::kBilinear).align_corners(false));
 }
 
+torch::Tensor JudgeNetImpl::input(const torch::Tensor& images) const {
+  return (judge_resize(images, config_.first_side()) * 2.0 - 1.0).contiguous(kLayout);
+}
+
 torch::Tensor JudgeNetImpl::forward(const torch::Tensor& images) {
-  torch::Tensor x = (judge_resize(images, config_.first_side()) * 2.0 - 1.0).contiguous(kLayout);
+  torch::Tensor x = input(images);
   if (stem_) x = stem_->forward(x);
   torch::Tensor h = features_->forward(x).contiguous().flatten(1);
   if (dropout_ > 0) h = torch::dropout(h, dropout_, is_training());
   h = torch::silu(hidden_->forward(h));
   if (dropout_ > 0) h = torch::dropout(h, dropout_, is_training());
   return torch::cat({affect_->forward(h), aus_->forward(h), identity_->forward(h)}, 1);
+}
+
+std::vector<torch::Tensor> JudgeNetImpl::activations(const torch::Tensor& images) {
+  torch::Tensor x = input(images);
+  std::vector<torch::Tensor> out;
+  for (torch::nn::Sequential seq : {stem_, features_}) {  // holders: shared pointers
+    if (!seq) continue;
+    for (auto& layer : *seq) {
+      x = layer.forward(x);
+      if (layer.ptr()->as<torch::nn::SiLU>()) out.push_back(x);  // each convolution ends in its SiLU
+    }
+  }
+  return out;
 }
 
 std::int64_t JudgeNetImpl::flops_per_image() const {

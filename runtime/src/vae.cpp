@@ -31,6 +31,8 @@ torch::Tensor conv3x3(nn::Conv2dImpl& conv, const torch::Tensor& x) {
 torch::Tensor silu_maybe_inplace(torch::Tensor x) { return torch::GradMode::is_enabled() ? torch::silu(x) : torch::silu_(x); }
 }  // namespace
 
+std::string affect_head_member_name(int k) { return k == 0 ? "affect_head" : "affect_head_" + std::to_string(k); }
+
 int VaeConfig::stages() const {
   int n = 0;
   for (int s = image_size; s > 4; s /= 2) ++n;
@@ -90,7 +92,7 @@ VaeEncoderImpl::VaeEncoderImpl(const VaeConfig& config) : config_(config) {
   mu_ = register_module("mu", nn::Linear(flat, config_.latent));
   logvar_ = register_module("logvar", nn::Linear(flat, config_.latent));
   for (int k = 0; config_.affect_head && k < config_.affect_head_members; ++k) {
-    const std::string name = k == 0 ? "affect_head" : "affect_head_" + std::to_string(k);
+    const std::string name = affect_head_member_name(k);
     HeadMember m;
     m.net = register_module(name, JudgeNet(*config_.affect_head));
     for (auto& p : m.net->parameters()) p.set_requires_grad(false);

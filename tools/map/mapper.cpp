@@ -196,7 +196,7 @@ std::vector<std::string> attach_affect_head(RunModel& m, const std::vector<std::
       mean.push_back(static_cast<float>(o.mean));
       sd.push_back(static_cast<float>(o.stdev));
     }
-    const std::string name = "encoder." + (k == 0 ? std::string("affect_head") : "affect_head_" + std::to_string(k));
+    const std::string name = "encoder." + affect_head_member_name(k);
     for (const auto& [tname, t] : head.weights()) tensors[name + "." + tname] = t;
     tensors[name + "_mean"] = torch::tensor(mean);
     tensors[name + "_std"] = torch::tensor(sd);

@@ -87,23 +87,6 @@ torch::Tensor ReadBack::loss(const torch::Tensor& faces, const torch::Tensor& as
   return l.mean();
 }
 
-// The reader's activation maps after each convolution (its learned stem, then every stage),
-// full resolution first: the same input scaling as JudgeNet::forward, its layers walked in order.
-std::vector<torch::Tensor> ReadBack::activations(const torch::Tensor& images) {
-  torch::Tensor x = judge_resize(images, package_.config().first_side()) * 2.0 - 1.0;
-  std::vector<torch::Tensor> out;
-  for (const auto& child : net_->named_children()) {
-    auto* seq = child.value()->as<torch::nn::Sequential>();
-    if (!seq || (child.key() != "stem" && child.key() != "features")) continue;
-    for (auto& layer : *seq) {
-      x = layer.forward(x);
-      if (layer.ptr()->as<torch::nn::SiLU>()) out.push_back(x);  // each convolution ends in its SiLU
-    }
-  }
-  if (out.empty()) throw Error(ErrorKind::Internal, dir_ + ": the reader has no convolution stages to match");
-  return out;
-}
-
 torch::Tensor ReadBack::feature_loss(const torch::Tensor& faces, const torch::Tensor& targets) {
   if (faces.sizes() != targets.sizes()) {
     throw Error(ErrorKind::InvalidArgument, "feature matching: faces " + c10::str(faces.sizes()) + " and targets " + c10::str(targets.sizes()) + " differ");
@@ -111,9 +94,10 @@ torch::Tensor ReadBack::feature_loss(const torch::Tensor& faces, const torch::Te
   std::vector<torch::Tensor> want;
   {
     torch::NoGradGuard no_grad;
-    want = activations(targets);
+    want = net_->activations(targets);
   }
-  const std::vector<torch::Tensor> got = activations(faces);
+  const std::vector<torch::Tensor> got = net_->activations(faces);
+  if (got.empty()) throw Error(ErrorKind::Internal, dir_ + ": the reader has no convolution stages to match");
   torch::Tensor l = torch::zeros({}, faces.options());
   for (std::size_t i = 0; i < got.size(); ++i) l = l + (got[i] - want[i]).pow(2).mean();
   return l / static_cast<double>(got.size());

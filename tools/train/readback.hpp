@@ -49,8 +49,6 @@ class ReadBack {
   const std::string& dir() const { return dir_; }
 
  private:
-  std::vector<torch::Tensor> activations(const torch::Tensor& images);
-
   std::string dir_, fingerprint_;
   Space space_;
   torch::Device device_;

@@ -87,6 +87,10 @@ class JudgeNetImpl : public torch::nn::Module {
  public:
   explicit JudgeNetImpl(const JudgeConfig& config);
   torch::Tensor forward(const torch::Tensor& images);
+  /// The activation map after each convolution (the learned stem's, then every stage's), full
+  /// resolution first, for the same images forward() takes: what feature matching compares
+  /// (`train --feature-weight`).
+  std::vector<torch::Tensor> activations(const torch::Tensor& images);
   const JudgeConfig& config() const { return config_; }
   /// Multiply–adds ×2 of one forward pass for one image (counted from the architecture).
   std::int64_t flops_per_image() const;
@@ -94,6 +98,8 @@ class JudgeNetImpl : public torch::nn::Module {
   void set_dropout(double p) { dropout_ = p; }
 
  private:
+  torch::Tensor input(const torch::Tensor& images) const;  // resized to first_side(), in [-1, 1]
+
   JudgeConfig config_;
   double dropout_ = 0.0;
   torch::nn::Sequential stem_{nullptr}, features_{nullptr};

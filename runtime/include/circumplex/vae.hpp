@@ -49,7 +49,7 @@ struct VaeConfig {
   /// Latents the affect head sets: 2 (v, a) or 3 (v, a, z).
   int affect_head_dims = 3;
   /// Networks in the head's ensemble (1 … 8), each with its own output scale; their readings
-  /// are averaged. Member 0's tensors are "encoder.affect_head.*", member k's "encoder.affect_head_k.*".
+  /// are averaged. Member k's tensors are "encoder.<affect_head_member_name(k)>.*".
   int affect_head_members = 1;
   /// Whether each member also reads the left-right mirror image (readings averaged).
   bool affect_head_mirror = false;
@@ -62,6 +62,10 @@ struct VaeConfig {
   int channels(int stage) const;
   int decoder_channels(int stage) const;
 };
+
+/// The encoder's module name of affect-head member k: "affect_head", then "affect_head_1", …
+/// Its weights are "encoder.<name>.*" and its output scale "encoder.<name>_mean" / "_std".
+std::string affect_head_member_name(int k);
 
 /// Maps images to the mean and log-variance of q(z | x).
 class VaeEncoderImpl : public torch::nn::Module {
