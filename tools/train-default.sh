@@ -89,24 +89,28 @@ readback_stage run-rb300 run-rb100 300 3 1e-4 5
 readback_stage run-rb1000 run-rb300 1000 3 1e-4 6
 
 # Stage 8, the affect head: the encoder's reading of (v, a, z), which becomes its first three
-# latents (what a photo's or a face's own affect is read as; compose replaces it). One network
+# latents (what a photo's or a face's own affect is read as; compose replaces it). Two networks
 # of the judge's architecture, width 32 with a 24-channel learned stem, trained on 48 000 faces
-# of 4 800 people of its own (synth seed 2027; never the evaluation judge's 777) for 12 epochs
-# on one thread (~13 min of synth; ~60 min of training at ~127 img/s). Its readings of each face
-# and its mirror image are averaged. The VAE's weights do not change. On seed 9001: R² valence
-# 0.74 -> 0.94, arousal 0.80 -> 0.95, quadrant 0.72 -> 0.81 (three width-24 members together
-# read 0.93 / 0.95, quadrant 0.84: width helped more than members).
+# of 4 800 people of their own (synth seed 2027; never the evaluation judge's 777) for 12 epochs
+# each, seeds 7 and 8 (~13 min of synth; ~60 min per member on one thread, ~36 on two). Their
+# readings of each face and its mirror image are averaged. The VAE's weights do not change. On
+# seed 9001: R² valence 0.74 -> 0.94, arousal 0.80 -> 0.95, quadrant 0.72 -> 0.82 (three
+# width-24 members together read 0.93 / 0.95, quadrant 0.84: width helped more than members).
 if [ ! -f "$work/head-data/labels.csv" ]; then
   "$exe" synth --count 48000 --identities 4800 --size 128 --seed 2027 --mode 3d --out "$work/head-data"
 fi
-if [ ! -f "$work/headw32/manifest.json" ]; then
-  head_resume=(); [ -f "$work/headw32/checkpoint.safetensors" ] && head_resume=(--resume)
-  OMP_WAIT_POLICY=passive "$exe" judge --data "$work/head-data" --out "$work/headw32" --epochs 12 --batch 64 --width 32 --stem 24 --threads 1 --seed 7 "${head_resume[@]}"
-fi
+heads=()
+for member in "headw32 7" "headw32b 8"; do
+  read -r name seed <<<"$member"
+  heads+=("$work/$name")
+  [ -f "$work/$name/manifest.json" ] && continue
+  head_resume=(); [ -f "$work/$name/checkpoint.safetensors" ] && head_resume=(--resume)
+  OMP_WAIT_POLICY=passive "$exe" judge --data "$work/head-data" --out "$work/$name" --epochs 12 --batch 64 --width 32 --stem 24 --threads 1 --seed "$seed" "${head_resume[@]}"
+done
 
 # Directions, metrics, the framing of the faces (for photo identities) and the package, with
 # the head attached.
-OMP_WAIT_POLICY=passive "$exe" map --run "$work/run-rb1000" --data "$work/data" --out "$work/pkg" --affect-head "$work/headw32" --threads 1 --seed 1
+OMP_WAIT_POLICY=passive "$exe" map --run "$work/run-rb1000" --data "$work/data" --out "$work/pkg" --affect-head "$(IFS=,; echo "${heads[*]}")" --threads 1 --seed 1
 
 echo "Done: $work/pkg. Install it with: rm -rf assets/models/default && cp -r $work/pkg assets/models/default && rm assets/models/default/latents_train.csv"
 echo "(the shipped package leaves out latents_train.csv, 11 MB of analysis data, and adds the last run's loss curve, config and reconstruction sheet as train_*)"
