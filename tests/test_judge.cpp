@@ -17,6 +17,7 @@
 #include "circumplex/model_package.hpp"
 #include "circumplex/weights.hpp"
 #include "judge/affect_ceiling.hpp"
+#include "judge/judge_data.hpp"
 #include "map/stats.hpp"
 #include "judge/ground_truth.hpp"
 #include "facegen/synth.hpp"
@@ -154,6 +155,23 @@ TEST_CASE("a tiny judge run lowers its loss and writes a complete package") {
   CHECK(y.size(1) == pkg.config().outputs());
   CHECK(y[0][2].item<double>() == doctest::Approx(pkg.outputs()[2].mean));
   CHECK(judge.predict(torch::rand({2, 3, 64, 64})).size(0) == 2);  // other sizes are resized
+}
+
+TEST_CASE("a split's labels read without pixels equal the judge set's targets - a split with no rows is empty") {
+  in_folder("labels");
+  const std::string data = (root() / "data").string();
+  const tools::JudgeColumns columns = tools::judge_columns(data);
+  REQUIRE(columns.aus.size() == 17);
+  const tools::JudgeSet set = tools::load_judge_set(data, "val", columns, 0);
+  const tools::JudgeLabels labels = tools::load_judge_labels(data, "val", columns);
+  REQUIRE(labels.targets.size(0) == set.size());
+  CHECK(labels.targets.equal(set.targets));
+  CHECK(labels.identity_seeds == set.identity_seeds);
+  CHECK(tools::load_judge_labels(data, "val", columns, 5).targets.size(0) == 5);
+  const tools::JudgeLabels none = tools::load_judge_labels(data, "no-such-split", columns);
+  CHECK(none.targets.size(0) == 0);
+  CHECK(none.targets.size(1) == set.targets.size(1));
+  CHECK_THROWS_WITH_AS(tools::load_judge_set(data, "no-such-split", columns, 0), doctest::Contains("no images in split 'no-such-split'"), Error);
 }
 
 TEST_CASE("a resumed judge run ends with the same weights as an uninterrupted one") {

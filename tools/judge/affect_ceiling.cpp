@@ -85,6 +85,7 @@ CeilingFigures ceiling_figures(const AffectCeiling& reader, const std::vector<Au
   }
   CeilingFigures f;
   f.faces = static_cast<std::int64_t>(aus.size());
+  f.references = reader.references();
   std::vector<double> tv, ta, tz, pv, pa, pz;
   std::vector<int> correct(aus.size(), 0);
   for (std::size_t i = 0; i < aus.size(); ++i) {

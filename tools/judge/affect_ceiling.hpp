@@ -63,6 +63,7 @@ struct CeilingFigures {
   double quadrant_accuracy = 0;         ///< on `held_out` (the rows the encoder's accuracy is scored on)
   double quadrant_accuracy_all = 0;     ///< on every face (less sampling noise)
   std::int64_t faces = 0, unmatched = 0;
+  std::int64_t references = 0;          ///< the reader's prior points
 };
 
 /// Reads every face (its AUs, where it truly was) and scores the readings. Throws

@@ -393,30 +393,18 @@ GridSweeps judge_grid_and_sweeps(const EvaluateOptions& opt, const ModelPackage&
 // The fresh faces' exact (jittered) AUs from labels.csv, in fresh_set_metrics' order (train,
 // val, test), checked row by row against the affect it read from the same folder.
 std::vector<AuVector> fresh_aus(const std::string& dir, const std::vector<double>& tv, const std::vector<double>& ta) {
-  const JudgeColumns columns = judge_columns(dir);
-  std::array<std::int64_t, kAuCount> column{};
-  for (int k = 0; k < kAuCount; ++k) {
-    const auto it = std::find(columns.aus.begin(), columns.aus.end(), au_key(k));
-    if (it == columns.aus.end()) throw Error(ErrorKind::BadData, dir + "/labels.csv: no " + au_key(k) + " column");
-    column[static_cast<std::size_t>(k)] = 3 + (it - columns.aus.begin());
-  }
+  const JudgeColumns columns = judge_columns(dir);  // the 17 AUs in au_key order: targets 3 … 19
   std::vector<AuVector> out;
   for (const char* split : {"train", "val", "test"}) {
-    JudgeSet set;
-    try {
-      set = load_judge_set(dir, split, columns, 0);
-    } catch (const Error& e) {
-      if (std::string(e.what()).find("no images in split") == std::string::npos) throw;
-      continue;
-    }
-    const auto t = set.targets.accessor<float, 2>();
+    const JudgeLabels labels = load_judge_labels(dir, split, columns);
+    const auto t = labels.targets.accessor<float, 2>();
     for (std::int64_t i = 0; i < t.size(0); ++i) {
       const std::size_t row = out.size();
       if (row >= tv.size() || std::fabs(t[i][0] - tv[row]) > 1e-5 || std::fabs(t[i][1] - ta[row]) > 1e-5) {
         throw Error(ErrorKind::Internal, dir + ": the fresh set's AU rows do not line up with its images (split " + split + ", row " + std::to_string(i) + ")");
       }
       AuVector aus{};
-      for (std::size_t k = 0; k < aus.size(); ++k) aus[k] = t[i][column[k]];
+      for (std::size_t k = 0; k < aus.size(); ++k) aus[k] = t[i][static_cast<std::int64_t>(3 + k)];
       out.push_back(aus);
     }
   }
@@ -434,7 +422,6 @@ struct FreshSet {
   stats::Split split;
   std::string split_kind;
   CeilingFigures ceiling;
-  std::int64_t ceiling_references = 0;
 };
 
 FreshSet fresh_set_metrics(const EvaluateOptions& opt, const ModelPackage& pkg, Vae& vae) {
@@ -502,7 +489,6 @@ FreshSet fresh_set_metrics(const EvaluateOptions& opt, const ModelPackage& pkg, 
   std::vector<AffectPoint> truth(tv.size());
   for (std::size_t i = 0; i < tv.size(); ++i) truth[i] = {tv[i], ta[i], tz[i]};
   r.ceiling = ceiling_figures(bayes, fresh_aus(opt.fresh_data, tv, ta), truth, split.held_out);
-  r.ceiling_references = bayes.references();
   return r;
 }
 
@@ -696,7 +682,7 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
                      {"predicted_affect", "manifold.affect_of(encoder mean)"},
                      {"ceiling", {{"r2_valence", fs_metrics.ceiling.r2_valence}, {"r2_arousal", fs_metrics.ceiling.r2_arousal},
                                   {"r2_z", finite_or_null(fs_metrics.ceiling.r2_z)}, {"quadrant_accuracy", fs_metrics.ceiling.quadrant_accuracy},
-                                  {"quadrant_accuracy_all", fs_metrics.ceiling.quadrant_accuracy_all}, {"references", fs_metrics.ceiling_references},
+                                  {"quadrant_accuracy_all", fs_metrics.ceiling.quadrant_accuracy_all}, {"references", fs_metrics.ceiling.references},
                                   {"unmatched", fs_metrics.ceiling.unmatched},
                                   {"reader", "the Bayes reader of each face's exact jittered AUs (affect_ceiling.hpp): posterior mean for R2, "
                                              "most likely quadrant on the same held-out rows as quadrant_accuracy; no reader of the "

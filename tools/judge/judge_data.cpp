@@ -53,8 +53,7 @@ JudgeColumns judge_columns(const std::string& dir) {
   return c;
 }
 
-JudgeSet load_judge_set(const std::string& dir, const std::string& split, const JudgeColumns& columns, int side_wanted,
-                        std::int64_t limit) {
+JudgeLabels load_judge_labels(const std::string& dir, const std::string& split, const JudgeColumns& columns, std::int64_t limit) {
   const std::string path = (fs::path(dir) / "labels.csv").string();
   const std::string text = read_text_file(path);
   CsvReader csv(text, path);
@@ -70,14 +69,14 @@ JudgeSet load_judge_set(const std::string& dir, const std::string& split, const 
   if (split_col < 0 || file_col < 0) throw Error(ErrorKind::BadData, path + ": line 1: needs file and split columns");
 
   std::vector<float> values;
-  std::vector<std::string> files, seeds;
+  JudgeLabels out;
   while (csv.next(row)) {
     if (row.size() != header.size()) {
       throw Error(ErrorKind::BadData, path + ": line " + std::to_string(csv.line()) + ": " + std::to_string(row.size()) + " columns, header has " +
                                           std::to_string(header.size()));
     }
     if (row[static_cast<std::size_t>(split_col)] != split) continue;
-    if (limit > 0 && static_cast<std::int64_t>(files.size()) >= limit) break;
+    if (limit > 0 && static_cast<std::int64_t>(out.files.size()) >= limit) break;
     for (std::size_t j = 0; j < cols.size(); ++j) {
       const std::string& field = row[static_cast<std::size_t>(cols[j])];
       char* stop = nullptr;
@@ -88,9 +87,19 @@ JudgeSet load_judge_set(const std::string& dir, const std::string& split, const 
       }
       values.push_back(static_cast<float>(x));
     }
-    files.push_back(row[static_cast<std::size_t>(file_col)]);
-    seeds.push_back(seed_col >= 0 ? row[static_cast<std::size_t>(seed_col)] : std::string());
+    out.files.push_back(row[static_cast<std::size_t>(file_col)]);
+    out.identity_seeds.push_back(seed_col >= 0 ? row[static_cast<std::size_t>(seed_col)] : std::string());
   }
+  const auto rows = static_cast<std::int64_t>(out.files.size()), width = static_cast<std::int64_t>(cols.size());
+  out.targets = torch::from_blob(values.data(), {rows, width}, torch::kFloat32).clone();
+  return out;
+}
+
+JudgeSet load_judge_set(const std::string& dir, const std::string& split, const JudgeColumns& columns, int side_wanted,
+                        std::int64_t limit) {
+  const std::string path = (fs::path(dir) / "labels.csv").string();
+  JudgeLabels labels = load_judge_labels(dir, split, columns, limit);
+  const std::vector<std::string>& files = labels.files;
   if (files.empty()) throw Error(ErrorKind::BadData, path + ": no images in split '" + split + "'");
 
   JudgeSet set;
@@ -119,9 +128,8 @@ JudgeSet load_judge_set(const std::string& dir, const std::string& split, const 
       }
     }
   }
-  const auto rows = static_cast<std::int64_t>(files.size()), width = static_cast<std::int64_t>(cols.size());
-  set.targets = torch::from_blob(values.data(), {rows, width}, torch::kFloat32).clone();
-  set.identity_seeds = std::move(seeds);
+  set.targets = labels.targets;
+  set.identity_seeds = std::move(labels.identity_seeds);
   return set;
 }
 

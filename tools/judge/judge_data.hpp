@@ -38,6 +38,19 @@ struct JudgeSet {
 /// file when it is not a synth folder (prep folders have no AU or factor columns).
 JudgeColumns judge_columns(const std::string& dir);
 
+/// The label rows of one split, without pixels.
+struct JudgeLabels {
+  torch::Tensor targets;                    ///< [N, 3 + aus + factors] float32, as JudgeSet::targets
+  std::vector<std::string> files;           ///< file column per row
+  std::vector<std::string> identity_seeds;  ///< identity_seed column per row (empty strings when absent)
+};
+
+/// Reads `split`'s rows of labels.csv (at most `limit`, 0: all) with the targets of `columns`.
+/// A split with no rows gives N = 0. Throws circumplex::Error naming the file and line on a
+/// missing column or a field that is not a finite number.
+JudgeLabels load_judge_labels(const std::string& dir, const std::string& split, const JudgeColumns& columns,
+                              std::int64_t limit = 0);
+
 /// Loads `split` (train, val or test; at most `limit` images, 0: all) with the targets of
 /// `columns`, images area-averaged to `side` (0, or larger than the folder's: kept as they are).
 JudgeSet load_judge_set(const std::string& dir, const std::string& split, const JudgeColumns& columns,
