@@ -57,6 +57,29 @@ TEST_CASE("decoder FLOPs are counted from the architecture") {
   CHECK(dec->flops_per_image() == 2 * macs);
 }
 
+TEST_CASE("a large batch decoded without gradients gives each face the pixels it gets alone") {
+  // The decoder works through large inference batches in blocks (vae.cpp); the blocks must
+  // not change a face, nor the batch's size or order, and training batches keep their graph.
+  torch_compat::set_threads(2);
+  torch_compat::seed_everything(5);
+  VaeDecoder dec(small());
+  dec->eval();
+  const torch::Tensor z = torch::randn({19, small().latent});
+  torch::Tensor batch;
+  {
+    torch::NoGradGuard no_grad;
+    batch = dec->forward(z);
+    REQUIRE(batch.sizes() == torch::IntArrayRef({19, 3, 32, 32}));
+    for (std::int64_t i : {0, 7, 8, 15, 16, 18}) {
+      CAPTURE(i);
+      CHECK(torch::allclose(dec->forward(z.narrow(0, i, 1)), batch.narrow(0, i, 1), 1e-5, 1e-6));
+    }
+  }
+  const torch::Tensor with_grad = dec->forward(z);
+  CHECK(with_grad.requires_grad());
+  CHECK(torch::allclose(with_grad.detach(), batch, 1e-5, 1e-6));
+}
+
 TEST_CASE("refinement convolutions add capacity at low resolution and start as the identity") {
   // decoder_refine 2 on 32²: residual 3×3 convolutions after the 8² (16 channels) and 16²
   // (8 channels) stages; the full-resolution stage never has one.
