@@ -576,11 +576,11 @@ TEST_CASE("an affect head makes the encoder's first latents its reading - frozen
   CHECK(manifest["model"]["affect_head"]["dims"] == 2);  // the tiny model's data is 2D
   CHECK(manifest["provenance"]["affect_head_fingerprint"] == tensors_fingerprint(head.weights()));
   const ModelPackage pkg = ModelPackage::load((dir / "pkg").string());
-  REQUIRE(pkg.config().affect_head.has_value());
-  CHECK(pkg.config().affect_head->width == head.config().width);
-  CHECK(pkg.config().affect_head->stem == head.config().stem);
+  REQUIRE(pkg.config().affect_heads.size() == 1);
+  CHECK(pkg.config().affect_heads[0].width == head.config().width);
+  CHECK(pkg.config().affect_heads[0].stem == head.config().stem);
   CHECK(pkg.config().affect_head_dims == 2);
-  CHECK(pkg.config().affect_head_members == 1);
+  CHECK_FALSE(manifest["model"]["affect_head"].contains("member_shapes"));
   CHECK(pkg.config().affect_head_mirror);
 
   // The encoder's latents 0 and 1 are the head's reading in latent units (the mean of its
@@ -629,7 +629,7 @@ TEST_CASE("an affect head makes the encoder's first latents its reading - frozen
   old["model"]["affect_head"].erase("mirror");
   write_file_atomic((dir / "old" / "manifest.json").string(), old.dump(2));
   const ModelPackage legacy = ModelPackage::load((dir / "old").string());
-  CHECK(legacy.config().affect_head_members == 1);
+  CHECK(legacy.config().affect_heads.size() == 1);
   CHECK_FALSE(legacy.config().affect_head_mirror);
   BetaVae legacy_vae(legacy.config());
   assign_module_tensors(*legacy_vae, legacy.weights(), "old package");
@@ -656,7 +656,8 @@ TEST_CASE("an affect head of several members reads their mean - each member is r
   CHECK(manifest["model"]["affect_head"]["members"] == 2);
   CHECK(manifest["provenance"]["affect_head_fingerprints"] == json::array({tensors_fingerprint(a.weights()), tensors_fingerprint(b.weights())}));
   const ModelPackage pkg = ModelPackage::load((dir / "pkg").string());
-  REQUIRE(pkg.config().affect_head_members == 2);
+  REQUIRE(pkg.config().affect_heads.size() == 2);
+  CHECK_FALSE(manifest["model"]["affect_head"].contains("member_shapes"));  // one shape
 
   // Latents 0 and 1: the mean of the two members' mirrored readings, each in its own label units.
   const tools::ImageSet held = tools::ImageSet::load((tiny / "data").string(), "val", 16);
@@ -678,10 +679,51 @@ TEST_CASE("an affect head of several members reads their mean - each member is r
                                     " --seed 5 --identities 2 --fresh 32 --threads 1 --json " + (dir / "eval" / "e.json").string());
   CHECK(refused.code != 0);
   CHECK(refused.out.find("affect head") != std::string::npos);
-  // Members of different shapes are refused by name; an empty name is a usage error.
-  const CliResult mixed = run_cli(map + (dir / "mixed").string() + " --affect-head " + reader.string() + "," + tiny_judge().string());
-  CHECK(mixed.code != 0);
-  CHECK(mixed.out.find("one shape") != std::string::npos);
-  CHECK_FALSE(fs::exists(dir / "mixed" / "manifest.json"));
   CHECK(run_cli(map + (dir / "empty").string() + " --affect-head " + reader.string() + ",").code == 2);
+}
+
+TEST_CASE("an affect head's members may differ in shape - the manifest lists each - and a bad list is refused by name") {
+  in_folder("mixed");
+  const fs::path reader = trained_reader();  // width 16, no stem
+  const fs::path other = tiny_judge();       // width 8, another shape
+  const JudgePackage a = JudgePackage::load(reader.string()), b = JudgePackage::load(other.string());
+  REQUIRE(a.config().width != b.config().width);
+  const fs::path tiny = fs::path(CIRCUMPLEX_TINY_MODEL).parent_path();
+  const fs::path dir = root() / "mixed";
+  const CliResult mapped = run_cli("map --run " + (tiny / "run").string() + " --data " + (tiny / "data").string() + " --threads 1 --out " +
+                                   (dir / "pkg").string() + " --affect-head " + reader.string() + "," + other.string());
+  REQUIRE_MESSAGE(mapped.code == 0, mapped.out);
+  const json manifest = json::parse(read_text_file((dir / "pkg" / "manifest.json").string()));
+  const json& head = manifest["model"]["affect_head"];
+  CHECK(head["width"] == a.config().width);  // the first member's shape at the top, as before
+  REQUIRE(head["member_shapes"].size() == 2);
+  CHECK(head["member_shapes"][1]["width"] == b.config().width);
+  const ModelPackage pkg = ModelPackage::load((dir / "pkg").string());
+  REQUIRE(pkg.config().affect_heads.size() == 2);
+  CHECK(pkg.config().affect_heads[0].width == a.config().width);
+  CHECK(pkg.config().affect_heads[1].width == b.config().width);
+
+  // Latents 0 and 1: the mean of the two members' mirrored readings.
+  const tools::ImageSet held = tools::ImageSet::load((tiny / "data").string(), "val", 16);
+  std::vector<std::int64_t> idx(static_cast<std::size_t>(held.size()));
+  std::iota(idx.begin(), idx.end(), 0);
+  const torch::Tensor images = held.batch(idx);
+  Judge ja(a, 1), jb(b, 1);
+  auto mirrored = [&](Judge& j) { return 0.5 * (j.predict(images) + j.predict(images.flip({3}))).narrow(1, 0, 2); };
+  BetaVae vae(pkg.config());
+  assign_module_tensors(*vae, pkg.weights(), "package");
+  vae->eval();
+  torch::NoGradGuard no_grad;
+  CHECK(torch::allclose(vae->encoder->forward(images).first.narrow(1, 0, 2), kAffectLatentScale * 0.5 * (mirrored(ja) + mirrored(jb)), 1e-4, 1e-4));
+
+  // A list of shapes that does not match the members is refused, naming the field.
+  fs::copy(dir / "pkg", dir / "bad", fs::copy_options::recursive);
+  json bad = manifest;
+  bad["model"]["affect_head"]["member_shapes"].erase(1);
+  write_file_atomic((dir / "bad" / "manifest.json").string(), bad.dump(2));
+  CHECK_THROWS_WITH_AS(ModelPackage::load((dir / "bad").string()), doctest::Contains("member_shapes"), Error);
+  bad["model"]["affect_head"]["member_shapes"] = manifest["model"]["affect_head"]["member_shapes"];
+  bad["model"]["affect_head"]["member_shapes"][1]["width"] = "eight";
+  write_file_atomic((dir / "bad" / "manifest.json").string(), bad.dump(2));
+  CHECK_THROWS_WITH_AS(ModelPackage::load((dir / "bad").string()), doctest::Contains("member_shapes[1]"), Error);
 }

@@ -79,9 +79,20 @@ ModelManifest parse_model_manifest(std::string_view text, const std::string& man
       if (!h.is_object()) bad(hwhere, "it is not an object");
       JudgeConfig jc;
       for (const JudgeShapeField& f : judge_shape_fields()) jc.*f.member = int_field(h, f.key, hwhere);
-      out.config.affect_head = jc;
       out.config.affect_head_dims = int_field(h, "dims", hwhere);
-      if (h.contains("members")) out.config.affect_head_members = int_field(h, "members", hwhere);
+      const int members = h.contains("members") ? int_field(h, "members", hwhere) : 1;
+      if (members < 1 || members > 8) bad(hwhere, "'members' must be in 1..8, got " + std::to_string(members));
+      out.config.affect_heads.assign(static_cast<std::size_t>(members), jc);
+      // Members of other shapes than the first's: "member_shapes", one object per member.
+      if (h.contains("member_shapes")) {
+        const json& shapes = h["member_shapes"];
+        if (!shapes.is_array() || shapes.size() != static_cast<std::size_t>(members)) bad(hwhere, "'member_shapes' must be an array of 'members' objects");
+        for (std::size_t k = 0; k < shapes.size(); ++k) {
+          const std::string kwhere = hwhere + " (member_shapes[" + std::to_string(k) + "])";
+          if (!shapes[k].is_object()) bad(kwhere, "it is not an object");
+          for (const JudgeShapeField& f : judge_shape_fields()) out.config.affect_heads[k].*f.member = int_field(shapes[k], f.key, kwhere);
+        }
+      }
       if (h.contains("mirror")) {
         if (!h["mirror"].is_boolean()) bad(hwhere, "'mirror' must be true or false");
         out.config.affect_head_mirror = h["mirror"].get<bool>();

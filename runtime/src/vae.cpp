@@ -52,17 +52,15 @@ void VaeConfig::validate() const {
     throw Error(ErrorKind::InvalidArgument, "VAE decoder_refine must be in 0.." + std::to_string(stages() - 1) + " (the full-resolution stage has none), got " +
                                                 std::to_string(decoder_refine));
   }
-  if (affect_head) {
-    affect_head->validate();
-    if (affect_head->input_size != image_size) {
-      throw Error(ErrorKind::InvalidArgument, "VAE affect_head.input_size is " + std::to_string(affect_head->input_size) + ", the VAE's image_size " + std::to_string(image_size));
+  if (affect_heads.size() > 8) throw Error(ErrorKind::InvalidArgument, "VAE affect_head.members must be in 1..8, got " + std::to_string(affect_heads.size()));
+  for (const JudgeConfig& head : affect_heads) {
+    head.validate();
+    if (head.input_size != image_size) {
+      throw Error(ErrorKind::InvalidArgument, "VAE affect_head.input_size is " + std::to_string(head.input_size) + ", the VAE's image_size " + std::to_string(image_size));
     }
-    if (affect_head_dims < 2 || affect_head_dims > 3 || affect_head_dims >= latent) {
-      throw Error(ErrorKind::InvalidArgument, "VAE affect_head.dims must be 2 or 3 and below latent, got " + std::to_string(affect_head_dims));
-    }
-    if (affect_head_members < 1 || affect_head_members > 8) {
-      throw Error(ErrorKind::InvalidArgument, "VAE affect_head.members must be in 1..8, got " + std::to_string(affect_head_members));
-    }
+  }
+  if (!affect_heads.empty() && (affect_head_dims < 2 || affect_head_dims > 3 || affect_head_dims >= latent)) {
+    throw Error(ErrorKind::InvalidArgument, "VAE affect_head.dims must be 2 or 3 and below latent, got " + std::to_string(affect_head_dims));
   }
 }
 
@@ -91,10 +89,10 @@ VaeEncoderImpl::VaeEncoderImpl(const VaeConfig& config) : config_(config) {
   const int flat = in * 4 * 4;
   mu_ = register_module("mu", nn::Linear(flat, config_.latent));
   logvar_ = register_module("logvar", nn::Linear(flat, config_.latent));
-  for (int k = 0; config_.affect_head && k < config_.affect_head_members; ++k) {
-    const std::string name = affect_head_member_name(k);
+  for (std::size_t k = 0; k < config_.affect_heads.size(); ++k) {
+    const std::string name = affect_head_member_name(static_cast<int>(k));
     HeadMember m;
-    m.net = register_module(name, JudgeNet(*config_.affect_head));
+    m.net = register_module(name, JudgeNet(config_.affect_heads[k]));
     for (auto& p : m.net->parameters()) p.set_requires_grad(false);
     m.net->eval();  // and stays so (train below)
     m.mean = register_buffer(name + "_mean", torch::zeros({config_.affect_head_dims}));

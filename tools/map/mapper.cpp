@@ -160,15 +160,15 @@ RunModel load_run_model(const fs::path& run) {
 }
 
 // Attaches the affect head (vae.hpp) to the run's VAE: the judge packages' networks (an
-// ensemble when there are several; all of one shape), each with the means and standard
+// ensemble when there are several, of one shape or several), each with the means and standard
 // deviations that turn its first `dims` outputs (valence, arousal[, z]) into affect units,
-// read over the face and its mirror image. The manifest's "model" records the shape; returns
+// read over the face and its mirror image. The manifest's "model" records the shapes; returns
 // the members' weight fingerprints.
 std::vector<std::string> attach_affect_head(RunModel& m, const std::vector<std::string>& dirs, int dims) {
   if (dirs.empty() || dirs.size() > 8) throw Error(ErrorKind::InvalidArgument, "--affect-head takes 1 to 8 judge packages, got " + std::to_string(dirs.size()));
   VaeConfig vc = m.vae_config;
   vc.affect_head_dims = dims;
-  vc.affect_head_members = static_cast<int>(dirs.size());
+  vc.affect_heads.clear();
   vc.affect_head_mirror = true;
   TensorMap tensors = module_tensors(*m.vae);
   std::vector<std::string> fingerprints;
@@ -179,14 +179,7 @@ std::vector<std::string> attach_affect_head(RunModel& m, const std::vector<std::
       throw Error(ErrorKind::InvalidArgument, dir + ": the affect head reads " + std::to_string(head.config().input_size) + " px faces, the model draws " +
                                                   std::to_string(m.vae_config.image_size) + " px");
     }
-    if (k == 0) vc.affect_head = head.config();
-    const JudgeConfig& first = *vc.affect_head;
-    for (const JudgeShapeField& f : judge_shape_fields()) {
-      if (head.config().*f.member != first.*f.member) {
-        throw Error(ErrorKind::InvalidArgument, dir + ": its " + f.key + " is " + std::to_string(head.config().*f.member) + ", " + dirs[0] + "'s " +
-                                                    std::to_string(first.*f.member) + " (the members of an ensemble must have one shape)");
-      }
-    }
+    vc.affect_heads.push_back(head.config());
     std::vector<float> mean, sd;
     const char* axes[] = {"valence", "arousal", "z"};
     for (int a = 0; a < dims; ++a) {
@@ -196,7 +189,7 @@ std::vector<std::string> attach_affect_head(RunModel& m, const std::vector<std::
       mean.push_back(static_cast<float>(o.mean));
       sd.push_back(static_cast<float>(o.stdev));
     }
-    const std::string name = "encoder." + affect_head_member_name(k);
+    const std::string name = "encoder." + affect_head_member_name(static_cast<int>(k));
     for (const auto& [tname, t] : head.weights()) tensors[name + "." + tname] = t;
     tensors[name + "_mean"] = torch::tensor(mean);
     tensors[name + "_std"] = torch::tensor(sd);
@@ -207,9 +200,20 @@ std::vector<std::string> attach_affect_head(RunModel& m, const std::vector<std::
   vae->eval();
   m.vae = vae;
   m.vae_config = vc;
-  const JudgeConfig& h = *vc.affect_head;
-  json& recorded = m.config["model"]["affect_head"] = {{"dims", dims}, {"members", vc.affect_head_members}, {"mirror", vc.affect_head_mirror}};
-  for (const JudgeShapeField& f : judge_shape_fields()) recorded[f.key] = h.*f.member;
+  // The first member's shape at the top (what packages of one shape have always written), and
+  // every member's shape in "member_shapes" when they differ.
+  const auto shape_of = [](const JudgeConfig& h) {
+    json j = json::object();
+    for (const JudgeShapeField& f : judge_shape_fields()) j[f.key] = h.*f.member;
+    return j;
+  };
+  json& recorded = m.config["model"]["affect_head"] = shape_of(vc.affect_heads.front());
+  recorded["dims"] = dims;
+  recorded["members"] = vc.affect_heads.size();
+  recorded["mirror"] = vc.affect_head_mirror;
+  json shapes = json::array();
+  for (const JudgeConfig& h : vc.affect_heads) shapes.push_back(shape_of(h));
+  if (std::any_of(shapes.begin(), shapes.end(), [&](const json& s) { return s != shapes.front(); })) recorded["member_shapes"] = shapes;
   return fingerprints;
 }
 

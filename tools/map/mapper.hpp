@@ -28,7 +28,7 @@ struct MapOptions {
   std::string data;      ///< data folder (synth/prep output)
   std::string out;       ///< package folder to write
   /// Judge packages attached as the encoder's affect head (vae.hpp): one, or an ensemble of up
-  /// to 8 of one shape; empty: none.
+  /// to 8 (their shapes may differ); empty: none.
   std::vector<std::string> affect_heads;
   std::int64_t fit_limit = 0;      ///< at most this many training images for the fits (0: all)
   std::int64_t held_out_limit = 0; ///< at most this many held-out images (0: all)

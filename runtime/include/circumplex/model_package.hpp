@@ -5,8 +5,9 @@
 //                   width, decoder_width, optionally decoder_refine (0 when absent) and
 //                   optionally "affect_head": the judge-shaped
 //                   network whose reading sets latents 0-2 (vae.hpp), with its "dims",
-//                   optionally "members" (an ensemble; 1 when absent) and "mirror"
-//                   (false when absent)),
+//                   optionally "members" (an ensemble; 1 when absent), "member_shapes"
+//                   (one shape per member, where they differ; else all have the head's)
+//                   and "mirror" (false when absent)),
 //                   the affect directions (valence, arousal[, z]; unit,
 //                   orthonormal), origins and scales (see manifold.hpp), the identity prior
 //                   (per-dimension mean and std of training latents, and optionally

@@ -13,10 +13,11 @@
 // person and reads affect poorly (a 16-channel stack of stride-2 convolutions); the head is
 // trained on its own (`circumplex judge` on faces of its own people), attached by
 // `circumplex map --affect-head`, and stays frozen (no gradient, eval mode) wherever the VAE
-// is trained or run. The head may be an ensemble: `affect_head_members` networks of the same
-// shape, trained with different seeds, whose readings are averaged; with `affect_head_mirror`
-// each also reads the mirror image (valence, arousal and z do not change under a left-right
-// flip) and the two readings are averaged. Both only lower the reading's noise.
+// is trained or run. The head may be an ensemble: several networks (`affect_heads`; their
+// shapes may differ), trained with different seeds, whose readings are averaged; with
+// `affect_head_mirror` each also reads the mirror image (valence, arousal and z do not change
+// under a left-right flip) and the two readings are averaged. Both only lower the reading's
+// noise.
 //
 //   BetaVae vae(VaeConfig{});                 // 128², latent 64
 //   auto out = vae->forward(images);          // reconstruction, μ, log σ²
@@ -26,8 +27,8 @@
 #include <torch/torch.h>
 
 #include <cstdint>
-#include <optional>
 #include <string>
+#include <vector>
 
 #include "circumplex/judge.hpp"
 
@@ -44,13 +45,12 @@ struct VaeConfig {
   /// full-resolution stage stays narrow). The convolutions start at zero, so a model widened
   /// this way from trained weights (`train --init`) first draws exactly what it drew.
   int decoder_refine = 0;
-  /// The affect head's network (see above); none in training runs.
-  std::optional<JudgeConfig> affect_head;
+  /// The affect head's networks (see above), one shape per member of its ensemble (0 … 8;
+  /// none in training runs). Each has its own output scale; their readings are averaged.
+  /// Member k's tensors are "encoder.<affect_head_member_name(k)>.*".
+  std::vector<JudgeConfig> affect_heads;
   /// Latents the affect head sets: 2 (v, a) or 3 (v, a, z).
   int affect_head_dims = 3;
-  /// Networks in the head's ensemble (1 … 8), each with its own output scale; their readings
-  /// are averaged. Member k's tensors are "encoder.<affect_head_member_name(k)>.*".
-  int affect_head_members = 1;
   /// Whether each member also reads the left-right mirror image (readings averaged).
   bool affect_head_mirror = false;
 
