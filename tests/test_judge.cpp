@@ -524,6 +524,20 @@ fs::path trained_reader() {
   return d / "judge";
 }
 
+// The tiny model's first 16 validation faces.
+torch::Tensor tiny_val_faces() {
+  const tools::ImageSet held = tools::ImageSet::load((fs::path(CIRCUMPLEX_TINY_MODEL).parent_path() / "data").string(), "val", 16);
+  std::vector<std::int64_t> idx(static_cast<std::size_t>(held.size()));
+  std::iota(idx.begin(), idx.end(), 0);
+  return held.batch(idx);
+}
+
+// A judge's (v, a), the mean of its readings of the faces and of their mirror images: what an
+// affect-head member reads.
+torch::Tensor mirrored_va(Judge& j, const torch::Tensor& images) {
+  return 0.5 * (j.predict(images) + j.predict(images.flip({3}))).narrow(1, 0, 2);
+}
+
 TEST_CASE("the read-back loss lowers the reader's error - and evaluate refuses the reader as judge") {
   in_folder("readback");
   const fs::path reader = trained_reader();
@@ -585,14 +599,11 @@ TEST_CASE("an affect head makes the encoder's first latents its reading - frozen
 
   // The encoder's latents 0 and 1 are the head's reading in latent units (the mean of its
   // readings of the face and of its mirror image); the rest is the VAE's.
-  const tools::ImageSet held = tools::ImageSet::load((tiny / "data").string(), "val", 16);
-  std::vector<std::int64_t> idx(static_cast<std::size_t>(held.size()));
-  std::iota(idx.begin(), idx.end(), 0);
-  const torch::Tensor images = held.batch(idx);
+  const torch::Tensor images = tiny_val_faces();
   BetaVae vae(pkg.config());
   assign_module_tensors(*vae, pkg.weights(), "package");
   Judge judge(head, 1);
-  const torch::Tensor read = 0.5 * (judge.predict(images) + judge.predict(images.flip({3}))).narrow(1, 0, 2);
+  const torch::Tensor read = mirrored_va(judge, images);
   CHECK((judge.predict(images) - judge.predict(images.flip({3}))).abs().max().item<double>() > 1e-3);  // the mirror reads differently
   torch::NoGradGuard no_grad;
   vae->train();  // the head stays frozen in training mode: no dropout, BatchNorm's running statistics
@@ -660,13 +671,9 @@ TEST_CASE("an affect head of several members reads their mean - each member is r
   CHECK_FALSE(manifest["model"]["affect_head"].contains("member_shapes"));  // one shape
 
   // Latents 0 and 1: the mean of the two members' mirrored readings, each in its own label units.
-  const tools::ImageSet held = tools::ImageSet::load((tiny / "data").string(), "val", 16);
-  std::vector<std::int64_t> idx(static_cast<std::size_t>(held.size()));
-  std::iota(idx.begin(), idx.end(), 0);
-  const torch::Tensor images = held.batch(idx);
+  const torch::Tensor images = tiny_val_faces();
   Judge ja(a, 1), jb(b, 1);
-  auto mirrored = [&](Judge& j) { return 0.5 * (j.predict(images) + j.predict(images.flip({3}))).narrow(1, 0, 2); };
-  const torch::Tensor ra = mirrored(ja), rb = mirrored(jb);
+  const torch::Tensor ra = mirrored_va(ja, images), rb = mirrored_va(jb, images);
   CHECK((ra - rb).abs().max().item<double>() > 1e-3);  // two members that differ
   BetaVae vae(pkg.config());
   assign_module_tensors(*vae, pkg.weights(), "package");
@@ -704,17 +711,13 @@ TEST_CASE("an affect head's members may differ in shape - the manifest lists eac
   CHECK(pkg.config().affect_heads[1].width == b.config().width);
 
   // Latents 0 and 1: the mean of the two members' mirrored readings.
-  const tools::ImageSet held = tools::ImageSet::load((tiny / "data").string(), "val", 16);
-  std::vector<std::int64_t> idx(static_cast<std::size_t>(held.size()));
-  std::iota(idx.begin(), idx.end(), 0);
-  const torch::Tensor images = held.batch(idx);
+  const torch::Tensor images = tiny_val_faces();
   Judge ja(a, 1), jb(b, 1);
-  auto mirrored = [&](Judge& j) { return 0.5 * (j.predict(images) + j.predict(images.flip({3}))).narrow(1, 0, 2); };
   BetaVae vae(pkg.config());
   assign_module_tensors(*vae, pkg.weights(), "package");
   vae->eval();
   torch::NoGradGuard no_grad;
-  CHECK(torch::allclose(vae->encoder->forward(images).first.narrow(1, 0, 2), kAffectLatentScale * 0.5 * (mirrored(ja) + mirrored(jb)), 1e-4, 1e-4));
+  CHECK(torch::allclose(vae->encoder->forward(images).first.narrow(1, 0, 2), kAffectLatentScale * 0.5 * (mirrored_va(ja, images) + mirrored_va(jb, images)), 1e-4, 1e-4));
 
   // A list of shapes that does not match the members is refused, naming the field.
   fs::copy(dir / "pkg", dir / "bad", fs::copy_options::recursive);
