@@ -92,7 +92,7 @@ readback_stage run-rb1000 run-rb300 1000 3 1e-4 6
 # latents (what a photo's or a face's own affect is read as; compose replaces it). A network of
 # the judge's architecture, width 48 with a 24-channel learned stem and dropout 0.1, trained on
 # 48 000 faces of 4 800 people of their own (synth seed 2027; never the evaluation judge's 777)
-# for 12 epochs, seed 10 (~13 min of synth; ~75 min on one thread). Its readings of each face
+# for 12 epochs, seed 10 (~13 min of synth; ~85 min on one thread). Its readings of each face
 # and its mirror image are averaged. The VAE's weights do not change. On seed 9001: R² valence
 # 0.74 -> 0.945, arousal 0.80 -> 0.954, quadrant 0.72 -> 0.875 (two width-32 members together
 # read 0.942 / 0.950, quadrant 0.82; adding them to it did not help). More members: add
