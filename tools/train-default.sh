@@ -98,16 +98,16 @@ readback_stage run-rb1000 run-rb300 1000 3 1e-4 6
 # 48 000 faces of 4 800 people for 12 epochs read 0.945 / 0.954; adding it to this one did not
 # help). More members: add "NAME SEED WIDTH DROPOUT" entries below; their readings are averaged
 # (shapes may differ).
-if [ ! -f "$work/head-data/labels.csv" ]; then
-  "$exe" synth --count 96000 --identities 9600 --size 128 --seed 2028 --mode 3d --jobs 2 --out "$work/head-data"
+if [ ! -f "$work/head-data-96k/labels.csv" ]; then
+  "$exe" synth --count 96000 --identities 9600 --size 128 --seed 2028 --mode 3d --jobs 2 --out "$work/head-data-96k"
 fi
 heads=()
-for member in "headw48 10 48 0.1"; do
+for member in "headw48-96k 10 48 0.1"; do
   read -r name seed width dropout <<<"$member"
   heads+=("$work/$name")
   [ -f "$work/$name/manifest.json" ] && continue
   head_resume=(); [ -f "$work/$name/checkpoint.safetensors" ] && head_resume=(--resume)
-  OMP_WAIT_POLICY=passive "$exe" judge --data "$work/head-data" --out "$work/$name" --epochs 8 --batch 64 --width "$width" --stem 24 --dropout "$dropout" --threads 2 --seed "$seed" "${head_resume[@]}"
+  OMP_WAIT_POLICY=passive "$exe" judge --data "$work/head-data-96k" --out "$work/$name" --epochs 8 --batch 64 --width "$width" --stem 24 --dropout "$dropout" --threads 2 --seed "$seed" "${head_resume[@]}"
 done
 
 # Directions, metrics, the framing of the faces (for photo identities) and the package, with
