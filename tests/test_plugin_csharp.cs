@@ -4,7 +4,6 @@
 //   mono test_plugin_csharp.exe MODEL_DIR
 using System;
 using System.Collections.Generic;
-using System.Threading;
 using Circumplex;
 
 static class TestPluginCSharp
@@ -104,9 +103,10 @@ static class TestPluginCSharp
             ctx.Update(1f);
             var rgba = new byte[info.FrameWidth * info.FrameHeight * 4];
             Frame f = default(Frame);
-            bool got = false;
-            for (int i = 0; i < 6000 && !(got = ctx.CopyFrame(rgba, out f)); ++i) Thread.Sleep(10);
+            ctx.WaitFrame(60f);  // API 6: the face of the last Update is there, no polling
+            bool got = ctx.CopyFrame(rgba, out f);
             Expect(got, "a frame arrives");
+            Expect(Code(() => ctx.WaitFrame(-1f)) == Result.InvalidArgument, "negative wait");
             Expect(f.Width == 32 && f.Height == 32 && f.Stride == 128 && f.Sequence >= 1, "frame description");
             // A photo as the identity: the tiny model states no framing, and the notes say that
             // its centre square was used (API 5).

@@ -8,7 +8,6 @@ import math
 import os
 import runpy
 import sys
-import time
 
 
 def main():
@@ -92,13 +91,14 @@ def main():
     with circumplex.Context(model=model, threads=1) as ctx:
         ctx.set_emotion("surprised", 0.9)
         ctx.update(1.0)
-        frame = None
-        for _ in range(6000):
-            frame = ctx.copy_frame()
-            if frame:
-                break
-            time.sleep(0.01)
+        ctx.wait_frame(60.0)  # API 6: the face of the last update is there, no polling
+        frame = ctx.copy_frame()
         expect(frame is not None, "a frame arrives")
+        try:
+            ctx.wait_frame(-1.0)
+            expect(False, "a negative wait raises")
+        except circumplex.CircumplexError as e:
+            expect(e.name == "CPX_ERROR_INVALID_ARGUMENT", f"negative wait: {e}")
         if frame:
             rgba, w, h, seq, affect = frame
             expect(w == 32 and h == 32 and len(rgba) == 32 * 32 * 4 and seq >= 1, "frame shape")

@@ -105,7 +105,7 @@
  * OSC modes CPX_OSC_VRCHAT_BUDGET and CPX_OSC_VMC. API 3 added cpx_save_identity and
  * cpx_load_identity, and cpx_set_identity_image aligns the photo's face. API 4 appended
  * cpx_create_info.device (a host built against API 3 gets the CPU). API 5 added
- * cpx_identity_notes.
+ * cpx_identity_notes. API 6 added cpx_wait_frame.
  */
 #ifndef CIRCUMPLEX_H
 #define CIRCUMPLEX_H
@@ -123,7 +123,7 @@ extern "C" {
 #define CPX_VERSION_MINOR 1
 #define CPX_VERSION_PATCH 0
 /** ABI revision of this header; raised whenever functions or struct fields are added. */
-#define CPX_API_VERSION 5
+#define CPX_API_VERSION 6
 #define CPX_MAKE_VERSION(major, minor, patch) \
   (((uint32_t)(major) << 16) | ((uint32_t)(minor) << 8) | (uint32_t)(patch))
 #define CPX_VERSION CPX_MAKE_VERSION(CPX_VERSION_MAJOR, CPX_VERSION_MINOR, CPX_VERSION_PATCH)
@@ -403,6 +403,14 @@ typedef struct cpx_frame {
     CPX_ERROR_NOT_SUPPORTED in a rig-only context. Any thread. */
 CPX_API cpx_result CPX_CALL cpx_poll_frame(cpx_context* ctx, uint64_t since_sequence, int32_t* out_is_new,
                                            uint64_t* out_latest_sequence);
+/** Waits until the face asked for by the latest cpx_update (its point and the identity set
+    before it) is finished, at most `timeout_s` seconds (0 … 60) → CPX_ERROR_TIMEOUT. Then
+    cpx_copy_frame gives that face, e.g. the first face of a visitor's photo, unless a later
+    cpx_update has asked for another (or drawing it failed: the face is then an older one,
+    which cpx_frame.affect tells). A newest face whose affect matches the cursor is not enough:
+    an identity change keeps the point. Blocks: for captures, tools and tests, not the frame
+    loop. CPX_ERROR_NOT_SUPPORTED in a rig-only context. Any thread. Since API 6. */
+CPX_API cpx_result CPX_CALL cpx_wait_frame(cpx_context* ctx, float timeout_s);
 /** Copies the newest face into `dst` (RGBA8, rows packed: width · 4 bytes each) and
     describes it in *out_frame (optional; its pixels is set to NULL). dst_size < width ·
     height · 4 → CPX_ERROR_BUFFER_TOO_SMALL; none yet → CPX_ERROR_NO_FRAME. Any thread. */

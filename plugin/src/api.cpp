@@ -704,6 +704,18 @@ cpx_result cpx_poll_frame(cpx_context* ctx, uint64_t since_sequence, int32_t* ou
   });
 }
 
+cpx_result cpx_wait_frame(cpx_context* ctx, float timeout_s) {
+  return guarded(ctx, [&] {
+    cpx_context& c = live(ctx);
+    need_range(timeout_s, 0.0, 60.0, "timeout_s");
+    require_frames(c);
+    if (!c.session->wait_for_latest(static_cast<double>(timeout_s))) {
+      fail(CPX_ERROR_TIMEOUT, "the face for the latest cpx_update was not finished within " + std::to_string(timeout_s) + " s");
+    }
+    return CPX_OK;
+  });
+}
+
 cpx_result cpx_copy_frame(cpx_context* ctx, uint8_t* dst, size_t dst_size, cpx_frame* out_frame) {
   return guarded(ctx, [&] {
     cpx_context& c = live(ctx);

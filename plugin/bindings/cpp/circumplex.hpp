@@ -234,6 +234,9 @@ class Context {
     call(cpx_poll_frame(ctx_, since, &is_new, &latest));
     return is_new ? latest : 0;
   }
+  /// Waits until the face asked for by the latest update is finished (API 6); throws
+  /// circumplex::Error with CPX_ERROR_TIMEOUT after `timeout_s`. Not for the frame loop.
+  void wait_frame(float timeout_s = 10.0f) const { call(cpx_wait_frame(ctx_, timeout_s)); }
   /// Copies the newest frame into `pixels` (resized to fit); false when there is none yet.
   bool copy_frame(std::vector<uint8_t>& pixels, cpx_frame* frame = nullptr) const {
     const cpx_context_info i = info();

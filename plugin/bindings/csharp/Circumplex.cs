@@ -139,7 +139,7 @@ namespace Circumplex
     public static class Native
     {
         public const string Library = "circumplex";
-        public const uint ApiVersion = 5;  // CPX_API_VERSION these bindings follow
+        public const uint ApiVersion = 6;  // CPX_API_VERSION these bindings follow
         public const uint CreateRigOnly = 0x1;
         public const int AuCount = 17, ArkitCount = 52, VrmCount = 18, AffectCount = 3, MaxOutputs = 52;
         public const int MaxBorrows = 8;
@@ -176,6 +176,7 @@ namespace Circumplex
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_get_state(IntPtr ctx, ref State state);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_nearest_emotion(IntPtr ctx, out IntPtr name);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_poll_frame(IntPtr ctx, ulong sinceSequence, out int isNew, out ulong latestSequence);
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_wait_frame(IntPtr ctx, float timeoutSeconds);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_copy_frame(IntPtr ctx, [Out] byte[] dst, UIntPtr dstSize, ref Frame frame);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_copy_frame(IntPtr ctx, IntPtr dst, UIntPtr dstSize, ref Frame frame);
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)] public static extern Result cpx_borrow_frame(IntPtr ctx, ref Frame frame);
@@ -415,6 +416,9 @@ namespace Circumplex
             Check(Native.cpx_poll_frame(ctx, since, out isNew, out latest));
             return isNew != 0 ? latest : 0;
         }
+        /// <summary>Waits until the face asked for by the latest Update is finished (API 6);
+        /// CircumplexException with Result.Timeout after timeoutSeconds. Not for the frame loop.</summary>
+        public void WaitFrame(float timeoutSeconds = 10f) { Check(Native.cpx_wait_frame(ctx, timeoutSeconds)); }
         /// <summary>Copies the newest frame (RGBA8, top row first) into rgba; false before the first.</summary>
         public bool CopyFrame(byte[] rgba, out Frame frame)
         {

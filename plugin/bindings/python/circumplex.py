@@ -30,7 +30,7 @@ VMC_VRM0, VMC_VRM1, VMC_ARKIT = 0, 1, 2
 BETWEEN_STRAIGHT, BETWEEN_SPHERE = 0, 1
 CREATE_RIG_ONLY = 0x1
 ERROR_NO_FRAME = 6
-API_VERSION = 5  # the CPX_API_VERSION these bindings are written against
+API_VERSION = 6  # the CPX_API_VERSION these bindings are written against
 
 
 class Affect(ctypes.Structure):
@@ -107,7 +107,7 @@ def _signatures(lib):
         "cpx_stop_path": (r, [_ctx_p]),
         "cpx_get_outputs": (r, [_ctx_p, i32, _P(f), i32]), "cpx_get_state": (r, [_ctx_p, _P(State)]),
         "cpx_nearest_emotion": (r, [_ctx_p, _P(s)]),
-        "cpx_poll_frame": (r, [_ctx_p, u64, _P(i32), _P(u64)]),
+        "cpx_poll_frame": (r, [_ctx_p, u64, _P(i32), _P(u64)]), "cpx_wait_frame": (r, [_ctx_p, f]),
         "cpx_copy_frame": (r, [_ctx_p, ctypes.c_void_p, ctypes.c_size_t, _P(Frame)]),
         "cpx_borrow_frame": (r, [_ctx_p, _P(Frame)]), "cpx_release_frame": (r, [_ctx_p, ctypes.c_void_p]),
         "cpx_export_path_csv": (r, [_ctx_p, s, f]), "cpx_export_path_video": (r, [_ctx_p, s, f, i32, _P(u64)]),
@@ -323,6 +323,11 @@ class Context:
         is_new, latest = ctypes.c_int32(), ctypes.c_uint64()
         self._call(self._lib.cpx_poll_frame(self.handle, since, ctypes.byref(is_new), ctypes.byref(latest)))
         return latest.value if is_new.value else 0
+
+    def wait_frame(self, timeout_s=10.0):
+        """Waits until the face asked for by the latest update is finished (API 6); raises
+        CircumplexError CPX_ERROR_TIMEOUT after timeout_s. Not for the frame loop."""
+        self._call(self._lib.cpx_wait_frame(self.handle, timeout_s))
 
     def copy_frame(self):
         """(rgba bytes, width, height, sequence, (v, a, z)) of the newest frame, or None before the first."""
