@@ -96,9 +96,9 @@ std::uint64_t wait_settled(cpx_context* ctx) {
   cpx_frame f{};
   f.struct_size = sizeof f;
   REQUIRE(cpx_borrow_frame(ctx, &f) == CPX_OK);
-  CHECK(std::abs(f.affect.v - s.position.v) < 1e-5f);
-  CHECK(std::abs(f.affect.a - s.position.a) < 1e-5f);
-  CHECK(std::abs(f.affect.z - s.position.z) < 1e-5f);
+  CHECK(std::abs(f.affect.v - s.position.v) <= 1e-4f);  // an update that moves the cursor less asks for no face
+  CHECK(std::abs(f.affect.a - s.position.a) <= 1e-4f);
+  CHECK(std::abs(f.affect.z - s.position.z) <= 1e-4f);
   REQUIRE(cpx_release_frame(ctx, f.pixels) == CPX_OK);
   return f.sequence;
 }
@@ -497,18 +497,15 @@ TEST_CASE("frames can be polled copied and borrowed") {
   CHECK(cpx_copy_frame(ctx.get(), pixels.data(), 0, nullptr) == CPX_ERROR_BUFFER_TOO_SMALL);
   REQUIRE(cpx_copy_frame(ctx.get(), pixels.data(), pixels.size(), nullptr) == CPX_OK);
 
-  // The settled frame shows (nearly) the cursor's point.
+  // The face of the last request shows the cursor's point (within the 1e-4 that asks for a new face).
   cpx_affect p{};
   for (int i = 0; i < 30; ++i) REQUIRE(cpx_update(ctx.get(), 0.1f, &p) == CPX_OK);
   cpx_frame settled{};
   settled.struct_size = sizeof settled;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  do {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    REQUIRE(cpx_copy_frame(ctx.get(), pixels.data(), pixels.size(), &settled) == CPX_OK);
-  } while (std::abs(settled.affect.v - p.v) > 1e-3f && std::chrono::steady_clock::now() < until);
-  CHECK(settled.affect.v == doctest::Approx(p.v).epsilon(1e-3));
-  CHECK(settled.affect.a == doctest::Approx(p.a).epsilon(1e-3));
+  REQUIRE(cpx_wait_frame(ctx.get(), 60.0f) == CPX_OK);
+  REQUIRE(cpx_copy_frame(ctx.get(), pixels.data(), pixels.size(), &settled) == CPX_OK);
+  CHECK(settled.affect.v == doctest::Approx(p.v).epsilon(1e-4));
+  CHECK(settled.affect.a == doctest::Approx(p.a).epsilon(1e-4));
 
   // Borrowed pixels stay valid and unchanged while newer frames arrive.
   cpx_frame b{};
