@@ -201,6 +201,40 @@ TEST_CASE("a resumed judge run ends with the same weights as an uninterrupted on
   CHECK(column(whole / "loss.csv", 1) == column(split / "loss.csv", 1));
 }
 
+TEST_CASE("--identity-weight weighs the identity outputs in the loss - 0 drops them - and such a judge cannot evaluate") {
+  in_folder("identity-weight");
+  // loss.csv columns: epoch, loss, affect, AU, identity; the loss is 2 · affect + AU + w · identity.
+  const fs::path with = tiny_judge(), without = root() / "without";
+  const CliResult stopped = run_cli(judge_args(without) + " --identity-weight 0 --stop-after-steps 11");
+  REQUIRE_MESSAGE(stopped.code == 0, stopped.out);
+  const CliResult other = run_cli(judge_args(without) + " --resume");  // the weight is part of the run
+  CHECK(other.code == 1);
+  CHECK(other.out.find("--identity-weight") != std::string::npos);
+  const CliResult done = run_cli(judge_args(without) + " --identity-weight 0 --resume");
+  REQUIRE_MESSAGE(done.code == 0, done.out);
+  for (const auto& [dir, w] : {std::pair{with, 1.0}, std::pair{without, 0.0}}) {
+    const auto loss = column(dir / "loss.csv", 1), affect = column(dir / "loss.csv", 2), au = column(dir / "loss.csv", 3),
+               identity = column(dir / "loss.csv", 4);
+    REQUIRE(loss.size() == 4);
+    for (std::size_t e = 0; e < loss.size(); ++e) {
+      CAPTURE(w);
+      CAPTURE(e);
+      CHECK(identity[e] > 0.1);  // still measured
+      CHECK(loss[e] == doctest::Approx(2.0 * affect[e] + au[e] + w * identity[e]).epsilon(1e-3));
+    }
+  }
+  // Without the identity term the identity outputs learn nothing: held-out R² near 0 or below.
+  const json m = json::parse(read_text_file((without / "manifest.json").string()));
+  CHECK(m["training"]["identity_weight"] == 0.0);
+  CHECK(m["metrics"]["r2_identity_mean"].get<double>() < 0.5 * json::parse(read_text_file((with / "manifest.json").string()))["metrics"]["r2_identity_mean"].get<double>());
+  const CliResult refused = run_cli("evaluate --model " + std::string(CIRCUMPLEX_TINY_MODEL) + " --judge " + without.string() +
+                                    " --seed 5 --identities 2 --fresh 32 --threads 1 --json " + (root() / "eval" / "e.json").string());
+  CHECK(refused.code != 0);
+  CHECK(refused.out.find("--identity-weight 0") != std::string::npos);
+  CHECK_FALSE(fs::exists(root() / "eval" / "e.json"));
+  CHECK(run_cli(judge_args(root() / "bad") + " --identity-weight -1").code == 2);
+}
+
 TEST_CASE("the judge loader refuses missing - truncated - corrupt and mismatched packages") {
   in_folder("loader");
   const fs::path good = tiny_judge();

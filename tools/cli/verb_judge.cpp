@@ -26,6 +26,7 @@ int run_judge(int argc, char** argv) {
       {"--stem", "C", "channels of the learned reduction to --work-size; 0: area averaging (default 12)"},
       {"--no-augment", "", "train without blur and brightness/contrast jitter"},
       {"--dropout", "P", "dropout on the flattened features and the hidden layer, 0..0.9 (default 0.3)"},
+      {"--identity-weight", "W", "weight of the identity-factor outputs in the loss, 0..10; 0 for an affect head (default 1)"},
       {"--threads", "N", "LibTorch threads (default 2)"},
       {"--seed", "S", "seed of initialisation, data order and augmentation (default 1)"},
       {"--limit", "N", "use at most N training images (default: all)"},
@@ -62,6 +63,7 @@ int run_judge(int argc, char** argv) {
   opt.stem = static_cast<int>(args.integer_or("--stem", 12, 0, 64));
   opt.augment = !args.has("--no-augment");
   opt.dropout = args.number_or("--dropout", 0.3, 0.0, 0.9);
+  opt.identity_weight = args.number_or("--identity-weight", 1.0, 0.0, 10.0);
   opt.threads = static_cast<int>(args.integer_or("--threads", 2, 1, 256));
   opt.seed = static_cast<std::uint64_t>(args.integer_or("--seed", 1, 0, 2147483647));
   opt.limit = args.integer_or("--limit", 0, 0, 1L << 40);

@@ -221,6 +221,11 @@ void refuse_reader_as_judge(const ModelPackage& pkg, const JudgePackage& jpkg) {
     throw Error(ErrorKind::InvalidArgument, jpkg.dir() + ": this judge (weights " + fingerprint + ") is the affect head of " + pkg.dir() +
                                                 "; evaluate with an independent judge (another seed and other people)");
   }
+  const json training = json::parse(jpkg.manifest_json()).value("training", json::object());
+  if (training.contains("identity_weight") && training["identity_weight"].is_number() && training["identity_weight"].get<double>() == 0.0) {
+    throw Error(ErrorKind::InvalidArgument, jpkg.dir() + ": this judge was trained with --identity-weight 0, so its identity outputs are "
+                                                "untrained and cannot measure identity drift; evaluate with a judge trained on them");
+  }
 }
 }  // namespace
 

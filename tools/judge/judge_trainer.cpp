@@ -82,12 +82,12 @@ json outputs_json(const std::vector<JudgeOutput>& outputs) {
 }
 
 // Per-output loss weights: each group's non-constant outputs share the group's weight.
-torch::Tensor loss_weights(const std::vector<JudgeOutput>& outputs) {
+torch::Tensor loss_weights(const std::vector<JudgeOutput>& outputs, double identity_weight) {
   std::map<std::string, int> live;
   for (const auto& o : outputs) live[o.group] += o.constant ? 0 : 1;
   std::vector<float> w;
   for (const auto& o : outputs) {
-    const double group = o.group == "affect" ? kAffectWeight : 1.0;
+    const double group = o.group == "affect" ? kAffectWeight : o.group == "identity" ? identity_weight : 1.0;
     w.push_back(o.constant ? 0.0f : static_cast<float>(group / live[o.group]));
   }
   return torch::tensor(w).unsqueeze(0);
@@ -204,8 +204,10 @@ cv::Mat scatter(const std::vector<std::string>& names, const torch::Tensor& trut
 
 // The options a resumed run must share with the interrupted one.
 json resume_options(const JudgeTrainOptions& o) {
-  return {{"--seed", o.seed}, {"--batch", o.batch}, {"--epochs", o.epochs}, {"--lr", o.lr}, {"--width", o.width},
-          {"--work-size", o.work_size}, {"--stem", o.stem}, {"--limit", o.limit}, {"--dropout", o.dropout}, {"--no-augment", !o.augment}};
+  json j = {{"--seed", o.seed}, {"--batch", o.batch}, {"--epochs", o.epochs}, {"--lr", o.lr}, {"--width", o.width},
+            {"--work-size", o.work_size}, {"--stem", o.stem}, {"--limit", o.limit}, {"--dropout", o.dropout}, {"--no-augment", !o.augment}};
+  if (o.identity_weight != 1.0) j["--identity-weight"] = o.identity_weight;  // checkpoints from before the option still resume
+  return j;
 }
 
 json nullable(const std::optional<double>& x) { return x ? json(*x) : json(nullptr); }
@@ -311,7 +313,7 @@ void finish_judge(const JudgeTrainOptions& opt, JudgeNet& net, const JudgeConfig
     if (!s.empty() && std::find(seeds.begin(), seeds.end(), s) == seeds.end() && seeds.size() < 16) seeds.push_back(s);
   }
   std::set<std::string> people(train.identity_seeds.begin(), train.identity_seeds.end());
-  const json training = {{"epochs", opt.epochs}, {"steps", step}, {"batch", opt.batch}, {"lr", opt.lr}, {"augment", opt.augment}, {"dropout", opt.dropout},
+  const json training = {{"epochs", opt.epochs}, {"steps", step}, {"batch", opt.batch}, {"lr", opt.lr}, {"augment", opt.augment}, {"dropout", opt.dropout}, {"identity_weight", opt.identity_weight},
                          {"threads", opt.threads}, {"train_seconds", train_seconds}, {"train_images_per_second", history.empty() ? 0.0 : history.back().rate},
                          {"inference_images_per_second", infer_rate}, {"flops_per_image", net->flops_per_image()},
                          {"train_images", train.size()}, {"train_identities", people.size()}, {"val_images", val.size()}};
@@ -438,7 +440,7 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& opt) {
     adam.set_t(meta.at("adam_t").get<std::int64_t>());
   }
   const Normaliser norm(outputs);
-  const torch::Tensor weights = loss_weights(outputs);
+  const torch::Tensor weights = loss_weights(outputs, opt.identity_weight);
   const auto group_mask = [&](const std::string& g) {
     std::vector<float> m;
     for (const auto& o : outputs) m.push_back(o.group == g && !o.constant ? 1.0f : 0.0f);
@@ -449,7 +451,7 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& opt) {
 
   json run = {{"data", opt.data}, {"train_images", train.size()}, {"val_images", val.size()}, {"test_images", test.size()},
               {"data_source", train.source}, {"epochs", opt.epochs}, {"batch", opt.batch}, {"lr", opt.lr}, {"width", opt.width},
-              {"work_size", config.work_size}, {"stem", config.stem}, {"augment", opt.augment}, {"dropout", opt.dropout}, {"threads", opt.threads}, {"seed", opt.seed},
+              {"work_size", config.work_size}, {"stem", config.stem}, {"augment", opt.augment}, {"dropout", opt.dropout}, {"identity_weight", opt.identity_weight}, {"threads", opt.threads}, {"seed", opt.seed},
               {"command", opt.command_line}, {"libtorch", torch_compat::version()}};
   write_file_atomic((dir / "train.json").string(), run.dump(2) + "\n");
 

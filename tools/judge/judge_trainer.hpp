@@ -40,6 +40,8 @@ struct JudgeTrainOptions {
   bool resume = false;
   bool augment = true;         ///< blur and brightness/contrast jitter (VAE faces are softer)
   double dropout = 0.3;        ///< dropout on the flattened features and the hidden layer
+  double identity_weight = 1.0;  ///< weight of the identity-factor outputs in the loss (0: an
+                                 ///< affect head that only reads affect and AUs; the outputs stay)
   std::int64_t limit = 0;      ///< at most this many training images (0: all)
   std::int64_t val_limit = 1000;  ///< held-out images scored after each epoch
   double checkpoint_minutes = 10.0;
