@@ -491,6 +491,7 @@ TEST_CASE("ground truth: the renderer standing in as the model scores 1 on every
   CHECK(r.drift_ratio == doctest::Approx(1.0).epsilon(1e-9));
   CHECK(r.sharpness_ratio == doctest::Approx(1.0).epsilon(1e-9));
   CHECK(r.psnr_db > 60.0);
+  CHECK(r.psnr_neutral_db > 60.0);
   CHECK(r.emotion_accuracy == r.renderer_emotion_accuracy);
   // The judge reads the renderer's own faces well: these are the references the model meets.
   CHECK(r.renderer_mae < 0.2);
@@ -513,6 +514,9 @@ TEST_CASE("ground truth: a model that always draws the same face is far off and 
   CHECK(r.emotion_accuracy < r.renderer_emotion_accuracy - 0.1);
   CHECK(r.drift_ratio < 0.5);        // nothing moves, so nothing drifts
   CHECK(r.psnr_db < 40.0);
+  // Its neutral face is the renderer's: all it loses, it loses on the expressions.
+  CHECK(r.psnr_neutral_db > 60.0);
+  CHECK(r.json["psnr_neutral_db"].get<double>() == r.psnr_neutral_db);
 }
 
 namespace {

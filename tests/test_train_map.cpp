@@ -288,6 +288,16 @@ TEST_CASE("--init starts from given weights and --lr-end decays the rate along a
   REQUIRE(widened.count("decoder.refine.0.weight") == 1);
   CHECK(widened.at("decoder.refine.0.weight").abs().max().item<double>() < 1e-4);
   CHECK(nlohmann::json::parse(read_text_file((root() / "init-refine" / "config.json").string()))["model"]["decoder_refine"] == 1);
+  // The same for full-resolution detail convolutions (--decoder-detail).
+  std::string detail_args = train_args((root() / "init-detail").string());
+  detail_args.replace(detail_args.find(" --lr 3e-3"), 10, "");
+  const CliResult detailed = run_cli(detail_args + one_step + " --decoder-detail 2 --init " + (base / "model.safetensors").string());
+  REQUIRE_MESSAGE(detailed.code == 0, detailed.out);
+  CHECK(max_change(root() / "init-detail") < 1e-4);
+  const TensorMap deepened = load_tensors((root() / "init-detail" / "checkpoint.safetensors").string());
+  REQUIRE(deepened.count("decoder.detail.1.weight") == 1);
+  CHECK(deepened.at("decoder.detail.1.weight").abs().max().item<double>() < 1e-4);
+  CHECK(nlohmann::json::parse(read_text_file((root() / "init-detail" / "config.json").string()))["model"]["decoder_detail"] == 2);
 
   // The schedule: lr at the first step, lr_end at the last, their mean half way; constant without lr_end.
   tools::TrainOptions opt;

@@ -119,6 +119,45 @@ TEST_CASE("refinement convolutions add capacity at low resolution and start as t
   CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("decoder_refine"), Error);
 }
 
+TEST_CASE("detail convolutions add capacity at full resolution and start as the identity") {
+  // decoder_detail 2 on 32²: two residual 3×3 convolutions of the last stage's 8 channels at
+  // 32², after the last upsampling stage and before the convolution to RGB.
+  VaeConfig c = small();
+  c.decoder_detail = 2;
+  torch_compat::seed_everything(4);
+  VaeDecoder detailed(c);
+  const std::int64_t plain_macs = 8 * 32 * 16 + 8 * 8 * 9 * 32 * 16 + 16 * 16 * 9 * 16 * 8 + 32 * 32 * 9 * 8 * 8 + 32 * 32 * 9 * 8 * 3;
+  CHECK(detailed->flops_per_image() == 2 * (plain_macs + 2 * 32 * 32 * 9 * 8 * 8));
+  const TensorMap mine = module_tensors(*detailed);
+  CHECK(mine.at("detail.0.weight").sizes() == torch::IntArrayRef({8, 8, 3, 3}));
+  CHECK(mine.at("detail.1.bias").sizes() == torch::IntArrayRef({8}));
+  CHECK(mine.count("detail.2.weight") == 0);
+
+  VaeDecoder plain(small());
+  TensorMap shared = module_tensors(*plain);
+  for (const auto& [name, t] : mine) {
+    if (name.rfind("detail.", 0) == 0) {
+      CHECK(t.abs().max().item<float>() == 0.0f);
+      shared.emplace(name, t);
+    }
+  }
+  assign_module_tensors(*detailed, shared, "test");
+  plain->eval();
+  detailed->eval();
+  torch::NoGradGuard no_grad;
+  const auto z = torch::randn({2, c.latent});
+  CHECK(torch::equal(plain->forward(z), detailed->forward(z)));
+  shared.at("detail.1.weight").normal_(0.0, 0.2);
+  assign_module_tensors(*detailed, shared, "test");
+  const torch::Tensor moved = (plain->forward(z) - detailed->forward(z)).abs();
+  CHECK(moved.max().item<float>() > 1e-3f);
+
+  c.decoder_detail = 5;
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("decoder_detail"), Error);
+  c.decoder_detail = -1;
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("decoder_detail"), Error);
+}
+
 TEST_CASE("bad configurations are refused with the field named") {
   VaeConfig c;
   c.image_size = 100;

@@ -29,6 +29,17 @@ torch::Tensor conv3x3(nn::Conv2dImpl& conv, const torch::Tensor& x) {
 }
 // SiLU, in place when nothing needs its input for a backward pass.
 torch::Tensor silu_maybe_inplace(torch::Tensor x) { return torch::GradMode::is_enabled() ? torch::silu(x) : torch::silu_(x); }
+
+// A residual 3×3 convolution c → c that starts at zero: h + SiLU(conv(h)) is then h, so a
+// network widened with it from trained weights first draws exactly what it drew.
+nn::Conv2d zero_conv(int c) {
+  nn::Conv2d conv(nn::Conv2dOptions(c, c, 3).padding(1));
+  torch::NoGradGuard no_grad;
+  conv->weight.zero_();
+  conv->bias.zero_();
+  channels_last(conv);
+  return conv;
+}
 }  // namespace
 
 std::string affect_head_member_name(int k) { return k == 0 ? "affect_head" : "affect_head_" + std::to_string(k); }
@@ -51,6 +62,9 @@ void VaeConfig::validate() const {
   if (decoder_refine < 0 || decoder_refine > stages() - 1) {
     throw Error(ErrorKind::InvalidArgument, "VAE decoder_refine must be in 0.." + std::to_string(stages() - 1) + " (the full-resolution stage has none), got " +
                                                 std::to_string(decoder_refine));
+  }
+  if (decoder_detail < 0 || decoder_detail > 4) {
+    throw Error(ErrorKind::InvalidArgument, "VAE decoder_detail must be in 0..4, got " + std::to_string(decoder_detail));
   }
   if (affect_heads.size() > 8) throw Error(ErrorKind::InvalidArgument, "VAE affect_head.members must be in 1..8, got " + std::to_string(affect_heads.size()));
   for (const JudgeConfig& head : affect_heads) {
@@ -144,16 +158,11 @@ VaeDecoderImpl::VaeDecoderImpl(const VaeConfig& config) : config_(config) {
   }
   register_module("stages", stages_);
   refine_ = nn::ModuleList();
-  for (int s = 0; s < config_.decoder_refine; ++s) {
-    const int c = config_.decoder_channels(s + 1);
-    nn::Conv2d conv(nn::Conv2dOptions(c, c, 3).padding(1));
-    torch::NoGradGuard no_grad;
-    conv->weight.zero_();
-    conv->bias.zero_();
-    channels_last(conv);
-    refine_->push_back(conv);
-  }
+  for (int s = 0; s < config_.decoder_refine; ++s) refine_->push_back(zero_conv(config_.decoder_channels(s + 1)));
   register_module("refine", refine_);
+  detail_ = nn::ModuleList();
+  for (int k = 0; k < config_.decoder_detail; ++k) detail_->push_back(zero_conv(config_.decoder_channels(config_.stages())));
+  register_module("detail", detail_);
   to_rgb_ = register_module("to_rgb", nn::Conv2d(nn::Conv2dOptions(config_.decoder_channels(config_.stages()), 3, 3).padding(1)));
   channels_last(to_rgb_);
 }
@@ -166,6 +175,7 @@ torch::Tensor VaeDecoderImpl::forward(const torch::Tensor& latents) {
       h = silu_maybe_inplace(conv3x3(*stages_[s]->as<nn::Conv2d>(), h));
       if (s < refine_->size()) h = h + silu_maybe_inplace(conv3x3(*refine_[s]->as<nn::Conv2d>(), h));
     }
+    for (std::size_t k = 0; k < detail_->size(); ++k) h = h + silu_maybe_inplace(conv3x3(*detail_[k]->as<nn::Conv2d>(), h));
     return torch::sigmoid(conv3x3(*to_rgb_, h)).contiguous();
   };
   // Without gradients on the CPU, a large batch is decoded in blocks of kDecodeBlock faces:
@@ -188,7 +198,9 @@ std::int64_t VaeDecoderImpl::flops_per_image() const {
     macs += side * side * 9LL * config_.decoder_channels(s) * config_.decoder_channels(s + 1);
     if (s < config_.decoder_refine) macs += side * side * 9LL * config_.decoder_channels(s + 1) * config_.decoder_channels(s + 1);
   }
-  macs += side * side * 9LL * config_.decoder_channels(config_.stages()) * 3;
+  const std::int64_t top = config_.decoder_channels(config_.stages());
+  macs += config_.decoder_detail * side * side * 9LL * top * top;
+  macs += side * side * 9LL * top * 3;
   return 2 * macs;
 }
 

@@ -233,7 +233,8 @@ Json run_peer(const std::string& python, const std::string& script, const VaeCon
   for (int b : options.batches) batches += (batches.empty() ? "" : ",") + std::to_string(b);
   const std::string cmd = python + " '" + script + "' --image-size " + std::to_string(config.image_size) + " --latent " +
                           std::to_string(config.latent) + " --width " + std::to_string(config.width) + " --decoder-width " +
-                          std::to_string(config.decoder_width) + " --decoder-refine " + std::to_string(config.decoder_refine) + " --threads " + std::to_string(options.threads) +
+                          std::to_string(config.decoder_width) + " --decoder-refine " + std::to_string(config.decoder_refine) +
+                          " --decoder-detail " + std::to_string(config.decoder_detail) + " --threads " + std::to_string(options.threads) +
                           " --batches " + batches + " --warmup " + std::to_string(options.warmup) + " --runs " +
                           std::to_string(options.runs);
   FILE* pipe = popen(cmd.c_str(), "r");  // stderr passes through: the peer's progress lines

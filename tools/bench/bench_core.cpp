@@ -79,6 +79,7 @@ void write_fresh_package(const std::string& dir, const VaeConfig& config, std::u
   m["model"] = {{"image_size", config.image_size}, {"latent", config.latent}, {"width", config.width},
                 {"decoder_width", config.decoder_width}};
   if (config.decoder_refine) m["model"]["decoder_refine"] = config.decoder_refine;
+  if (config.decoder_detail) m["model"]["decoder_detail"] = config.decoder_detail;
   m["manifold"] = {{"valence", axis(0)}, {"arousal", axis(1)}, {"origins", {0.0, 0.0}}, {"scales", {1.0, 1.0}}};
   m["identity_prior"] = {{"mean", std::vector<double>(d, 0.0)}, {"std", std::vector<double>(d, 1.0)}};
   m["weights"] = {{"file", "weights.safetensors"}};

@@ -13,6 +13,7 @@ Architecture (mirrors VaeConfig and VaeDecoderImpl exactly):
   Linear(latent, decoder_channels(0) * 16) → SiLU → view [N, C0, 4, 4] → channels-last
   per stage: nearest upsample ×2 → Conv2d(3×3, padding 1) → SiLU
     (the lowest decoder_refine stages then: h + SiLU(Conv2d(3×3, padding 1)(h)))
+  decoder_detail times at full resolution: h + SiLU(Conv2d(3×3, padding 1)(h))
   Conv2d(3×3, padding 1) to RGB → sigmoid → contiguous (NCHW)
 
   python3 tools/bench/peer.py --width 16 --latent 64 --threads 2 --batches 1,8,32
@@ -30,6 +31,7 @@ def main():
     p.add_argument("--width", type=int, default=16)
     p.add_argument("--decoder-width", type=int, default=0)
     p.add_argument("--decoder-refine", type=int, default=0)
+    p.add_argument("--decoder-detail", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batches", default="1,8,32")
     p.add_argument("--warmup", type=int, default=5)
@@ -68,6 +70,8 @@ def main():
                 nn.Conv2d(decoder_channels(i), decoder_channels(i + 1), 3, padding=1) for i in range(stages))
             self.refine = nn.ModuleList(
                 nn.Conv2d(decoder_channels(i + 1), decoder_channels(i + 1), 3, padding=1) for i in range(a.decoder_refine))
+            self.detail = nn.ModuleList(
+                nn.Conv2d(decoder_channels(stages), decoder_channels(stages), 3, padding=1) for _ in range(a.decoder_detail))
             self.to_rgb = nn.Conv2d(decoder_channels(stages), 3, 3, padding=1)
 
         def forward(self, z):
@@ -78,6 +82,8 @@ def main():
                 h = F.silu(conv(h))
                 if i < a.decoder_refine:
                     h = h + F.silu(self.refine[i](h))
+            for conv in self.detail:
+                h = h + F.silu(conv(h))
             return torch.sigmoid(self.to_rgb(h)).contiguous()
 
     dec = Decoder().eval()

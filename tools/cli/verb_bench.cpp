@@ -243,7 +243,7 @@ int run_bench(int argc, char** argv) {
   report["model"] = {{"source", model.fresh ? "fresh" : "package"}, {"path", model.dir}, {"note", model.note},
                      {"image_size", model.config.image_size}, {"latent", model.config.latent},
                      {"width", model.config.width}, {"decoder_width", model.config.decoder_width},
-                     {"decoder_refine", model.config.decoder_refine}};
+                     {"decoder_refine", model.config.decoder_refine}, {"decoder_detail", model.config.decoder_detail}};
 
   bench::DecodeOptions d;
   d.threads = threads;

@@ -39,6 +39,8 @@ int run_train(int argc, char** argv) {
       {"--decoder-width", "C", "channels of the decoder's full-resolution stage (default: --width)"},
       {"--decoder-refine", "K", "the K lowest decoder stages (8x8 up, at most 4 at 128 px) add a residual 3x3 convolution, zero at the start; "
                                 "with --init from weights without them the decoder starts as it was (default 0)"},
+      {"--decoder-detail", "K", "K residual 3x3 convolutions at full resolution after the last stage (0-4), zero at the start like "
+                                "--decoder-refine's; each costs as much as that stage (default 0)"},
       {"--lr", "LR", "Adam learning rate (default 1e-3)"},
       {"--lr-end", "LR", "cosine decay of the learning rate to LR at the run's last step (default: constant)"},
       {"--init", "WEIGHTS", "start from these weights (fine-tune): a run's model.safetensors or a package's weights.safetensors, same architecture"},
@@ -108,6 +110,7 @@ int run_train(int argc, char** argv) {
   opt.model.width = static_cast<int>(args.integer_or("--width", 32, 4, 256));
   opt.model.decoder_width = static_cast<int>(args.integer_or("--decoder-width", 0, 0, 256));
   opt.model.decoder_refine = static_cast<int>(args.integer_or("--decoder-refine", 0, 0, 8));
+  opt.model.decoder_detail = static_cast<int>(args.integer_or("--decoder-detail", 0, 0, 4));
   opt.lr = args.number_or("--lr", 1e-3, 1e-7, 1.0);
   opt.lr_end = args.number_or("--lr-end", -1.0, 0.0, 1.0);
   opt.init = args.get_or("--init", "");

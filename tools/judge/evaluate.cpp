@@ -633,6 +633,7 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
   info.emplace_back("ceiling: R2 valence (fresh set)", fs_metrics.ceiling.r2_valence);
   info.emplace_back("ceiling: R2 arousal (fresh set)", fs_metrics.ceiling.r2_arousal);
   info.emplace_back("ceiling: quadrant accuracy (fresh set)", fs_metrics.ceiling.quadrant_accuracy);
+  info.emplace_back("ground truth: PSNR dB at the neutral point", truth.psnr_neutral_db);
   info.emplace_back("ground truth: renderer emotion accuracy", truth.renderer_emotion_accuracy);
   info.emplace_back("ground truth: judge MAE (v, a) model grid", truth.model_mae);
   info.emplace_back("ground truth: judge MAE (v, a) renderer grid", truth.renderer_mae);

@@ -310,18 +310,24 @@ GroundTruthResult ground_truth_eval(const FaceMaker& model, const FaceMaker& ren
 
   GroundTruthResult r;
   // Pixels: PSNR and sharpness over the face region of each person.
-  double se = 0, count = 0, sharp_m = 0, sharp_t = 0;
+  const std::size_t centre = asked.grid.size() / 2;  // the 7×7 grid's middle: (0, 0)
+  double se = 0, count = 0, se_neutral = 0, count_neutral = 0, sharp_m = 0, sharp_t = 0;
   for (std::size_t k = 0; k < people.size(); ++k) {
     const cv::Mat mask = face_mask(people[k], t.faces[k][0].rows);
     for (std::size_t i = 0; i < points.size(); ++i) {
       const auto [s, c] = masked_squared_error(m.faces[k][i], t.faces[k][i], mask);
       se += s;
       count += c;
+      if (i == centre) {
+        se_neutral += s;
+        count_neutral += c;
+      }
       sharp_m += sharpness(m.faces[k][i], mask);
       sharp_t += sharpness(t.faces[k][i], mask);
     }
   }
   r.psnr_db = psnr_db(se / std::max(1.0, count));
+  r.psnr_neutral_db = psnr_db(se_neutral / std::max(1.0, count_neutral));
   r.model_sharpness = sharp_m / static_cast<double>(people.size() * points.size());
   r.renderer_sharpness = sharp_t / static_cast<double>(people.size() * points.size());
   r.sharpness_ratio = r.model_sharpness / std::max(1e-12, r.renderer_sharpness);
@@ -348,7 +354,7 @@ GroundTruthResult ground_truth_eval(const FaceMaker& model, const FaceMaker& ren
                              {"model_error", dir_m[d]}, {"renderer_error", dir_t[d]}});
   }
   r.json = {{"people", people.size()}, {"seed", opt.seed}, {"faces_per_person", points.size()},
-            {"psnr_db", r.psnr_db}, {"mae_ratio", r.mae_ratio}, {"drift_ratio", r.drift_ratio}, {"sharpness_ratio", r.sharpness_ratio},
+            {"psnr_db", r.psnr_db}, {"psnr_neutral_db", r.psnr_neutral_db}, {"mae_ratio", r.mae_ratio}, {"drift_ratio", r.drift_ratio}, {"sharpness_ratio", r.sharpness_ratio},
             {"emotion_accuracy", r.emotion_accuracy}, {"renderer_emotion_accuracy", r.renderer_emotion_accuracy},
             {"model", {{"grid_mae_va", r.model_mae}, {"identity_drift", r.model_drift}, {"sharpness", r.model_sharpness}}},
             {"renderer", {{"grid_mae_va", r.renderer_mae}, {"identity_drift", r.renderer_drift}, {"sharpness", r.renderer_sharpness}}},

@@ -12,6 +12,8 @@
 //               r = 0.5 and r = 1.0 in the valence–arousal plane
 //   psnr_db     model vs renderer over the face region (an ellipse from the brows to the
 //               chin, from the neutral face's landmarks), all faces' squared errors pooled
+//   psnr_neutral_db  the same at the neutral point (the grid's centre) only: what drawing
+//               the person loses; what psnr_db loses beyond it, the expressions lose
 //   mae_ratio   judge MAE (v, a) over the model's grid ÷ the same over the renderer's grid
 //   drift_ratio identity drift (judge_metrics.hpp) of the model's grid ÷ the renderer's, so
 //               what a real expression moves is not counted as drift
@@ -66,7 +68,7 @@ struct GroundTruthOptions {
 };
 
 struct GroundTruthResult {
-  double psnr_db = 0, mae_ratio = 0, drift_ratio = 0, sharpness_ratio = 0;
+  double psnr_db = 0, psnr_neutral_db = 0, mae_ratio = 0, drift_ratio = 0, sharpness_ratio = 0;
   double model_mae = 0, renderer_mae = 0, model_drift = 0, renderer_drift = 0;
   double model_sharpness = 0, renderer_sharpness = 0;
   double emotion_accuracy = 0, renderer_emotion_accuracy = 0;

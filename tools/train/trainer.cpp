@@ -37,6 +37,7 @@ namespace {
 json config_json(const VaeConfig& c) {
   json j = {{"image_size", c.image_size}, {"latent", c.latent}, {"width", c.width}, {"decoder_width", c.decoder_width}};
   if (c.decoder_refine) j["decoder_refine"] = c.decoder_refine;  // absent in runs and packages without it
+  if (c.decoder_detail) j["decoder_detail"] = c.decoder_detail;  // the same
   return j;
 }
 
@@ -102,6 +103,7 @@ VaeConfig run_model_config(const json& j, const std::string& origin) {
     c.width = j.at("width").get<int>();
     c.decoder_width = j.at("decoder_width").get<int>();
     c.decoder_refine = j.value("decoder_refine", 0);
+    c.decoder_detail = j.value("decoder_detail", 0);
     c.validate();
     return c;
   } catch (const json::exception& e) {
@@ -382,10 +384,12 @@ void VaeRun::build_model() {
     if (critic_) critic_->load(checkpoint_, start_.at("critic_t").get<std::int64_t>(), ckpt_path_.string());
   } else if (lead_ && !opt_.init.empty()) {
     TensorMap init = vae_only(load_tensors(opt_.init));
-    // Weights without the decoder's refinement convolutions (--decoder-refine) widen: those
-    // start at zero, and the decoder first draws exactly what the init drew.
+    // Weights without the decoder's refinement or detail convolutions (--decoder-refine,
+    // --decoder-detail) widen: those start at zero, and the decoder first draws exactly what
+    // the init drew.
     for (const auto& [name, t] : module_tensors(*vae_)) {
-      if (name.rfind("decoder.refine.", 0) == 0 && !init.count(name)) init.emplace(name, t.clone());
+      const bool widening = name.rfind("decoder.refine.", 0) == 0 || name.rfind("decoder.detail.", 0) == 0;
+      if (widening && !init.count(name)) init.emplace(name, t.clone());
     }
     assign_module_tensors(*vae_, init, opt_.init + " (--init: needs the same --latent, --width and --decoder-width)");
   }

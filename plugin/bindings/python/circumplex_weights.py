@@ -91,7 +91,7 @@ def write(path, tensors, meta=None):
 
 def package_config(package_dir):
     """The package's network shape: {"image_size", "latent", "width", "decoder_width"} and,
-    where the package has them, "decoder_refine" and "affect_head"."""
+    where the package has them, "decoder_refine", "decoder_detail" and "affect_head"."""
     with open(os.path.join(package_dir, "manifest.json")) as f:
         return json.load(f)["model"]
 
@@ -127,6 +127,9 @@ def decoder(package_dir):
             # the lowest "decoder_refine" stages add a residual 3x3 convolution: h + SiLU(conv(h))
             self.refine = nn.ModuleList(nn.Conv2d(decoder_channels(i + 1), decoder_channels(i + 1), 3, padding=1)
                                         for i in range(cfg.get("decoder_refine", 0)))
+            # "decoder_detail" residual 3x3 convolutions at full resolution, after the last stage
+            self.detail = nn.ModuleList(nn.Conv2d(decoder_channels(stages), decoder_channels(stages), 3, padding=1)
+                                        for _ in range(cfg.get("decoder_detail", 0)))
             self.to_rgb = nn.Conv2d(decoder_channels(stages), 3, 3, padding=1)
 
         def forward(self, z):
@@ -135,6 +138,8 @@ def decoder(package_dir):
                 h = F.silu(conv(F.interpolate(h, scale_factor=2, mode="nearest")))
                 if i < len(self.refine):
                     h = h + F.silu(self.refine[i](h))
+            for conv in self.detail:
+                h = h + F.silu(conv(h))
             return torch.sigmoid(self.to_rgb(h))
 
     dec = Decoder()

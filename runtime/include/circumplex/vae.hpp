@@ -3,7 +3,8 @@
 // Encoder: five stride-2 3×3 convolutions (128 → 4), then linear layers to μ and log σ².
 // Decoder: a linear layer to 4×4, then five stages of nearest-neighbour upsampling + 3×3
 // convolution (4 → 128), the lowest `decoder_refine` of them followed by a residual 3×3
-// convolution, and a 3×3 convolution to RGB with a sigmoid. Upsample + convolution
+// convolution, `decoder_detail` residual 3×3 convolutions at full resolution, and a 3×3
+// convolution to RGB with a sigmoid. Upsample + convolution
 // instead of transposed convolution: on this CPU it is ~20× faster at high resolution and
 // free of checkerboard artefacts. Images are float RGB in [0, 1], NCHW.
 //
@@ -45,6 +46,11 @@ struct VaeConfig {
   /// full-resolution stage stays narrow). The convolutions start at zero, so a model widened
   /// this way from trained weights (`train --init`) first draws exactly what it drew.
   int decoder_refine = 0;
+  /// Residual 3×3 convolutions at full resolution after the last stage, h + SiLU(conv(h))
+  /// each (0 … 4): room to draw the fine lines (wrinkles, eyelids, glasses' wire) that one
+  /// convolution per resolution averages away. They start at zero like `decoder_refine`'s,
+  /// and each costs as much as the full-resolution stage itself.
+  int decoder_detail = 0;
   /// The affect head's networks (see above), one shape per member of its ensemble (0 … 8;
   /// none in training runs). Each has its own output scale; their readings are averaged.
   /// Member k's tensors are "encoder.<affect_head_member_name(k)>.*".
@@ -105,6 +111,7 @@ class VaeDecoderImpl : public torch::nn::Module {
   torch::nn::Linear project_{nullptr};
   torch::nn::ModuleList stages_{nullptr};
   torch::nn::ModuleList refine_{nullptr};  // decoder_refine residual convolutions, lowest stages first
+  torch::nn::ModuleList detail_{nullptr};  // decoder_detail residual convolutions at full resolution
   torch::nn::Conv2d to_rgb_{nullptr};
 };
 TORCH_MODULE(VaeDecoder);
