@@ -25,6 +25,8 @@ int run_evaluate(int argc, char** argv) {
       {"--steps", "N", "faces per emotion sweep, 3..64 (default 9)"},
       {"--threads", "N", "LibTorch threads and synth workers (default 2)"},
       {"--device", "D", "where the model's VAE runs: cpu (default), cuda or cuda:N (the judge stays on the CPU)"},
+      {"--fit-identity", "N", "ground truth only: refine each person's identity latent by N Adam steps on their neutral face (default 0: the encoder's mean, what the runtime uses)"},
+      {"--fit-prior", "W", "with --fit-identity: weight of the N(0, I) prior's pull, W * |z|^2 / 2 (default 1)"},
       {"--keep-fresh", "", "keep the fresh set's folder (beside the JSON) instead of removing it"},
       {"--strict", "", "exit 1 when a number misses its target"},
   };
@@ -59,6 +61,8 @@ int run_evaluate(int argc, char** argv) {
   opt.sweep_steps = static_cast<int>(args.integer_or("--steps", 9, 3, 64));
   opt.threads = static_cast<int>(args.integer_or("--threads", 2, 1, 256));
   opt.device = args.get_or("--device", "cpu");
+  opt.identity_fit.steps = static_cast<int>(args.integer_or("--fit-identity", 0, 0, 10000));
+  opt.identity_fit.prior = args.number_or("--fit-prior", 1.0, 0.0, 1e6);
   (void)parse_device(opt.device);  // refused before the fresh set is made
   for (int i = 0; i < argc; ++i) opt.command_line += std::string(i ? " " : "circumplex ") + argv[i];
 

@@ -578,8 +578,10 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
   GroundTruthResult truth;
   {
     Progress bar("evaluate: ground truth", 1, "step");
-    truth = ground_truth_eval(model_faces(pkg, truth_people, opt.threads), renderer_faces(truth_people, S, space, opt.threads), judge,
+    truth = ground_truth_eval(model_faces(pkg, truth_people, opt.threads, opt.identity_fit), renderer_faces(truth_people, S, space, opt.threads), judge,
                               drift_outputs, truth_people, gto);
+    truth.json["identity_fit"] = opt.identity_fit.steps == 0 ? json(nullptr)
+                                                             : json{{"steps", opt.identity_fit.steps}, {"prior", opt.identity_fit.prior}, {"lr", opt.identity_fit.lr}};
     bar.advance();
   }
 
@@ -633,7 +635,8 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
   info.emplace_back("ceiling: R2 valence (fresh set)", fs_metrics.ceiling.r2_valence);
   info.emplace_back("ceiling: R2 arousal (fresh set)", fs_metrics.ceiling.r2_arousal);
   info.emplace_back("ceiling: quadrant accuracy (fresh set)", fs_metrics.ceiling.quadrant_accuracy);
-  info.emplace_back("ground truth: PSNR dB at the neutral point", truth.psnr_neutral_db);
+  info.emplace_back("ground truth: PSNR dB (neutral point)", truth.psnr_neutral_db);
+  if (opt.identity_fit.steps > 0) info.emplace_back("ground truth: identity fit steps", opt.identity_fit.steps);
   info.emplace_back("ground truth: renderer emotion accuracy", truth.renderer_emotion_accuracy);
   info.emplace_back("ground truth: judge MAE (v, a) model grid", truth.model_mae);
   info.emplace_back("ground truth: judge MAE (v, a) renderer grid", truth.renderer_mae);

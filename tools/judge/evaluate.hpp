@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include "judge/ground_truth.hpp"
+
 namespace circumplex::tools {
 
 struct EvaluateOptions {
@@ -41,6 +43,7 @@ struct EvaluateOptions {
   int sweep_steps = 9;      ///< faces per emotion sweep (≥ 3)
   int threads = 2;
   std::string device = "cpu";  ///< where the model's VAE runs (parse_device); the judge stays on the CPU
+  IdentityFit identity_fit;    ///< ground truth only: refine each person's identity latent (ground_truth.hpp)
   std::string command_line;
 };
 

@@ -238,6 +238,42 @@ cv::Mat polar_picture(const std::vector<double>& model, const std::vector<double
   return img;
 }
 
+// Refines each identity latent by `fit.steps` Adam steps on its neutral face (IdentityFit).
+// Gradients along the affect directions are projected out: compose replaces those anyway.
+void fit_identities(BetaVaeImpl& vae, const Manifold& manifold, const FaceMaker& neutral, std::vector<std::vector<float>>& identities,
+                    const IdentityFit& fit) {
+  for (auto& p : vae.parameters()) p.set_requires_grad(false);
+  const auto d = static_cast<std::int64_t>(manifold.latent_size());
+  const auto axes = static_cast<std::int64_t>(manifold.directions().size());
+  torch::Tensor dirs = torch::empty({axes, d});
+  for (std::int64_t i = 0; i < axes; ++i) {
+    for (std::int64_t j = 0; j < d; ++j) dirs[i][j] = static_cast<float>(manifold.directions()[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)]);
+  }
+  for (std::size_t k = 0; k < identities.size(); ++k) {
+    torch::Tensor target;
+    {
+      torch_compat::InferenceGuard guard;
+      target = neutral(k, {AffectPoint{}}).clone();
+    }
+    std::vector<float> start;
+    manifold.compose_into(identities[k].data(), AffectPoint{}, start);
+    torch::Tensor z = torch::from_blob(start.data(), {1, d}).clone().set_requires_grad(true);
+    torch::optim::Adam adam({z}, torch::optim::AdamOptions(fit.lr));
+    for (int step = 0; step < fit.steps; ++step) {
+      adam.zero_grad();
+      const torch::Tensor loss = vae.decoder->forward(z).sub(target).pow(2).sum() + 0.5 * fit.prior * z.pow(2).sum();
+      loss.backward();
+      {
+        torch::NoGradGuard no_grad;
+        z.grad().sub_(torch::mm(torch::mm(z.grad(), dirs.t()), dirs));
+      }
+      adam.step();
+    }
+    const torch::Tensor fitted = z.detach().contiguous();
+    identities[k].assign(fitted.data_ptr<float>(), fitted.data_ptr<float>() + d);
+  }
+}
+
 }  // namespace
 
 std::vector<facegen::Identity> ground_truth_people(std::uint64_t seed, int count) {
@@ -265,12 +301,12 @@ FaceMaker renderer_faces(const std::vector<facegen::Identity>& people, int size,
   };
 }
 
-FaceMaker model_faces(const ModelPackage& pkg, const std::vector<facegen::Identity>& people, int threads) {
+FaceMaker model_faces(const ModelPackage& pkg, const std::vector<facegen::Identity>& people, int threads, const IdentityFit& fit) {
   auto vae = std::make_shared<BetaVae>(pkg.config());
   assign_module_tensors(**vae, pkg.weights(), pkg.dir() + "/weights");
   (*vae)->eval();
   const int size = pkg.config().image_size;
-  // Identity latents: the encoder's mean of each person's neutral face.
+  // Identity latents: the encoder's mean of each person's neutral face (then fitted, when asked).
   const FaceMaker neutral = renderer_faces(people, size, pkg.manifold().space(), threads);
   auto identities = std::make_shared<std::vector<std::vector<float>>>();
   {
@@ -281,6 +317,7 @@ FaceMaker model_faces(const ModelPackage& pkg, const std::vector<facegen::Identi
     }
   }
   const Manifold& manifold = pkg.manifold();
+  if (fit.steps > 0) fit_identities(**vae, manifold, neutral, *identities, fit);
   return [vae, identities, &manifold](std::size_t person, const std::vector<AffectPoint>& points) {
     torch_compat::InferenceGuard guard;
     const auto n = static_cast<std::int64_t>(points.size());

@@ -45,6 +45,18 @@ class ModelPackage;
 
 namespace circumplex::tools {
 
+/// An optional refinement of each person's identity latent (`evaluate --fit-identity`): from
+/// the encoder's mean, `steps` Adam steps (rate `lr`) on the latent's identity part — its
+/// components along the affect directions stay at the neutral point — lowering the squared
+/// error of the decoded neutral face against the person's real one, plus `prior` · ½‖z‖²
+/// (the N(0, I) prior's pull). It separates what the encoder loses of a person from what the
+/// decoder cannot draw. Not what a Session does: its image identities are the encoder's mean.
+struct IdentityFit {
+  int steps = 0;        ///< 0: the encoder's mean, as the runtime uses it
+  double prior = 1.0;
+  double lr = 0.03;
+};
+
 /// Draws person `person` (index into the people) at `points`: [N, 3, S, S] float RGB in [0, 1].
 using FaceMaker = std::function<torch::Tensor(std::size_t person, const std::vector<AffectPoint>& points)>;
 
@@ -55,9 +67,9 @@ std::vector<facegen::Identity> ground_truth_people(std::uint64_t seed, int count
 FaceMaker renderer_faces(const std::vector<facegen::Identity>& people, int size, Space space, int threads);
 
 /// The model as a FaceMaker: each person's identity latent is the encoder's mean of their
-/// neutral rendered face; faces are decode(compose(identity, point)), 8-bit quantised.
+/// neutral rendered face (refined by `fit` when its steps > 0); faces are decode(compose(identity, point)), 8-bit quantised.
 /// Keeps a reference to `pkg`.
-FaceMaker model_faces(const ModelPackage& pkg, const std::vector<facegen::Identity>& people, int threads);
+FaceMaker model_faces(const ModelPackage& pkg, const std::vector<facegen::Identity>& people, int threads, const IdentityFit& fit = {});
 
 struct GroundTruthOptions {
   std::uint64_t seed = 1;
