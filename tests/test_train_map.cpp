@@ -276,28 +276,22 @@ TEST_CASE("--init starts from given weights and --lr-end decays the rate along a
   CHECK(wrong.code != 0);
   CHECK(wrong.out.find("model.safetensors") != std::string::npos);
   CHECK(wrong.out.find("--init") != std::string::npos);
-  // Weights without refinement convolutions widen into a --decoder-refine model: the refine
-  // tensors start at zero and everything else at the given weights, and the run's config
-  // records the new shape.
-  std::string refine_args = train_args((root() / "init-refine").string());
-  refine_args.replace(refine_args.find(" --lr 3e-3"), 10, "");
-  const CliResult refined = run_cli(refine_args + one_step + " --decoder-refine 1 --init " + (base / "model.safetensors").string());
-  REQUIRE_MESSAGE(refined.code == 0, refined.out);
-  CHECK(max_change(root() / "init-refine") < 1e-4);
-  const TensorMap widened = load_tensors((root() / "init-refine" / "checkpoint.safetensors").string());
-  REQUIRE(widened.count("decoder.refine.0.weight") == 1);
-  CHECK(widened.at("decoder.refine.0.weight").abs().max().item<double>() < 1e-4);
-  CHECK(nlohmann::json::parse(read_text_file((root() / "init-refine" / "config.json").string()))["model"]["decoder_refine"] == 1);
-  // The same for full-resolution detail convolutions (--decoder-detail).
-  std::string detail_args = train_args((root() / "init-detail").string());
-  detail_args.replace(detail_args.find(" --lr 3e-3"), 10, "");
-  const CliResult detailed = run_cli(detail_args + one_step + " --decoder-detail 2 --init " + (base / "model.safetensors").string());
-  REQUIRE_MESSAGE(detailed.code == 0, detailed.out);
-  CHECK(max_change(root() / "init-detail") < 1e-4);
-  const TensorMap deepened = load_tensors((root() / "init-detail" / "checkpoint.safetensors").string());
-  REQUIRE(deepened.count("decoder.detail.1.weight") == 1);
-  CHECK(deepened.at("decoder.detail.1.weight").abs().max().item<double>() < 1e-4);
-  CHECK(nlohmann::json::parse(read_text_file((root() / "init-detail" / "config.json").string()))["model"]["decoder_detail"] == 2);
+  // Weights without refinement (--decoder-refine) or detail (--decoder-detail) convolutions
+  // widen into such a model: the new tensors start at zero and everything else at the given
+  // weights, and the run's config records the new shape.
+  const auto widen = [&](const std::string& name, const std::string& flag, const std::string& key, int value, const std::string& tensor) {
+    std::string a = train_args((root() / name).string());
+    a.replace(a.find(" --lr 3e-3"), 10, "");
+    const CliResult r = run_cli(a + one_step + " " + flag + " " + std::to_string(value) + " --init " + (base / "model.safetensors").string());
+    REQUIRE_MESSAGE(r.code == 0, r.out);
+    CHECK(max_change(root() / name) < 1e-4);
+    const TensorMap widened = load_tensors((root() / name / "checkpoint.safetensors").string());
+    REQUIRE(widened.count(tensor) == 1);
+    CHECK(widened.at(tensor).abs().max().item<double>() < 1e-4);
+    CHECK(nlohmann::json::parse(read_text_file((root() / name / "config.json").string()))["model"][key] == value);
+  };
+  widen("init-refine", "--decoder-refine", "decoder_refine", 1, "decoder.refine.0.weight");
+  widen("init-detail", "--decoder-detail", "decoder_detail", 2, "decoder.detail.1.weight");
 
   // The schedule: lr at the first step, lr_end at the last, their mean half way; constant without lr_end.
   tools::TrainOptions opt;

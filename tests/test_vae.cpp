@@ -30,6 +30,32 @@ VaeConfig small() {
   c.width = 8;
   return c;
 }
+// Multiply–adds of small()'s decoder: the projection to 4×4×32, the 8², 16² and 32² stages
+// (32 → 16 → 8 → 8 channels) and the convolution to RGB.
+constexpr std::int64_t kSmallDecoderMacs = 8 * 32 * 16 + 8 * 8 * 9 * 32 * 16 + 16 * 16 * 9 * 16 * 8 + 32 * 32 * 9 * 8 * 8 + 32 * 32 * 9 * 8 * 3;
+
+// A decoder widened with residual convolutions that start at zero (tensors named `prefix`…)
+// draws exactly what the plain decoder with the same other weights draws; once the tensor
+// `moved` moves, the face changes.
+void check_starts_as_plain(VaeDecoder& widened, const std::string& prefix, const std::string& moved) {
+  VaeDecoder plain(small());
+  TensorMap shared = module_tensors(*plain);
+  for (const auto& [name, t] : module_tensors(*widened)) {
+    if (name.rfind(prefix, 0) == 0) {
+      CHECK(t.abs().max().item<float>() == 0.0f);
+      shared.emplace(name, t);
+    }
+  }
+  assign_module_tensors(*widened, shared, "test");
+  plain->eval();
+  widened->eval();
+  torch::NoGradGuard no_grad;
+  const auto z = torch::randn({2, small().latent});
+  CHECK(torch::equal(plain->forward(z), widened->forward(z)));
+  shared.at(moved).normal_(0.0, 0.2);
+  assign_module_tensors(*widened, shared, "test");
+  CHECK((plain->forward(z) - widened->forward(z)).abs().max().item<float>() > 1e-3f);
+}
 }  // namespace
 
 TEST_CASE("encoder and decoder shapes follow the configuration") {
@@ -87,33 +113,14 @@ TEST_CASE("refinement convolutions add capacity at low resolution and start as t
   c.decoder_refine = 2;
   torch_compat::seed_everything(3);
   VaeDecoder refined(c);
-  const std::int64_t plain_macs = 8 * 32 * 16 + 8 * 8 * 9 * 32 * 16 + 16 * 16 * 9 * 16 * 8 + 32 * 32 * 9 * 8 * 8 + 32 * 32 * 9 * 8 * 3;
-  CHECK(refined->flops_per_image() == 2 * (plain_macs + 8 * 8 * 9 * 16 * 16 + 16 * 16 * 9 * 8 * 8));
+  CHECK(refined->flops_per_image() == 2 * (kSmallDecoderMacs + 8 * 8 * 9 * 16 * 16 + 16 * 16 * 9 * 8 * 8));
   const TensorMap mine = module_tensors(*refined);
   CHECK(mine.at("refine.0.weight").sizes() == torch::IntArrayRef({16, 16, 3, 3}));
   CHECK(mine.at("refine.1.weight").sizes() == torch::IntArrayRef({8, 8, 3, 3}));
   CHECK(mine.count("refine.2.weight") == 0);
 
-  // At zero (as built), the refined decoder draws exactly what the plain one with the same
-  // other weights draws; once a refinement weight moves, the face changes.
-  VaeConfig p = small();
-  VaeDecoder plain(p);
-  TensorMap shared = module_tensors(*plain);
-  for (const auto& [name, t] : mine) {
-    if (name.rfind("refine.", 0) == 0) {
-      CHECK(t.abs().max().item<float>() == 0.0f);
-      shared.emplace(name, t);
-    }
-  }
-  assign_module_tensors(*refined, shared, "test");
-  plain->eval();
-  refined->eval();
-  torch::NoGradGuard no_grad;
-  const auto z = torch::randn({2, c.latent});
-  CHECK(torch::equal(plain->forward(z), refined->forward(z)));
-  shared.at("refine.1.weight").normal_(0.0, 0.2);
-  assign_module_tensors(*refined, shared, "test");
-  CHECK((plain->forward(z) - refined->forward(z)).abs().max().item<float>() > 1e-3f);
+  // At zero (as built), the refined decoder draws exactly what the plain one draws.
+  check_starts_as_plain(refined, "refine.", "refine.1.weight");
 
   c.decoder_refine = 3;  // 32² has 3 stages: the last (full resolution) cannot refine
   CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("decoder_refine"), Error);
@@ -126,31 +133,13 @@ TEST_CASE("detail convolutions add capacity at full resolution and start as the 
   c.decoder_detail = 2;
   torch_compat::seed_everything(4);
   VaeDecoder detailed(c);
-  const std::int64_t plain_macs = 8 * 32 * 16 + 8 * 8 * 9 * 32 * 16 + 16 * 16 * 9 * 16 * 8 + 32 * 32 * 9 * 8 * 8 + 32 * 32 * 9 * 8 * 3;
-  CHECK(detailed->flops_per_image() == 2 * (plain_macs + 2 * 32 * 32 * 9 * 8 * 8));
+  CHECK(detailed->flops_per_image() == 2 * (kSmallDecoderMacs + 2 * 32 * 32 * 9 * 8 * 8));
   const TensorMap mine = module_tensors(*detailed);
   CHECK(mine.at("detail.0.weight").sizes() == torch::IntArrayRef({8, 8, 3, 3}));
   CHECK(mine.at("detail.1.bias").sizes() == torch::IntArrayRef({8}));
   CHECK(mine.count("detail.2.weight") == 0);
 
-  VaeDecoder plain(small());
-  TensorMap shared = module_tensors(*plain);
-  for (const auto& [name, t] : mine) {
-    if (name.rfind("detail.", 0) == 0) {
-      CHECK(t.abs().max().item<float>() == 0.0f);
-      shared.emplace(name, t);
-    }
-  }
-  assign_module_tensors(*detailed, shared, "test");
-  plain->eval();
-  detailed->eval();
-  torch::NoGradGuard no_grad;
-  const auto z = torch::randn({2, c.latent});
-  CHECK(torch::equal(plain->forward(z), detailed->forward(z)));
-  shared.at("detail.1.weight").normal_(0.0, 0.2);
-  assign_module_tensors(*detailed, shared, "test");
-  const torch::Tensor moved = (plain->forward(z) - detailed->forward(z)).abs();
-  CHECK(moved.max().item<float>() > 1e-3f);
+  check_starts_as_plain(detailed, "detail.", "detail.1.weight");
 
   c.decoder_detail = 5;
   CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("decoder_detail"), Error);
