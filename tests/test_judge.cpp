@@ -519,6 +519,21 @@ TEST_CASE("ground truth: a model that always draws the same face is far off and 
   CHECK(r.json["psnr_neutral_db"].get<double>() == r.psnr_neutral_db);
 }
 
+TEST_CASE("ground truth: the neutral point's PSNR scores the grid's centre alone") {
+  TruthCase t(14);
+  // The renderer's faces everywhere but at (0, 0, 0), where it draws flat grey.
+  const tools::FaceMaker grey_neutral = [&](std::size_t person, const std::vector<AffectPoint>& points) {
+    torch::Tensor faces = t.renderer(person, points);
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      if (points[i].v == 0.0 && points[i].a == 0.0 && points[i].z == 0.0) faces[static_cast<std::int64_t>(i)].fill_(0.5);
+    }
+    return faces;
+  };
+  const tools::GroundTruthResult r = t.score(grey_neutral);
+  CHECK(r.psnr_neutral_db < 20.0);
+  CHECK(r.psnr_db > r.psnr_neutral_db + 15.0);  // one face in 117 is wrong
+}
+
 TEST_CASE("ground truth: fitting each identity latent to the person's neutral face draws the person more closely") {
   TruthCase t(13);
   const ModelPackage pkg = ModelPackage::load(std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/default");

@@ -244,11 +244,9 @@ void fit_identities(BetaVaeImpl& vae, const Manifold& manifold, const FaceMaker&
                     const IdentityFit& fit) {
   for (auto& p : vae.parameters()) p.set_requires_grad(false);
   const auto d = static_cast<std::int64_t>(manifold.latent_size());
-  const auto axes = static_cast<std::int64_t>(manifold.directions().size());
-  torch::Tensor dirs = torch::empty({axes, d});
-  for (std::int64_t i = 0; i < axes; ++i) {
-    for (std::int64_t j = 0; j < d; ++j) dirs[i][j] = static_cast<float>(manifold.directions()[static_cast<std::size_t>(i)][static_cast<std::size_t>(j)]);
-  }
+  std::vector<float> flat;
+  for (const auto& u : manifold.directions()) flat.insert(flat.end(), u.begin(), u.end());
+  const torch::Tensor dirs = torch::tensor(flat).view({-1, d});  // [axes, D], orthonormal rows
   for (std::size_t k = 0; k < identities.size(); ++k) {
     torch::Tensor target;
     {

@@ -67,8 +67,8 @@ std::vector<facegen::Identity> ground_truth_people(std::uint64_t seed, int count
 FaceMaker renderer_faces(const std::vector<facegen::Identity>& people, int size, Space space, int threads);
 
 /// The model as a FaceMaker: each person's identity latent is the encoder's mean of their
-/// neutral rendered face (refined by `fit` when its steps > 0); faces are decode(compose(identity, point)), 8-bit quantised.
-/// Keeps a reference to `pkg`.
+/// neutral rendered face (refined by `fit` when its steps > 0); faces are
+/// decode(compose(identity, point)), 8-bit quantised. Keeps a reference to `pkg`.
 FaceMaker model_faces(const ModelPackage& pkg, const std::vector<facegen::Identity>& people, int threads, const IdentityFit& fit = {});
 
 struct GroundTruthOptions {
