@@ -292,6 +292,7 @@ TEST_CASE("--init starts from given weights and --lr-end decays the rate along a
   };
   widen("init-refine", "--decoder-refine", "decoder_refine", 1, "decoder.refine.0.weight");
   widen("init-detail", "--decoder-detail", "decoder_detail", 2, "decoder.detail.1.weight");
+  widen("init-depth", "--encoder-depth", "encoder_depth", 1, "encoder.depth.2.weight");
 
   // The schedule: lr at the first step, lr_end at the last, their mean half way; constant without lr_end.
   tools::TrainOptions opt;
@@ -309,6 +310,43 @@ TEST_CASE("--init starts from given weights and --lr-end decays the rate along a
   CHECK(other_end.code == 1);
   CHECK(other_end.out.find("--lr-end 0.0001") != std::string::npos);
   CHECK(run_cli(train_args(cosine.string()) + " --lr-end 1e-4 --resume").code == 0);
+}
+
+TEST_CASE("--freeze-decoder trains the encoder alone, against the init's decoder, from an encoder of any shape") {
+  const fs::path base = root() / "run";
+  if (!fs::exists(base / "model.safetensors")) REQUIRE(run_cli(train_args(base.string())).code == 0);
+  const TensorMap init = load_tensors((base / "model.safetensors").string());
+  const std::string frozen = " --freeze-decoder --stop-after-steps 3 --init " + (base / "model.safetensors").string();
+  // The same shape: the decoder keeps every weight bit for bit while the encoder learns.
+  const fs::path same = root() / "freeze-same";
+  const CliResult r = run_cli(train_args(same.string()) + frozen);
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  const TensorMap now = load_tensors((same / "checkpoint.safetensors").string());
+  double encoder_change = 0.0;
+  for (const auto& [name, t] : init) {
+    CAPTURE(name);
+    if (name.rfind("decoder.", 0) == 0) CHECK(torch::equal(now.at(name), t));
+    if (name.rfind("encoder.", 0) == 0) encoder_change = std::max(encoder_change, (now.at(name) - t).abs().max().item<double>());
+  }
+  CHECK(encoder_change > 1e-3);
+  CHECK(nlohmann::json::parse(read_text_file((same / "config.json").string()))["freeze_decoder"] == true);
+  // A resumed run keeps the setting.
+  const CliResult unfrozen = run_cli(train_args(same.string()) + " --resume");
+  CHECK(unfrozen.code == 1);
+  CHECK(unfrozen.out.find("--freeze-decoder") != std::string::npos);
+  // Another encoder width: the decoder still comes from the init, the encoder starts afresh.
+  const fs::path wide = root() / "freeze-wide";
+  const CliResult w = run_cli(train_args(wide.string()) + frozen + " --encoder-width 12");
+  REQUIRE_MESSAGE(w.code == 0, w.out);
+  CHECK(w.out.find("encoder tensors start afresh") != std::string::npos);
+  const TensorMap wide_now = load_tensors((wide / "checkpoint.safetensors").string());
+  CHECK(wide_now.at("encoder.features.0.weight").size(0) == 12);
+  CHECK(torch::equal(wide_now.at("decoder.to_rgb.weight"), init.at("decoder.to_rgb.weight")));
+  CHECK(nlohmann::json::parse(read_text_file((wide / "config.json").string()))["model"]["encoder_width"] == 12);
+  // Without weights to keep, it is refused by name.
+  const CliResult alone = run_cli(train_args((root() / "freeze-alone").string()) + " --freeze-decoder");
+  CHECK(alone.code != 0);
+  CHECK(alone.out.find("--freeze-decoder needs --init") != std::string::npos);
 }
 
 TEST_CASE("the expression saliency lies on the face where expressions change it") {

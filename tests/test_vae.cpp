@@ -147,6 +147,51 @@ TEST_CASE("detail convolutions add capacity at full resolution and start as the 
   CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("decoder_detail"), Error);
 }
 
+TEST_CASE("the encoder takes its own width and depth, and its depth starts as the identity") {
+  // encoder_width 12 on 32²: stages of 12, 24 and 48 channels, each followed by encoder_depth
+  // residual convolutions; the decoder keeps small()'s shape (width 8).
+  VaeConfig c = small();
+  c.encoder_width = 12;
+  c.encoder_depth = 2;
+  torch_compat::seed_everything(6);
+  BetaVae deep(c);
+  const TensorMap mine = module_tensors(*deep);
+  CHECK(mine.at("encoder.features.0.weight").sizes() == torch::IntArrayRef({12, 3, 3, 3}));
+  CHECK(mine.at("encoder.features.4.weight").sizes() == torch::IntArrayRef({48, 24, 3, 3}));
+  CHECK(mine.at("encoder.depth.0.weight").sizes() == torch::IntArrayRef({12, 12, 3, 3}));
+  CHECK(mine.at("encoder.depth.5.weight").sizes() == torch::IntArrayRef({48, 48, 3, 3}));
+  CHECK(mine.count("encoder.depth.6.weight") == 0);
+  CHECK(mine.at("encoder.mu.weight").sizes() == torch::IntArrayRef({8, 48 * 16}));
+  for (const auto& [name, t] : module_tensors(*VaeDecoder(small()))) CHECK(mine.at("decoder." + name).sizes() == t.sizes());
+  CHECK(deep->decoder->flops_per_image() == 2 * kSmallDecoderMacs);
+
+  // At zero (as built), the deep encoder reads exactly what the same encoder without depth
+  // reads; once a residual convolution moves, μ changes.
+  VaeConfig shallow_config = c;
+  shallow_config.encoder_depth = 0;
+  VaeEncoder shallow(shallow_config);
+  TensorMap shared = module_tensors(*shallow);
+  for (const auto& [name, t] : module_tensors(*deep->encoder)) {
+    if (name.rfind("depth.", 0) == 0) {
+      CHECK(t.abs().max().item<float>() == 0.0f);
+      shared.emplace(name, t);
+    }
+  }
+  assign_module_tensors(*deep->encoder, shared, "test");
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = torch::rand({2, 3, 32, 32});
+  CHECK(torch::equal(shallow->forward(x).first, deep->encoder->forward(x).first));
+  shared.at("depth.3.weight").normal_(0.0, 0.2);
+  assign_module_tensors(*deep->encoder, shared, "test");
+  CHECK((shallow->forward(x).first - deep->encoder->forward(x).first).abs().max().item<float>() > 1e-3f);
+
+  c.encoder_depth = 3;
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("encoder_depth"), Error);
+  c.encoder_depth = 0;
+  c.encoder_width = 3;
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("encoder_width"), Error);
+}
+
 TEST_CASE("bad configurations are refused with the field named") {
   VaeConfig c;
   c.image_size = 100;

@@ -74,6 +74,8 @@ ModelManifest parse_model_manifest(std::string_view text, const std::string& man
     out.config.decoder_width = int_field(c, "decoder_width", where);
     if (c.contains("decoder_refine")) out.config.decoder_refine = int_field(c, "decoder_refine", where);
     if (c.contains("decoder_detail")) out.config.decoder_detail = int_field(c, "decoder_detail", where);
+    if (c.contains("encoder_width")) out.config.encoder_width = int_field(c, "encoder_width", where);
+    if (c.contains("encoder_depth")) out.config.encoder_depth = int_field(c, "encoder_depth", where);
     if (c.contains("affect_head")) {
       const json& h = c["affect_head"];
       const std::string hwhere = manifest_path + ": 'model.affect_head' must give input_size, work_size, stem, width, hidden, aus, factors and dims";

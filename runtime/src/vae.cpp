@@ -59,6 +59,12 @@ void VaeConfig::validate() const {
   if (decoder_width != 0 && (decoder_width < 4 || decoder_width > 256)) {
     throw Error(ErrorKind::InvalidArgument, "VAE decoder_width must be 0 or in 4..256, got " + std::to_string(decoder_width));
   }
+  if (encoder_width != 0 && (encoder_width < 4 || encoder_width > 256)) {
+    throw Error(ErrorKind::InvalidArgument, "VAE encoder_width must be 0 or in 4..256, got " + std::to_string(encoder_width));
+  }
+  if (encoder_depth < 0 || encoder_depth > 2) {
+    throw Error(ErrorKind::InvalidArgument, "VAE encoder_depth must be in 0..2, got " + std::to_string(encoder_depth));
+  }
   if (decoder_refine < 0 || decoder_refine > stages() - 1) {
     throw Error(ErrorKind::InvalidArgument, "VAE decoder_refine must be in 0.." + std::to_string(stages() - 1) + " (the full-resolution stage has none), got " +
                                                 std::to_string(decoder_refine));
@@ -80,6 +86,8 @@ void VaeConfig::validate() const {
 
 int VaeConfig::channels(int stage) const { return width * std::min(1 << stage, 8); }
 
+int VaeConfig::encoder_channels(int stage) const { return (encoder_width ? encoder_width : width) * std::min(1 << stage, 8); }
+
 int VaeConfig::decoder_channels(int stage) const {
   // Stage 0 is the 4×4 input of the decoder; the last stage works at full resolution.
   const int last = stages();
@@ -90,16 +98,19 @@ int VaeConfig::decoder_channels(int stage) const {
 VaeEncoderImpl::VaeEncoderImpl(const VaeConfig& config) : config_(config) {
   config_.validate();
   features_ = nn::Sequential();
+  depth_ = nn::ModuleList();
   int in = 3;
   for (int s = 0; s < config_.stages(); ++s) {
-    const int out = config_.channels(s);
+    const int out = config_.encoder_channels(s);
     nn::Conv2d conv(nn::Conv2dOptions(in, out, 3).stride(2).padding(1));
     channels_last(conv);
     features_->push_back(conv);
     features_->push_back(nn::SiLU());
+    for (int k = 0; k < config_.encoder_depth; ++k) depth_->push_back(zero_conv(out));
     in = out;
   }
   register_module("features", features_);
+  register_module("depth", depth_);
   const int flat = in * 4 * 4;
   mu_ = register_module("mu", nn::Linear(flat, config_.latent));
   logvar_ = register_module("logvar", nn::Linear(flat, config_.latent));
@@ -116,7 +127,12 @@ VaeEncoderImpl::VaeEncoderImpl(const VaeConfig& config) : config_(config) {
 }
 
 std::pair<torch::Tensor, torch::Tensor> VaeEncoderImpl::forward(const torch::Tensor& images) {
-  auto h = features_->forward((images * 2.0 - 1.0).contiguous(kLayout)).contiguous().flatten(1);
+  torch::Tensor h = (images * 2.0 - 1.0).contiguous(kLayout);
+  for (int s = 0; s < config_.stages(); ++s) {
+    h = torch::silu(features_[2 * s]->as<nn::Conv2d>()->forward(h));
+    for (int k = 0; k < config_.encoder_depth; ++k) h = h + torch::silu(depth_[s * config_.encoder_depth + k]->as<nn::Conv2d>()->forward(h));
+  }
+  h = h.contiguous().flatten(1);
   torch::Tensor mu = mu_->forward(h);
   if (!affect_heads_.empty()) {
     const std::int64_t k = config_.affect_head_dims;

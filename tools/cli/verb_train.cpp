@@ -41,6 +41,9 @@ int run_train(int argc, char** argv) {
                                 "with --init from weights without them the decoder starts as it was (default 0)"},
       {"--decoder-detail", "K", "K residual 3x3 convolutions at full resolution after the last stage (0-4), zero at the start like "
                                 "--decoder-refine's; each costs as much as that stage (default 0)"},
+      {"--encoder-width", "C", "channels of the encoder's first stage (default: --width); it runs once per person, not per frame"},
+      {"--encoder-depth", "K", "K residual 3x3 convolutions after each encoder stage (0-2), zero at the start (default 0)"},
+      {"--freeze-decoder", "", "train the encoder alone against --init's decoder, which keeps its weights (encoder tensors of another shape start afresh)"},
       {"--lr", "LR", "Adam learning rate (default 1e-3)"},
       {"--lr-end", "LR", "cosine decay of the learning rate to LR at the run's last step (default: constant)"},
       {"--init", "WEIGHTS", "start from these weights (fine-tune): a run's model.safetensors or a package's weights.safetensors, same architecture"},
@@ -111,9 +114,13 @@ int run_train(int argc, char** argv) {
   opt.model.decoder_width = static_cast<int>(args.integer_or("--decoder-width", 0, 0, 256));
   opt.model.decoder_refine = static_cast<int>(args.integer_or("--decoder-refine", 0, 0, 8));
   opt.model.decoder_detail = static_cast<int>(args.integer_or("--decoder-detail", 0, 0, 4));
+  opt.model.encoder_width = static_cast<int>(args.integer_or("--encoder-width", 0, 0, 256));
+  opt.model.encoder_depth = static_cast<int>(args.integer_or("--encoder-depth", 0, 0, 2));
+  opt.freeze_decoder = args.has("--freeze-decoder");
   opt.lr = args.number_or("--lr", 1e-3, 1e-7, 1.0);
   opt.lr_end = args.number_or("--lr-end", -1.0, 0.0, 1.0);
   opt.init = args.get_or("--init", "");
+  if (opt.freeze_decoder && opt.init.empty() && !opt.resume) throw UsageError("--freeze-decoder needs --init WEIGHTS: the decoder it keeps");
   opt.class_weights = args.get_or("--class-weights", "");
   // Ranks sharing a machine share its cores.
   const char* local_world = std::getenv("LOCAL_WORLD_SIZE");

@@ -38,6 +38,8 @@ json config_json(const VaeConfig& c) {
   json j = {{"image_size", c.image_size}, {"latent", c.latent}, {"width", c.width}, {"decoder_width", c.decoder_width}};
   if (c.decoder_refine) j["decoder_refine"] = c.decoder_refine;  // absent in runs and packages without it
   if (c.decoder_detail) j["decoder_detail"] = c.decoder_detail;  // the same
+  if (c.encoder_width) j["encoder_width"] = c.encoder_width;
+  if (c.encoder_depth) j["encoder_depth"] = c.encoder_depth;
   return j;
 }
 
@@ -104,6 +106,8 @@ VaeConfig run_model_config(const json& j, const std::string& origin) {
     c.decoder_width = j.at("decoder_width").get<int>();
     c.decoder_refine = j.value("decoder_refine", 0);
     c.decoder_detail = j.value("decoder_detail", 0);
+    c.encoder_width = j.value("encoder_width", 0);
+    c.encoder_depth = j.value("encoder_depth", 0);
     c.validate();
     return c;
   } catch (const json::exception& e) {
@@ -173,7 +177,8 @@ json loss_settings(const TrainOptions& opt, const ReadBack* readback) {
   return {{"beta", opt.beta}, {"affect_weight", opt.affect_weight}, {"identity_swap", opt.identity_swap}, {"teacher_forcing", opt.teacher_forcing},
           {"readback_weight", opt.readback_weight}, {"reader_fingerprint", readback ? readback->fingerprint() : std::string()},
           {"adversarial_weight", opt.adversarial_weight}, {"critic_lr", opt.critic_lr}, {"gradient_weight", opt.gradient_weight},
-          {"feature_weight", opt.feature_weight}, {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"lr_end", opt.lr_end}};
+          {"feature_weight", opt.feature_weight}, {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"lr_end", opt.lr_end},
+          {"freeze_decoder", opt.freeze_decoder}};
 }
 
 // A resumed run must use the loss settings it was started with (checkpoints from before they
@@ -187,7 +192,8 @@ void check_resumed_loss(const json& l, const TrainOptions& opt, const ReadBack* 
       !differs(l.value("adversarial_weight", 0.0), opt.adversarial_weight) && !differs(l.value("critic_lr", opt.critic_lr), opt.critic_lr) &&
       !differs(l.value("gradient_weight", 0.0), opt.gradient_weight) && !differs(l.value("feature_weight", 0.0), opt.feature_weight) &&
       l.value("reader_fingerprint", std::string()) == (readback ? readback->fingerprint() : std::string()) &&
-      !differs(l.at("lr").get<double>(), opt.lr) && !differs(l.value("lr_end", -1.0), opt.lr_end)) {
+      !differs(l.at("lr").get<double>(), opt.lr) && !differs(l.value("lr_end", -1.0), opt.lr_end) &&
+      l.value("freeze_decoder", false) == opt.freeze_decoder) {
     return;
   }
   throw Error(ErrorKind::InvalidArgument, origin + ": --resume needs the run's loss settings: --beta " + l.at("beta").dump() +
@@ -196,6 +202,7 @@ void check_resumed_loss(const json& l, const TrainOptions& opt, const ReadBack* 
                                               (l.value("lr_end", -1.0) >= 0 ? " --lr-end " + l.at("lr_end").dump() : std::string(" (without --lr-end)")) +
                                               (l.at("identity_swap").get<bool>() ? " --identity-swap" : " (without --identity-swap)") +
                                               (l.value("teacher_forcing", false) ? " --teacher-forcing" : " (without --teacher-forcing)") +
+                                              (l.value("freeze_decoder", false) ? " --freeze-decoder" : " (without --freeze-decoder)") +
                                               " --readback-weight " + json(l.value("readback_weight", 0.0)).dump() +
                                               " --adversarial-weight " + json(l.value("adversarial_weight", 0.0)).dump() +
                                               " --gradient-weight " + json(l.value("gradient_weight", 0.0)).dump() +
@@ -308,6 +315,9 @@ torch::Device VaeRun::choose_device() const {
 }
 
 void VaeRun::load_loss_terms() {
+  if (opt_.freeze_decoder && opt_.init.empty() && !opt_.resume) {
+    throw Error(ErrorKind::InvalidArgument, "--freeze-decoder needs --init WEIGHTS (the decoder it keeps)");
+  }
   if (opt_.teacher_forcing && !opt_.identity_swap) throw Error(ErrorKind::InvalidArgument, "--teacher-forcing needs --identity-swap (it forces the affect of the swapped latent)");
   if (!opt_.reader.empty()) {
     if (!opt_.identity_swap) throw Error(ErrorKind::InvalidArgument, "--reader needs --identity-swap (it draws the partner's person at random affect points)");
@@ -373,7 +383,12 @@ void VaeRun::build_model() {
     return BetaVae(config_);
   }();
   vae_->to(device_);
-  adam_ = std::make_unique<Adam>(vae_->parameters(), AdamOptions{opt_.lr});
+  // --freeze-decoder: the decoder keeps its weights and only the encoder learns.
+  if (opt_.freeze_decoder) {
+    for (auto& p : vae_->decoder->parameters()) p.set_requires_grad(false);
+  }
+  const std::vector<torch::Tensor> trained = opt_.freeze_decoder ? vae_->encoder->parameters() : vae_->parameters();
+  adam_ = std::make_unique<Adam>(trained, AdamOptions{opt_.lr});
   const auto vae_only = [&](TensorMap tensors) {
     for (auto it = tensors.begin(); it != tensors.end();) it = adam_->owns(it->first) || PatchCritic::owns(it->first) ? tensors.erase(it) : std::next(it);
     return tensors;
@@ -384,11 +399,26 @@ void VaeRun::build_model() {
     if (critic_) critic_->load(checkpoint_, start_.at("critic_t").get<std::int64_t>(), ckpt_path_.string());
   } else if (lead_ && !opt_.init.empty()) {
     TensorMap init = vae_only(load_tensors(opt_.init));
-    // Weights without the decoder's refinement or detail convolutions (--decoder-refine,
-    // --decoder-detail) widen: those start at zero, and the decoder first draws exactly what
-    // the init drew.
-    for (const auto& [name, t] : module_tensors(*vae_)) {
-      const bool widening = name.rfind("decoder.refine.", 0) == 0 || name.rfind("decoder.detail.", 0) == 0;
+    const TensorMap mine = module_tensors(*vae_);
+    if (opt_.freeze_decoder) {
+      // Only the decoder must match: encoder tensors of another shape (--encoder-width) or
+      // that this model lacks (an affect head) are left out, and those start afresh.
+      const auto is_encoder = [](const std::string& name) { return name.rfind("encoder.", 0) == 0; };
+      for (auto it = init.begin(); it != init.end();) {
+        const auto own = mine.find(it->first);
+        it = is_encoder(it->first) && (own == mine.end() || own->second.sizes() != it->second.sizes()) ? init.erase(it) : std::next(it);
+      }
+      int fresh = 0;
+      for (const auto& [name, t] : mine) {
+        if (is_encoder(name) && !init.count(name)) fresh += static_cast<int>(init.emplace(name, t.clone()).second);
+      }
+      std::fprintf(stderr, "--freeze-decoder: the decoder from %s; %d encoder tensors start afresh\n", opt_.init.c_str(), fresh);
+    }
+    // Weights without the decoder's refinement or detail convolutions or the encoder's depth
+    // (--decoder-refine, --decoder-detail, --encoder-depth) widen: those start at zero, and
+    // the model first draws (and reads) exactly what the init did.
+    for (const auto& [name, t] : mine) {
+      const bool widening = name.rfind("decoder.refine.", 0) == 0 || name.rfind("decoder.detail.", 0) == 0 || name.rfind("encoder.depth.", 0) == 0;
       if (widening && !init.count(name)) init.emplace(name, t.clone());
     }
     assign_module_tensors(*vae_, init, opt_.init + " (--init: needs the same --latent, --width and --decoder-width)");
@@ -401,7 +431,7 @@ void VaeRun::build_model() {
     for (const auto& [name, t] : module_tensors(*vae_)) state.push_back(t);
     for (const auto& t : adam_->state()) state.push_back(t);
     group_->broadcast_from_rank0(state, "the weights and optimiser state");
-    reducer_ = std::make_unique<dist::GradientReducer>(*group_, vae_->parameters());
+    reducer_ = std::make_unique<dist::GradientReducer>(*group_, trained);
   }
 }
 
@@ -411,7 +441,7 @@ void VaeRun::write_config() const {
             {"epochs", o.epochs}, {"batch", o.batch}, {"beta", o.beta}, {"affect_weight", o.affect_weight}, {"identity_swap", o.identity_swap},
             {"teacher_forcing", o.teacher_forcing}, {"readback_weight", o.readback_weight},
             {"adversarial_weight", o.adversarial_weight}, {"critic_lr", o.critic_lr}, {"critic_width", o.critic_width}, {"gradient_weight", o.gradient_weight},
-            {"feature_weight", o.feature_weight}, {"reader", readback_ ? json{{"dir", readback_->dir()}, {"fingerprint", readback_->fingerprint()}} : json(nullptr)},
+            {"feature_weight", o.feature_weight}, {"freeze_decoder", o.freeze_decoder}, {"reader", readback_ ? json{{"dir", readback_->dir()}, {"fingerprint", readback_->fingerprint()}} : json(nullptr)},
             {"expression_weight", o.expression_weight}, {"lr", o.lr}, {"lr_end", o.lr_end}, {"init", o.init.empty() ? json(nullptr) : json(o.init)},
             {"class_weights", o.class_weights}, {"threads", o.threads}, {"seed", o.seed}, {"world_size", world_}, {"command", o.command_line},
             {"libtorch", torch_compat::version()}};

@@ -79,6 +79,10 @@ struct TrainOptions {
   /// model.safetensors or checkpoint.safetensors, or a package's weights.safetensors, of the same architecture.
   /// Ignored on --resume (the checkpoint holds the weights); recorded in config.json.
   std::string init;
+  /// Train the encoder alone against the --init's decoder, which keeps its weights: the
+  /// encoder learns to give each person the latent that this decoder draws them from. Only
+  /// the decoder must match the init; encoder tensors of another shape start afresh. Needs init.
+  bool freeze_decoder = false;
   std::string class_weights;     ///< JSON file {category: weight} (prep --class-weights), optional
   int threads = 2;
   std::string device = "cpu";    ///< "cpu" or "cuda" (a CUDA LibTorch; rank LOCAL_RANK uses GPU LOCAL_RANK)

@@ -2,7 +2,8 @@
 //
 // A model package is a folder:
 //   manifest.json   format "circumplex-model", version 1: the VAE's shape (image_size, latent,
-//                   width, decoder_width, optionally decoder_refine (0 when absent) and
+//                   width, decoder_width, optionally decoder_refine, decoder_detail,
+//                   encoder_width and encoder_depth (each 0 when absent) and
 //                   optionally "affect_head": the judge-shaped
 //                   network whose reading sets latents 0-2 (vae.hpp), with its "dims",
 //                   optionally "members" (an ensemble; 1 when absent), "member_shapes"

@@ -1,6 +1,8 @@
 // circumplex/vae.hpp — the β-VAE that learns the latent space of faces (LibTorch modules).
 //
-// Encoder: five stride-2 3×3 convolutions (128 → 4), then linear layers to μ and log σ².
+// Encoder: five stride-2 3×3 convolutions (128 → 4), each followed by `encoder_depth`
+// residual 3×3 convolutions, then linear layers to μ and log σ². It runs once per person
+// (the identity), not per frame, so it may be wider and deeper than the decoder.
 // Decoder: a linear layer to 4×4, then five stages of nearest-neighbour upsampling + 3×3
 // convolution (4 → 128), the lowest `decoder_refine` of them followed by a residual 3×3
 // convolution, `decoder_detail` residual 3×3 convolutions at full resolution, and a 3×3
@@ -41,6 +43,13 @@ struct VaeConfig {
   int latent = 64;       ///< latent dimension
   int width = 32;        ///< channels of the first encoder stage; deeper stages double (capped at 8×)
   int decoder_width = 0; ///< channels of the last decoder stage (0: same as width)
+  /// Channels of the encoder's first stage (0: same as width); deeper stages double (capped at
+  /// 8×). The decoder's shape does not depend on it.
+  int encoder_width = 0;
+  /// Residual 3×3 convolutions after each encoder stage, h + SiLU(conv(h)) each (0 … 2): depth
+  /// to read the person with. They start at zero like `decoder_refine`'s, so an encoder
+  /// deepened this way from trained weights (`train --init`) first reads exactly what it read.
+  int encoder_depth = 0;
   /// Decoder stages, from the 8×8 one up, that refine their output with a residual 3×3
   /// convolution, h + SiLU(conv(h)): capacity where it is cheap (at most stages() − 1, so the
   /// full-resolution stage stays narrow). The convolutions start at zero, so a model widened
@@ -64,8 +73,10 @@ struct VaeConfig {
   int stages() const;
   /// Throws circumplex::Error naming the field when the configuration is unusable.
   void validate() const;
-  /// Channels at encoder stage i (0-based); the decoder mirrors them.
+  /// Channels at stage i (0-based) of a width-`width` encoder; the decoder mirrors them.
   int channels(int stage) const;
+  /// Channels at encoder stage i (0-based): `channels` with encoder_width.
+  int encoder_channels(int stage) const;
   int decoder_channels(int stage) const;
 };
 
@@ -87,7 +98,8 @@ class VaeEncoderImpl : public torch::nn::Module {
 
  private:
   VaeConfig config_;
-  torch::nn::Sequential features_{nullptr};
+  torch::nn::Sequential features_{nullptr};  // stride-2 convolution, SiLU, per stage
+  torch::nn::ModuleList depth_{nullptr};     // encoder_depth residual convolutions per stage
   torch::nn::Linear mu_{nullptr}, logvar_{nullptr};
   struct HeadMember {
     JudgeNet net{nullptr};
