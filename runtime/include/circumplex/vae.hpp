@@ -98,7 +98,9 @@ class VaeEncoderImpl : public torch::nn::Module {
 
  private:
   VaeConfig config_;
-  torch::nn::Sequential features_{nullptr};  // stride-2 convolution, SiLU, per stage
+  // Stage s's stride-2 convolution is features_[2s] (then a SiLU at 2s + 1: the layout names
+  // the weights "features.<2s>.*"); forward runs the stages itself, with depth_ between them.
+  torch::nn::Sequential features_{nullptr};
   torch::nn::ModuleList depth_{nullptr};     // encoder_depth residual convolutions per stage
   torch::nn::Linear mu_{nullptr}, logvar_{nullptr};
   struct HeadMember {
