@@ -34,27 +34,35 @@ VaeConfig small() {
 // (32 → 16 → 8 → 8 channels) and the convolution to RGB.
 constexpr std::int64_t kSmallDecoderMacs = 8 * 32 * 16 + 8 * 8 * 9 * 32 * 16 + 16 * 16 * 9 * 16 * 8 + 32 * 32 * 9 * 8 * 8 + 32 * 32 * 9 * 8 * 3;
 
-// A decoder widened with residual convolutions that start at zero (tensors named `prefix`…)
-// draws exactly what the plain decoder with the same other weights draws; once the tensor
-// `moved` moves, the face changes.
-void check_starts_as_plain(VaeDecoder& widened, const std::string& prefix, const std::string& moved) {
-  VaeDecoder plain(small());
+// A network widened with residual convolutions that start at zero (tensors named `prefix`…)
+// gives exactly what `plain`, the same network without them, gives with the same other
+// weights; once the tensor `moved` moves, the output changes. `run` passes the input.
+template <class Net, class Run>
+void check_starts_as_plain(Net& widened, Net& plain, const std::string& prefix, const std::string& moved, Run run) {
   TensorMap shared = module_tensors(*plain);
-  for (const auto& [name, t] : module_tensors(*widened)) {
-    if (name.rfind(prefix, 0) == 0) {
+  for (const TensorMap::value_type& entry : module_tensors(*widened)) {
+    const torch::Tensor& t = entry.second;
+    if (entry.first.rfind(prefix, 0) == 0) {
       CHECK(t.abs().max().item<float>() == 0.0f);
-      shared.emplace(name, t);
+      shared.emplace(entry.first, t);
     }
   }
   assign_module_tensors(*widened, shared, "test");
   plain->eval();
   widened->eval();
   torch::NoGradGuard no_grad;
-  const auto z = torch::randn({2, small().latent});
-  CHECK(torch::equal(plain->forward(z), widened->forward(z)));
+  const torch::Tensor before = run(plain);
+  CHECK(torch::equal(before, run(widened)));
   shared.at(moved).normal_(0.0, 0.2);
   assign_module_tensors(*widened, shared, "test");
-  CHECK((plain->forward(z) - widened->forward(z)).abs().max().item<float>() > 1e-3f);
+  const torch::Tensor after = run(widened);
+  CHECK((before - after).abs().max().item<float>() > 1e-3f);
+}
+// The same for a decoder widened from small()'s.
+void check_starts_as_plain(VaeDecoder& widened, const std::string& prefix, const std::string& moved) {
+  VaeDecoder plain(small());
+  const torch::Tensor z = torch::randn({2, small().latent});
+  check_starts_as_plain(widened, plain, prefix, moved, [&](VaeDecoder& d) { return d->forward(z); });
 }
 }  // namespace
 
@@ -170,20 +178,8 @@ TEST_CASE("the encoder takes its own width and depth, and its depth starts as th
   VaeConfig shallow_config = c;
   shallow_config.encoder_depth = 0;
   VaeEncoder shallow(shallow_config);
-  TensorMap shared = module_tensors(*shallow);
-  for (const auto& [name, t] : module_tensors(*deep->encoder)) {
-    if (name.rfind("depth.", 0) == 0) {
-      CHECK(t.abs().max().item<float>() == 0.0f);
-      shared.emplace(name, t);
-    }
-  }
-  assign_module_tensors(*deep->encoder, shared, "test");
-  torch::NoGradGuard no_grad;
   const torch::Tensor x = torch::rand({2, 3, 32, 32});
-  CHECK(torch::equal(shallow->forward(x).first, deep->encoder->forward(x).first));
-  shared.at("depth.3.weight").normal_(0.0, 0.2);
-  assign_module_tensors(*deep->encoder, shared, "test");
-  CHECK((shallow->forward(x).first - deep->encoder->forward(x).first).abs().max().item<float>() > 1e-3f);
+  check_starts_as_plain(deep->encoder, shallow, "depth.", "depth.3.weight", [&](VaeEncoder& e) { return e->forward(x).first; });
 
   c.encoder_depth = 3;
   CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("encoder_depth"), Error);

@@ -120,7 +120,6 @@ int run_train(int argc, char** argv) {
   opt.lr = args.number_or("--lr", 1e-3, 1e-7, 1.0);
   opt.lr_end = args.number_or("--lr-end", -1.0, 0.0, 1.0);
   opt.init = args.get_or("--init", "");
-  if (opt.freeze_decoder && opt.init.empty() && !opt.resume) throw UsageError("--freeze-decoder needs --init WEIGHTS: the decoder it keeps");
   opt.class_weights = args.get_or("--class-weights", "");
   // Ranks sharing a machine share its cores.
   const char* local_world = std::getenv("LOCAL_WORLD_SIZE");
