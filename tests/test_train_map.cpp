@@ -150,17 +150,63 @@ TEST_CASE("the gradient-difference loss sees edges, not brightness") {
   CHECK_THROWS_WITH_AS(tools::gradient_difference(sharp, sharp, torch::ones({16, 16})), doctest::Contains("pixel weights"), Error);
 }
 
-TEST_CASE("the gradient weight is part of the run") {
+TEST_CASE("the line loss finds a missed wrinkle and forgives one drawn a pixel off") {
+  // A grey face with a thin dark vertical line (a wrinkle) in column 12 of 32.
+  const auto with_line = [](std::int64_t column) {
+    torch::Tensor img = torch::full({1, 3, 32, 32}, 0.6);
+    img.narrow(3, column, 1).fill_(0.3);
+    return img;
+  };
+  const torch::Tensor target = with_line(12), flat = torch::full({1, 3, 32, 32}, 0.6);
+  const torch::Tensor map = tools::line_map(target);
+  REQUIRE(map.sizes() == torch::IntArrayRef({1, 2, 32, 32}));
+  CHECK(map[0][0][5][12].item<double>() == doctest::Approx(0.8 * 0.3).epsilon(1e-4));  // dark stroke: 4/5 of its depth
+  CHECK(map[0][0][5][11].item<double>() == 0.0);
+  CHECK(map[0][1][5][11].item<double>() == doctest::Approx(0.2 * 0.3).epsilon(1e-4));  // its bright rims
+  CHECK(tools::line_map(flat).abs().max().item<double>() < 1e-6);
+  const auto loss = [&](const torch::Tensor& decoded) { return tools::line_difference(decoded, target).item<double>(); };
+  const auto squared = [&](const torch::Tensor& decoded) { return (decoded - target).pow(2).sum().item<double>(); };
+  CHECK(loss(target) == 0.0);
+  // Missing the line costs its whole map; one pixel off costs nothing, where a squared error
+  // charges that twice as much as leaving it out. Far off, it is a missed line and a spurious one.
+  CHECK(loss(flat) == doctest::Approx(map.sum().item<double>()).epsilon(1e-5));
+  CHECK(loss(with_line(13)) == doctest::Approx(0.0).epsilon(1e-6));
+  CHECK(squared(with_line(13)) == doctest::Approx(2.0 * squared(flat)).epsilon(1e-5));
+  CHECK(loss(with_line(14)) > 0.5 * loss(flat));
+  CHECK(loss(with_line(20)) == doctest::Approx(2.0 * loss(flat)).epsilon(1e-5));
+  // Pixel weights count, and the loss is per image.
+  CHECK(tools::line_difference(flat, target, torch::zeros({32, 32})).item<double>() == 0.0);
+  CHECK(tools::line_difference(flat, target, torch::full({32, 32}, 3.0)).item<double>() == doctest::Approx(3.0 * loss(flat)).epsilon(1e-5));
+  CHECK(tools::line_difference(torch::cat({flat, target}), torch::cat({target, target})).sizes() == torch::IntArrayRef({2}));
+  // Its gradient draws the line into a faintly textured flat face.
+  torch::manual_seed(5);
+  torch::Tensor x = (flat + 0.01 * torch::rand_like(flat)).set_requires_grad(true);
+  const double before = loss(x.detach());
+  tools::line_difference(x, target).sum().backward();
+  CHECK(x.grad().select(3, 12).mean().item<double>() > 0.0);  // darker there lowers the loss
+  CHECK(loss((x - 0.05 * x.grad() / x.grad().abs().max()).detach()) < before);
+  CHECK_THROWS_WITH_AS(tools::line_difference(target, target.narrow(3, 0, 16)), doctest::Contains("the same"), Error);
+  CHECK_THROWS_WITH_AS(tools::line_difference(target, target, torch::ones({16, 16})), doctest::Contains("pixel weights"), Error);
+  CHECK_THROWS_WITH_AS(tools::line_map(torch::zeros({1, 1, 32, 32})), doctest::Contains("[N, 3, H, W]"), Error);
+}
+
+TEST_CASE("the gradient and line weights are part of the run") {
   const fs::path run = root() / "edges";
-  const std::string edges = " --affect-weight 20 --identity-swap --gradient-weight 0.05";
+  const std::string edges = " --affect-weight 20 --identity-swap --gradient-weight 0.05 --line-weight 0.5";
   REQUIRE(run_cli(train_args(run.string()) + edges + " --stop-after-steps 5").code == 0);
-  CHECK(nlohmann::json::parse(read_text_file((run / "config.json").string()))["gradient_weight"] == 0.05);
+  const auto config = nlohmann::json::parse(read_text_file((run / "config.json").string()));
+  CHECK(config["gradient_weight"] == 0.05);
+  CHECK(config["line_weight"] == 0.5);
   const CliResult without = run_cli(train_args(run.string()) + " --affect-weight 20 --identity-swap --resume");
   CHECK(without.code == 1);
   CHECK(without.out.find("--gradient-weight 0.05") != std::string::npos);
+  CHECK(without.out.find("--line-weight 0.5") != std::string::npos);
+  const CliResult no_lines = run_cli(train_args(run.string()) + " --affect-weight 20 --identity-swap --gradient-weight 0.05 --resume");
+  CHECK(no_lines.code == 1);
   const CliResult with = run_cli(train_args(run.string()) + edges + " --resume");
   CHECK_MESSAGE(with.code == 0, with.out);
   CHECK(run_cli(train_args((root() / "edges-bad").string()) + " --gradient-weight -1").code == 2);
+  CHECK(run_cli(train_args((root() / "edges-bad").string()) + " --line-weight -1").code == 2);
 }
 
 TEST_CASE("feature matching compares the reader's activations: zero for the target, and it pulls a blurred face back") {

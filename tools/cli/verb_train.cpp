@@ -31,6 +31,7 @@ int run_train(int argc, char** argv) {
       {"--readback-weight", "W", "weight of the read-back loss (default 0; needs --reader)"},
       {"--adversarial-weight", "W", "sharpness: a patch critic scores decoded faces against training images (hinge); W times its score joins the loss (default 0: off; one process only)"},
       {"--critic-lr", "LR", "the critic's Adam learning rate (default 2e-4)"},
+      {"--line-weight", "L", "sharpness: L times the reconstruction's line loss (thin dark and bright strokes of the target missing within one pixel of the decoded face's, and the reverse, with the pixel weights) joins the loss (default 0: off)"},
       {"--gradient-weight", "G", "sharpness: G times the reconstruction's gradient-difference loss (|dx' - dx| + |dy' - dy| per pixel, with the pixel weights) joins the loss (default 0: off)"},
       {"--feature-weight", "F", "sharpness: F times the feature-matching loss (the --reader's activation maps of each reconstruction against its target, squared) joins the loss (default 0: off; needs --reader)"},
       {"--expression-weight", "A", "weight the reconstruction error 1 + A*saliency, where expressions change the face (needs synth data; default 0)"},
@@ -105,6 +106,7 @@ int run_train(int argc, char** argv) {
   opt.adversarial_weight = args.number_or("--adversarial-weight", 0.0, 0.0, 1e6);
   opt.critic_lr = args.number_or("--critic-lr", 2e-4, 1e-9, 1.0);
   opt.gradient_weight = args.number_or("--gradient-weight", 0.0, 0.0, 1e4);
+  opt.line_weight = args.number_or("--line-weight", 0.0, 0.0, 1e4);
   opt.feature_weight = args.number_or("--feature-weight", 0.0, 0.0, 1e6);
   if (opt.feature_weight > 0.0 && opt.reader.empty()) throw UsageError("--feature-weight needs --reader: it compares the reader's activations");
   if (opt.teacher_forcing && !opt.identity_swap) throw UsageError("--teacher-forcing needs --identity-swap: it forces the affect latents of the swapped face");
@@ -183,6 +185,7 @@ int run_train(int argc, char** argv) {
     if (opt.lr_end >= 0.0) loss_flags += " --lr-end " + std::to_string(opt.lr_end);
     if (!opt.reader.empty()) loss_flags += " --reader " + opt.reader + " --readback-weight " + std::to_string(opt.readback_weight);
     if (opt.gradient_weight > 0.0) loss_flags += " --gradient-weight " + std::to_string(opt.gradient_weight);
+    if (opt.line_weight > 0.0) loss_flags += " --line-weight " + std::to_string(opt.line_weight);
     if (opt.feature_weight > 0.0) loss_flags += " --feature-weight " + std::to_string(opt.feature_weight);
     if (opt.adversarial_weight > 0.0) loss_flags += " --adversarial-weight " + std::to_string(opt.adversarial_weight) + " --critic-lr " + std::to_string(opt.critic_lr);
     std::printf("stopped after %lld steps (%.1f img/s); resume with: circumplex train --data %s --out %s --seed %llu --batch %d "

@@ -177,7 +177,7 @@ json loss_settings(const TrainOptions& opt, const ReadBack* readback) {
   return {{"beta", opt.beta}, {"affect_weight", opt.affect_weight}, {"identity_swap", opt.identity_swap}, {"teacher_forcing", opt.teacher_forcing},
           {"readback_weight", opt.readback_weight}, {"reader_fingerprint", readback ? readback->fingerprint() : std::string()},
           {"adversarial_weight", opt.adversarial_weight}, {"critic_lr", opt.critic_lr}, {"gradient_weight", opt.gradient_weight},
-          {"feature_weight", opt.feature_weight}, {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"lr_end", opt.lr_end},
+          {"line_weight", opt.line_weight}, {"feature_weight", opt.feature_weight}, {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"lr_end", opt.lr_end},
           {"freeze_decoder", opt.freeze_decoder}};
 }
 
@@ -191,6 +191,7 @@ void check_resumed_loss(const json& l, const TrainOptions& opt, const ReadBack* 
       !differs(expression, opt.expression_weight) && !differs(l.value("readback_weight", 0.0), opt.readback_weight) &&
       !differs(l.value("adversarial_weight", 0.0), opt.adversarial_weight) && !differs(l.value("critic_lr", opt.critic_lr), opt.critic_lr) &&
       !differs(l.value("gradient_weight", 0.0), opt.gradient_weight) && !differs(l.value("feature_weight", 0.0), opt.feature_weight) &&
+      !differs(l.value("line_weight", 0.0), opt.line_weight) &&
       l.value("reader_fingerprint", std::string()) == (readback ? readback->fingerprint() : std::string()) &&
       !differs(l.at("lr").get<double>(), opt.lr) && !differs(l.value("lr_end", -1.0), opt.lr_end) &&
       l.value("freeze_decoder", false) == opt.freeze_decoder) {
@@ -206,6 +207,7 @@ void check_resumed_loss(const json& l, const TrainOptions& opt, const ReadBack* 
                                               " --readback-weight " + json(l.value("readback_weight", 0.0)).dump() +
                                               " --adversarial-weight " + json(l.value("adversarial_weight", 0.0)).dump() +
                                               " --gradient-weight " + json(l.value("gradient_weight", 0.0)).dump() +
+                                              " --line-weight " + json(l.value("line_weight", 0.0)).dump() +
                                               " --feature-weight " + json(l.value("feature_weight", 0.0)).dump() +
                                               " and the same --reader (weights " + l.value("reader_fingerprint", std::string("none")) + ")");
 }
@@ -441,7 +443,7 @@ void VaeRun::write_config() const {
             {"epochs", o.epochs}, {"batch", o.batch}, {"beta", o.beta}, {"affect_weight", o.affect_weight}, {"identity_swap", o.identity_swap},
             {"teacher_forcing", o.teacher_forcing}, {"readback_weight", o.readback_weight},
             {"adversarial_weight", o.adversarial_weight}, {"critic_lr", o.critic_lr}, {"critic_width", o.critic_width}, {"gradient_weight", o.gradient_weight},
-            {"feature_weight", o.feature_weight}, {"freeze_decoder", o.freeze_decoder}, {"reader", readback_ ? json{{"dir", readback_->dir()}, {"fingerprint", readback_->fingerprint()}} : json(nullptr)},
+            {"line_weight", o.line_weight}, {"feature_weight", o.feature_weight}, {"freeze_decoder", o.freeze_decoder}, {"reader", readback_ ? json{{"dir", readback_->dir()}, {"fingerprint", readback_->fingerprint()}} : json(nullptr)},
             {"expression_weight", o.expression_weight}, {"lr", o.lr}, {"lr_end", o.lr_end}, {"init", o.init.empty() ? json(nullptr) : json(o.init)},
             {"class_weights", o.class_weights}, {"threads", o.threads}, {"seed", o.seed}, {"world_size", world_}, {"command", o.command_line},
             {"libtorch", torch_compat::version()}};
@@ -512,6 +514,11 @@ torch::Tensor VaeRun::loss_of_slice(const dist::StepSlice& slice, std::int64_t b
     torch::Tensor edges = gradient_difference(out.reconstruction, x, data_.pixel_weights);
     if (w.defined()) edges = edges * (w / w.mean());
     total = total + opt_.gradient_weight * edges.mean();
+  }
+  if (opt_.line_weight > 0.0) {
+    torch::Tensor lines = line_difference(out.reconstruction, x, data_.pixel_weights);
+    if (w.defined()) lines = lines * (w / w.mean());
+    total = total + opt_.line_weight * lines.mean();
   }
   if (readback_) {
     // The partner's person (its sampled identity latents) at random points of the whole

@@ -63,6 +63,9 @@ struct TrainOptions {
   /// Sharpness (gradient_loss.hpp): gradient_weight × the gradient-difference loss of the
   /// reconstruction (|∂x̂ − ∂x| summed over pixels, with the pixel weights) joins the loss. 0: off.
   double gradient_weight = 0.0;
+  /// Sharpness (gradient_loss.hpp): line_weight × the line loss of the reconstruction (thin
+  /// dark and bright strokes matched within one pixel, with the pixel weights) joins the loss. 0: off.
+  double line_weight = 0.0;
   /// Sharpness (readback.hpp): feature_weight × the feature-matching loss of the
   /// reconstruction against its target, on the read-back reader's activations. Needs reader. 0: off.
   double feature_weight = 0.0;
