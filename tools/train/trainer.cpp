@@ -510,16 +510,10 @@ torch::Tensor VaeRun::loss_of_slice(const dist::StepSlice& slice, std::int64_t b
   }
   const VaeLoss loss = vae_loss(out, x, opt_.beta, w, y, opt_.affect_weight, data_.pixel_weights);
   torch::Tensor total = loss.total;
-  if (opt_.gradient_weight > 0.0) {
-    torch::Tensor edges = gradient_difference(out.reconstruction, x, data_.pixel_weights);
-    if (w.defined()) edges = edges * (w / w.mean());
-    total = total + opt_.gradient_weight * edges.mean();
-  }
-  if (opt_.line_weight > 0.0) {
-    torch::Tensor lines = line_difference(out.reconstruction, x, data_.pixel_weights);
-    if (w.defined()) lines = lines * (w / w.mean());
-    total = total + opt_.line_weight * lines.mean();
-  }
+  // A per-image term's batch mean, with the sample weights as vae_loss weighs its terms.
+  const auto weighted_mean = [&w](const torch::Tensor& per_image) { return (w.defined() ? per_image * (w / w.mean()) : per_image).mean(); };
+  if (opt_.gradient_weight > 0.0) total = total + opt_.gradient_weight * weighted_mean(gradient_difference(out.reconstruction, x, data_.pixel_weights));
+  if (opt_.line_weight > 0.0) total = total + opt_.line_weight * weighted_mean(line_difference(out.reconstruction, x, data_.pixel_weights));
   if (readback_) {
     // The partner's person (its sampled identity latents) at random points of the whole
     // disk/ball, drawn from (seed, step) for the global batch; this rank takes its rows.
