@@ -8,8 +8,12 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <arpa/inet.h>
 #include <lo/lo.h>
 #include <map>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -17,19 +21,33 @@
 
 namespace {
 
-/// A liblo UDP server on a free port that remembers the newest value per address.
+/// The port a bound socket got from the kernel.
+int bound_port(int fd) {
+  sockaddr_storage address{};
+  socklen_t size = sizeof address;
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+  if (address.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+  return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+}
+
+/// A liblo UDP server that remembers the newest value per address. Its port is the kernel's
+/// choice (port "0"): liblo's own pick (no port given) is 10000 + (rand() + time) % 10000 with
+/// an unseeded rand(), the same port in every test process started in the same second, so a
+/// test that floods a port it has just closed would flood another test's receiver.
 class Receiver {
  public:
   Receiver() {
-    server_ = lo_server_new_with_proto(nullptr, LO_UDP, [](int, const char* msg, const char* where) {
+    server_ = lo_server_new_with_proto("0", LO_UDP, [](int, const char* msg, const char* where) {
       MESSAGE("liblo: " << (msg ? msg : "") << " " << (where ? where : ""));
     });
     REQUIRE(server_ != nullptr);
+    port_ = bound_port(lo_server_get_socket_fd(server_));  // liblo reports 0 here
+    REQUIRE(port_ > 0);
     lo_server_add_method(server_, nullptr, nullptr, &Receiver::handle, this);
     lo_server_add_bundle_handlers(server_, &Receiver::bundle_start, &Receiver::bundle_end, this);
   }
   ~Receiver() { lo_server_free(server_); }
-  int port() const { return lo_server_get_port(server_); }
+  int port() const { return port_; }
 
   /// Receives until `done()` holds or 20 s pass.
   template <class F>
@@ -99,6 +117,33 @@ class Receiver {
   bool in_bundle_ = false;
   std::vector<std::string> current_;
   lo_server server_ = nullptr;
+  int port_ = 0;
+};
+
+/// A UDP port nobody can listen on at 127.0.0.1 while this lives: it holds the port on
+/// 127.0.0.2, which keeps every other socket from binding it on all addresses (the way
+/// receivers bind) or taking it as a free port, and leaves 127.0.0.1 at that port unbound, so
+/// datagrams sent there are refused (ICMP port unreachable) and reach no other test.
+class UnheardPort {
+ public:
+  UnheardPort() {
+    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = 0;
+    REQUIRE(inet_pton(AF_INET, "127.0.0.2", &address.sin_addr) == 1);
+    REQUIRE(bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+    port_ = bound_port(fd_);
+  }
+  ~UnheardPort() { close(fd_); }
+  UnheardPort(const UnheardPort&) = delete;
+  UnheardPort& operator=(const UnheardPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
 };
 
 cpx_context* make() {
@@ -341,14 +386,11 @@ TEST_CASE("generic mode uses the prefix and sends the emotion") {
 }
 
 TEST_CASE("a missing receiver never stalls the update") {
-  int port = 0;
-  {
-    Receiver gone;  // take a free port, then close it: nobody listens there
-    port = gone.port();
-  }
+  const UnheardPort nobody;
   cpx_context* ctx = make();
   cpx_osc_info osc = CPX_OSC_INFO_INIT;
-  osc.port = port;
+  osc.host = "127.0.0.1";
+  osc.port = nobody.port();
   osc.outputs = CPX_OUTPUT_BIT(CPX_OUTPUT_ARKIT) | CPX_OUTPUT_BIT(CPX_OUTPUT_VRM) | CPX_OUTPUT_BIT(CPX_OUTPUT_AU) |
                 CPX_OUTPUT_BIT(CPX_OUTPUT_AFFECT);
   REQUIRE(cpx_osc_open(ctx, &osc) == CPX_OK);
