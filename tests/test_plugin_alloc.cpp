@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "circumplex.h"
+#include "test_udp.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define CPX_TEST_SANITIZED 1
@@ -151,8 +152,10 @@ TEST_CASE("update and reading the weights do not allocate") {
     // Everything a busy host has switched on: a path, a live recording, an OSC sink.
     REQUIRE(cpx_play_circle_walk(ctx, 0.4901f, 0.9801f, 0.6f, 2.0f) == CPX_OK);
     REQUIRE(cpx_record_begin(ctx, 100000) == CPX_OK);
+    const test_udp::UnheardPort nobody;  // the sender thread copes with refused datagrams
     cpx_osc_info osc = CPX_OSC_INFO_INIT;
-    osc.port = 39999;  // nobody listens; the sender thread copes
+    osc.host = "127.0.0.1";
+    osc.port = nobody.port();
     REQUIRE(cpx_osc_open(ctx, &osc) == CPX_OK);
     // Warm up: the first requests size the generator's three latent buffers (the session's,
     // the pending request's and the worker's); after the worker has taken a few, no request

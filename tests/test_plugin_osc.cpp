@@ -8,27 +8,15 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <arpa/inet.h>
 #include <lo/lo.h>
 #include <map>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <string>
 #include <vector>
 
 #include "circumplex.h"
+#include "test_udp.hpp"
 
 namespace {
-
-/// The port a bound socket got from the kernel.
-int bound_port(int fd) {
-  sockaddr_storage address{};
-  socklen_t size = sizeof address;
-  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0);
-  if (address.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
-  return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
-}
 
 /// A liblo UDP server that remembers the newest value per address. Its port is the kernel's
 /// choice (port "0"): liblo's own pick (no port given) is 10000 + (rand() + time) % 10000 with
@@ -41,7 +29,7 @@ class Receiver {
       MESSAGE("liblo: " << (msg ? msg : "") << " " << (where ? where : ""));
     });
     REQUIRE(server_ != nullptr);
-    port_ = bound_port(lo_server_get_socket_fd(server_));  // liblo reports 0 here
+    port_ = test_udp::bound_port(lo_server_get_socket_fd(server_));  // liblo reports 0 here
     REQUIRE(port_ > 0);
     lo_server_add_method(server_, nullptr, nullptr, &Receiver::handle, this);
     lo_server_add_bundle_handlers(server_, &Receiver::bundle_start, &Receiver::bundle_end, this);
@@ -120,31 +108,6 @@ class Receiver {
   int port_ = 0;
 };
 
-/// A UDP port nobody can listen on at 127.0.0.1 while this lives: it holds the port on
-/// 127.0.0.2, which keeps every other socket from binding it on all addresses (the way
-/// receivers bind) or taking it as a free port, and leaves 127.0.0.1 at that port unbound, so
-/// datagrams sent there are refused (ICMP port unreachable) and reach no other test.
-class UnheardPort {
- public:
-  UnheardPort() {
-    fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = 0;
-    REQUIRE(inet_pton(AF_INET, "127.0.0.2", &address.sin_addr) == 1);
-    REQUIRE(bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
-    port_ = bound_port(fd_);
-  }
-  ~UnheardPort() { close(fd_); }
-  UnheardPort(const UnheardPort&) = delete;
-  UnheardPort& operator=(const UnheardPort&) = delete;
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 cpx_context* make() {
   cpx_create_info info = CPX_CREATE_INFO_INIT;
@@ -386,7 +349,7 @@ TEST_CASE("generic mode uses the prefix and sends the emotion") {
 }
 
 TEST_CASE("a missing receiver never stalls the update") {
-  const UnheardPort nobody;
+  const test_udp::UnheardPort nobody;
   cpx_context* ctx = make();
   cpx_osc_info osc = CPX_OSC_INFO_INIT;
   osc.host = "127.0.0.1";
