@@ -24,7 +24,9 @@ inline int bound_port(int fd) {
 /// A UDP port nobody can listen on at 127.0.0.1 while this lives: it holds the port on
 /// 127.0.0.2, which keeps every other socket from binding it on all addresses (the way
 /// receivers bind) or taking it as a free port, and leaves 127.0.0.1 at that port unbound, so
-/// datagrams sent there are refused (ICMP port unreachable) and reach no other test.
+/// datagrams sent there are refused (ICMP port unreachable) and reach no other test. Where
+/// 127.0.0.2 is not a local address, it takes a free port from the kernel and gives it back
+/// (another process could then be given it, but only by the kernel's random choice).
 class UnheardPort {
  public:
   UnheardPort() {
@@ -34,10 +36,20 @@ class UnheardPort {
     address.sin_family = AF_INET;
     address.sin_port = 0;
     REQUIRE(inet_pton(AF_INET, "127.0.0.2", &address.sin_addr) == 1);
-    REQUIRE(bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+    if (bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+      MESSAGE("127.0.0.2 cannot be bound here; the unheard port is a free port given back");
+      REQUIRE(inet_pton(AF_INET, "127.0.0.1", &address.sin_addr) == 1);
+      REQUIRE(bind(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0);
+      port_ = bound_port(fd_);
+      close(fd_);
+      fd_ = -1;
+      return;
+    }
     port_ = bound_port(fd_);
   }
-  ~UnheardPort() { close(fd_); }
+  ~UnheardPort() {
+    if (fd_ >= 0) close(fd_);
+  }
   UnheardPort(const UnheardPort&) = delete;
   UnheardPort& operator=(const UnheardPort&) = delete;
   int port() const { return port_; }
