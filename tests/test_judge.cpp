@@ -755,6 +755,32 @@ TEST_CASE("an affect head of several members reads their mean - each member is r
   CHECK(refused.code != 0);
   CHECK(refused.out.find("affect head") != std::string::npos);
   CHECK(run_cli(map + (dir / "empty").string() + " --affect-head " + reader.string() + ",").code == 2);
+
+  // A model package as the head: its whole head, members and units as they are, for a VAE
+  // retrained without a new head; its fingerprints follow, so evaluate refuses it as judge.
+  const CliResult reused = run_cli(map + (dir / "reused").string() + " --affect-head " + (dir / "pkg").string());
+  REQUIRE_MESSAGE(reused.code == 0, reused.out);
+  const json again = json::parse(read_text_file((dir / "reused" / "manifest.json").string()));
+  CHECK(again["model"]["affect_head"] == manifest["model"]["affect_head"]);
+  CHECK(again["provenance"]["affect_head_fingerprints"] == manifest["provenance"]["affect_head_fingerprints"]);
+  const ModelPackage copy = ModelPackage::load((dir / "reused").string());
+  int head_tensors = 0;
+  for (const auto& [name, t] : pkg.weights()) {
+    if (name.rfind("encoder.affect_head", 0) != 0) continue;
+    ++head_tensors;
+    CAPTURE(name);
+    REQUIRE(copy.weights().count(name) == 1);
+    CHECK(torch::equal(copy.weights().at(name), t));
+  }
+  CHECK(head_tensors > 8);
+  // A package without a head, or a package beside a judge, is refused by name; nothing looks complete.
+  const CliResult headless = run_cli(map + (dir / "headless").string() + " --affect-head " + (tiny / "pkg").string());
+  CHECK(headless.code != 0);
+  CHECK(headless.out.find("no affect head") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "headless" / "manifest.json"));
+  const CliResult both = run_cli(map + (dir / "both").string() + " --affect-head " + (dir / "pkg").string() + "," + reader.string());
+  CHECK(both.code != 0);
+  CHECK(both.out.find("not both") != std::string::npos);
 }
 
 TEST_CASE("an affect head's members may differ in shape - the manifest lists each - and a bad list is refused by name") {

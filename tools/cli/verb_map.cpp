@@ -12,7 +12,7 @@ int run_map(int argc, char** argv) {
       {"--run", "RUN", "training run folder (config.json, model.safetensors) (required)"},
       {"--data", "DIR", "data folder with train and test (or val) splits (required)"},
       {"--out", "PKG", "model package folder to write (required)"},
-      {"--affect-head", "JUDGE[,JUDGE...]", "judge packages (`circumplex judge`, on faces of people of their own, not the evaluation judge's): their mean reading of (v, a[, z]) over the face and its mirror image becomes the encoder's first latents; several (up to 8, other seeds; shapes may differ) make an ensemble"},
+      {"--affect-head", "JUDGE[,JUDGE...]", "judge packages (`circumplex judge`, on faces of people of their own, not the evaluation judge's): their mean reading of (v, a[, z]) over the face and its mirror image becomes the encoder's first latents; several (up to 8, other seeds; shapes may differ) make an ensemble; or one model package, whose whole head is reused as it is (a VAE retrained without a new head)"},
       {"--fit-limit", "N", "fit on at most N training images (default: all)"},
       {"--held-out-limit", "N", "score on at most N held-out images (default: all)"},
       {"--threads", "N", "LibTorch threads (default 2)"},

@@ -159,25 +159,52 @@ RunModel load_run_model(const fs::path& run) {
   return m;
 }
 
-// Attaches the affect head (vae.hpp) to the run's VAE: the judge packages' networks (an
-// ensemble when there are several, of one shape or several), each with the means and standard
-// deviations that turn its first `dims` outputs (valence, arousal[, z]) into affect units,
-// read over the face and its mirror image. The manifest's "model" records the shapes; returns
-// the members' weight fingerprints.
-std::vector<std::string> attach_affect_head(RunModel& m, const std::vector<std::string>& dirs, int dims) {
-  if (dirs.empty() || dirs.size() > 8) throw Error(ErrorKind::InvalidArgument, "--affect-head takes 1 to 8 judge packages, got " + std::to_string(dirs.size()));
-  VaeConfig vc = m.vae_config;
-  vc.affect_head_dims = dims;
-  vc.affect_heads.clear();
-  vc.affect_head_mirror = true;
-  TensorMap tensors = module_tensors(*m.vae);
+// A model package given as the head (its manifest's format says so): its members, as they
+// are, with their affect units and mirror setting, for a VAE retrained without a new head.
+bool is_model_package(const std::string& dir) {
+  const fs::path manifest = fs::path(dir) / "manifest.json";
+  if (!fs::is_regular_file(manifest)) return false;
+  const json m = json::parse(read_text_file(manifest.string(), kMaxManifestBytes), nullptr, false);
+  return m.is_object() && m.contains("format") && m["format"] == "circumplex-model";
+}
+
+std::vector<std::string> package_affect_head(const std::string& dir, int dims, int image_size, VaeConfig& vc, TensorMap& tensors) {
+  const ModelPackage pkg = ModelPackage::load(dir);
+  const VaeConfig& theirs = pkg.config();
+  if (theirs.affect_heads.empty()) throw Error(ErrorKind::InvalidArgument, dir + ": this model package has no affect head to reuse");
+  if (theirs.affect_head_dims != dims) {
+    throw Error(ErrorKind::InvalidArgument, dir + ": its affect head reads " + std::to_string(theirs.affect_head_dims) + " affect axes, the data has " + std::to_string(dims));
+  }
+  if (theirs.image_size != image_size) {
+    throw Error(ErrorKind::InvalidArgument, dir + ": its affect head reads " + std::to_string(theirs.image_size) + " px faces, the model draws " + std::to_string(image_size) + " px");
+  }
+  vc.affect_heads = theirs.affect_heads;
+  vc.affect_head_mirror = theirs.affect_head_mirror;
+  std::vector<std::string> fingerprints;
+  for (std::size_t k = 0; k < theirs.affect_heads.size(); ++k) {
+    const std::string name = "encoder." + affect_head_member_name(static_cast<int>(k));
+    TensorMap member;  // the member's own tensors, named as in its judge package
+    for (const auto& [tname, t] : pkg.weights()) {
+      if (tname.rfind(name + ".", 0) == 0) member[tname.substr(name.size() + 1)] = t;
+    }
+    for (const auto& [tname, t] : member) tensors[name + "." + tname] = t;
+    tensors[name + "_mean"] = pkg.weights().at(name + "_mean");
+    tensors[name + "_std"] = pkg.weights().at(name + "_std");
+    fingerprints.push_back(tensors_fingerprint(member));
+  }
+  return fingerprints;
+}
+
+// Judge packages given as the head: one network each, its outputs' means and standard
+// deviations turning its first `dims` outputs into affect units.
+std::vector<std::string> judge_affect_heads(const std::vector<std::string>& dirs, int dims, int image_size, VaeConfig& vc, TensorMap& tensors) {
   std::vector<std::string> fingerprints;
   for (std::size_t k = 0; k < dirs.size(); ++k) {
     const std::string& dir = dirs[k];
     const JudgePackage head = JudgePackage::load(dir);
-    if (head.config().input_size != m.vae_config.image_size) {
+    if (head.config().input_size != image_size) {
       throw Error(ErrorKind::InvalidArgument, dir + ": the affect head reads " + std::to_string(head.config().input_size) + " px faces, the model draws " +
-                                                  std::to_string(m.vae_config.image_size) + " px");
+                                                  std::to_string(image_size) + " px");
     }
     vc.affect_heads.push_back(head.config());
     std::vector<float> mean, sd;
@@ -195,6 +222,25 @@ std::vector<std::string> attach_affect_head(RunModel& m, const std::vector<std::
     tensors[name + "_std"] = torch::tensor(sd);
     fingerprints.push_back(tensors_fingerprint(head.weights()));
   }
+  return fingerprints;
+}
+
+// Attaches the affect head (vae.hpp) to the run's VAE: the judge packages' networks (an
+// ensemble when there are several, of one shape or several), each with the means and standard
+// deviations that turn its first `dims` outputs (valence, arousal[, z]) into affect units,
+// read over the face and its mirror image. The manifest's "model" records the shapes; returns
+// the members' weight fingerprints. Or a model package's whole head, as it is.
+std::vector<std::string> attach_affect_head(RunModel& m, const std::vector<std::string>& dirs, int dims) {
+  if (dirs.empty() || dirs.size() > 8) throw Error(ErrorKind::InvalidArgument, "--affect-head takes 1 to 8 judge packages, got " + std::to_string(dirs.size()));
+  const bool from_package = std::any_of(dirs.begin(), dirs.end(), is_model_package);
+  if (from_package && dirs.size() != 1) throw Error(ErrorKind::InvalidArgument, "--affect-head takes one model package (its whole head) or judge packages, not both");
+  VaeConfig vc = m.vae_config;
+  vc.affect_head_dims = dims;
+  vc.affect_heads.clear();
+  vc.affect_head_mirror = true;
+  TensorMap tensors = module_tensors(*m.vae);
+  const std::vector<std::string> fingerprints = from_package ? package_affect_head(dirs[0], dims, m.vae_config.image_size, vc, tensors)
+                                                             : judge_affect_heads(dirs, dims, m.vae_config.image_size, vc, tensors);
   BetaVae vae(vc);
   assign_module_tensors(*vae, tensors, dirs[0] + " (as the affect head)");
   vae->eval();
