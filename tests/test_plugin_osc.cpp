@@ -108,7 +108,6 @@ class Receiver {
   int port_ = 0;
 };
 
-
 cpx_context* make() {
   cpx_create_info info = CPX_CREATE_INFO_INIT;
   info.model_path = CIRCUMPLEX_TINY_MODEL;
