@@ -763,6 +763,10 @@ TEST_CASE("an affect head of several members reads their mean - each member is r
   const json again = json::parse(read_text_file((dir / "reused" / "manifest.json").string()));
   CHECK(again["model"]["affect_head"] == manifest["model"]["affect_head"]);
   CHECK(again["provenance"]["affect_head_fingerprints"] == manifest["provenance"]["affect_head_fingerprints"]);
+  const CliResult refused_again = run_cli("evaluate --model " + (dir / "reused").string() + " --judge " + second.string() +
+                                          " --seed 5 --identities 2 --fresh 32 --threads 1 --json " + (dir / "eval_reused" / "e.json").string());
+  CHECK(refused_again.code != 0);
+  CHECK(refused_again.out.find("affect head") != std::string::npos);
   const ModelPackage copy = ModelPackage::load((dir / "reused").string());
   int head_tensors = 0;
   for (const auto& [name, t] : pkg.weights()) {
