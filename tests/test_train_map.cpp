@@ -605,12 +605,15 @@ TEST_CASE("a session's intent-level controls and its FaceSource seam") {
   struct Counting final : FaceSource {
     explicit Counting(std::unique_ptr<FaceSource> real, std::atomic<int>& count) : inner(std::move(real)), decodes(count) {}
     int image_size() const override { return inner->image_size(); }
-    void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba) override {
+    void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba, const IdentityDetail* detail) override {
       ++decodes;
-      inner->decode(latent, rgba);
+      inner->decode(latent, rgba, detail);
       rgba[0] = 7;  // marks the frames this source drew
     }
     std::vector<float> encode(const std::uint8_t* p, int w, int h, int c) override { return inner->encode(p, w, h, c); }
+    std::shared_ptr<const IdentityDetail> detail(const std::uint8_t* p, int w, int h, int c, const std::vector<float>& neutral) override {
+      return inner->detail(p, w, h, c, neutral);
+    }
     std::unique_ptr<FaceSource> inner;
     std::atomic<int>& decodes;
   };
@@ -646,6 +649,61 @@ TEST_CASE("a session's intent-level controls and its FaceSource seam") {
   SessionOptions bad = opt;
   bad.wrap_faces = [](std::unique_ptr<FaceSource>) { return std::unique_ptr<FaceSource>(); };
   CHECK_THROWS_WITH_AS(Session(ModelPackage::load(CIRCUMPLEX_TINY_MODEL), bad), doctest::Contains("wrap_faces"), Error);
+}
+
+TEST_CASE("an image identity keeps its detail: at neutral the face is the image, elsewhere the decoder's change shows") {
+  SessionOptions opt;
+  opt.threads = 1;
+  opt.half_life = 0.0;
+  opt.keep_detail = true;
+  Session s(ModelPackage::load(CIRCUMPLEX_TINY_MODEL), opt);
+  REQUIRE(s.wait_for_latest(30.0));
+  CHECK(s.identity_detail() == nullptr);  // a seed identity has none
+  // A striped RGB image the tiny decoder could never draw.
+  std::vector<std::uint8_t> image(32 * 32 * 3);
+  for (std::size_t i = 0; i < image.size(); ++i) image[i] = static_cast<std::uint8_t>(((i / 3) % 32) % 4 < 2 ? 40 + i % 3 * 60 : 200);
+  s.set_identity_image(image.data(), 32, 32, 3);
+  REQUIRE(s.identity_detail() != nullptr);
+  const auto frame_at = [&](Session& session, AffectPoint p) {
+    session.jump_to(p);
+    session.update(0.0);
+    REQUIRE(session.wait_for_latest(30.0));
+    return session.latest_frame();
+  };
+  const auto neutral = frame_at(s, {});
+  int worst = 0;
+  for (std::size_t p = 0; p < 32 * 32; ++p) {
+    for (std::size_t c = 0; c < 3; ++c) worst = std::max(worst, std::abs(int(neutral->rgba[4 * p + c]) - int(image[3 * p + c])));
+  }
+  CHECK(worst <= 1);  // the image itself, up to rounding
+  // Without the detail (the default) the tiny decoder's own face shows, far from the stripes.
+  SessionOptions bare = opt;
+  bare.keep_detail = SessionOptions{}.keep_detail;
+  CHECK_FALSE(bare.keep_detail);
+  Session plain(ModelPackage::load(CIRCUMPLEX_TINY_MODEL), bare);
+  plain.set_identity_image(image.data(), 32, 32, 3);
+  CHECK(plain.identity_detail() == nullptr);
+  const auto decoder_alone = frame_at(plain, {});
+  CHECK(decoder_alone->rgba != neutral->rgba);
+  // Away from neutral each face is the decoder's face there plus the same detail.
+  const auto happy_plain = frame_at(plain, {0.9, 0.3, 0});
+  const auto happy = frame_at(s, {0.9, 0.3, 0});
+  CHECK(happy->rgba != happy_plain->rgba);
+  // The identity file keeps the image: loaded again, the same faces.
+  const fs::path file = fs::path(CIRCUMPLEX_BINARY_DIR) / "test-output" / "detail-identity.safetensors";
+  fs::create_directories(file.parent_path());
+  s.package().save_identity(file.string(), s.identity(), s.identity_detail().get());
+  torch::Tensor kept;
+  std::vector<float> latent = s.package().load_identity(file.string(), &kept);
+  REQUIRE(kept.defined());
+  s.set_identity_seed(4);
+  CHECK(s.identity_detail() == nullptr);  // a seed drops it
+  s.set_identity(latent, kept);
+  REQUIRE(s.identity_detail() != nullptr);
+  CHECK(frame_at(s, {0.9, 0.3, 0})->rgba == happy->rgba);
+  CHECK(frame_at(s, {})->rgba == neutral->rgba);
+  s.set_identity(latent);  // a bare latent: no detail
+  CHECK(s.identity_detail() == nullptr);
 }
 
 TEST_CASE("devices: cpu decodes as before, unknown names and CUDA without CUDA are refused by name") {

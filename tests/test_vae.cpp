@@ -8,6 +8,7 @@
 
 #include "circumplex/assets.hpp"
 #include "circumplex/error.hpp"
+#include "circumplex/identity_detail.hpp"
 #include "circumplex/judge.hpp"
 #include "circumplex/model_package.hpp"
 #include "circumplex/torch_compat.hpp"
@@ -428,4 +429,88 @@ TEST_CASE("model and judge manifests and identity files refuse hostile numbers a
   CHECK_THROWS_WITH_AS(parse_identity(id, id_path, fingerprint, 8, "default"), doctest::Contains("one tensor 'identity' of 8 values"), Error);
   CHECK_THROWS_WITH_AS(parse_identity(std::string(kMaxIdentityBytes + 1, '\0'), "big.safetensors", fingerprint, 64, "default"),
                        doctest::Contains("big.safetensors: larger than the limit of 1048576 bytes"), Error);
+}
+
+TEST_CASE("the detail layer gives the image back at neutral, follows parts that move and fades where the face changes") {
+  namespace F = torch::nn::functional;
+  torch::manual_seed(3);
+  const int s = 32;
+  // A textured image in [0.2, 0.7] and a softer "decoded" neutral face of it (the decoder's blur).
+  const auto blur = [](const torch::Tensor& x) { return F::avg_pool2d(x, F::AvgPool2dFuncOptions(3).stride(1).padding(1).count_include_pad(false)); };
+  const torch::Tensor base = blur(torch::rand({1, 3, s, s}));
+  const torch::Tensor image = (0.2 + 0.5 * (0.5 * base + 0.5 * torch::rand({1, 3, s, s}))).contiguous();
+  const torch::Tensor neutral = blur(image).contiguous();
+  const IdentityDetail detail(image, neutral);
+  CHECK(detail.image().equal(image));
+
+  // At the neutral point the face is the image itself.
+  CHECK(detail.apply(neutral).sub(image).abs().max().item<float>() < 1e-5f);
+
+  // The decoded face moved one pixel to the right: the detail moves with it (radius 2), where
+  // detail left in place (radius 0) draws the old edges.
+  const auto shift = [](const torch::Tensor& x) { return torch::roll(x, {1}, {3}); };
+  const torch::Tensor inner = torch::zeros({1, 1, s, s});
+  inner.narrow(2, 4, s - 8).narrow(3, 4, s - 8).fill_(1.0);
+  const auto error_inside = [&](const torch::Tensor& face) { return face.sub(shift(image)).abs().mul(inner).sum().item<double>(); };
+  DetailOptions still;
+  still.radius = 0;
+  const double followed = error_inside(detail.apply(shift(neutral))), left = error_inside(IdentityDetail(image, neutral, still).apply(shift(neutral)));
+  CAPTURE(followed);
+  CAPTURE(left);
+  CHECK(followed < 0.3 * left);
+
+  // New content (a patch far from anything in the neutral face): the fine detail fades out
+  // there and the decoded face shows alone, plus the smooth part of the detail.
+  torch::Tensor changed = neutral.clone();
+  changed.narrow(2, 12, 8).narrow(3, 12, 8).add_(0.3);
+  const torch::Tensor face = detail.apply(changed);
+  const torch::Tensor residual = image - neutral;
+  const torch::Tensor low = F::avg_pool2d(F::avg_pool2d(residual, F::AvgPool2dFuncOptions(9).stride(1).padding(4).count_include_pad(false)),
+                                          F::AvgPool2dFuncOptions(9).stride(1).padding(4).count_include_pad(false));
+  const auto patch = [](const torch::Tensor& x) { return x.narrow(2, 14, 4).narrow(3, 14, 4); };
+  CHECK(patch(face).sub(patch(changed + low)).abs().max().item<float>() < 1e-5f);
+  // Tolerance 0: the detail never fades, so the patch keeps the image's fine detail.
+  DetailOptions always;
+  always.tolerance = 0.0;
+  const torch::Tensor kept = IdentityDetail(image, neutral, always).apply(changed);
+  CHECK(patch(kept).sub(patch(changed + low)).abs().max().item<float>() > 0.05f);
+  // Outside the patch (and its 5×5 blocks) nothing changed: the image comes back there.
+  CHECK(face.narrow(2, 0, 6).sub(image.narrow(2, 0, 6)).abs().max().item<float>() < 1e-5f);
+
+  // Batches: each face as it is alone.
+  const torch::Tensor both = detail.apply(torch::cat({neutral, changed}));
+  CHECK(both[0].sub(image[0]).abs().max().item<float>() < 1e-5f);
+  CHECK(both[1].sub(face[0]).abs().max().item<float>() < 1e-6f);
+
+  // Refused by name: other shapes, options out of range.
+  CHECK_THROWS_WITH_AS(IdentityDetail(image, blur(torch::rand({1, 3, 16, 16}))), doctest::Contains("differ in size"), Error);
+  CHECK_THROWS_WITH_AS(IdentityDetail(image.squeeze(0), neutral), doctest::Contains("must be [1, 3, S, S]"), Error);
+  CHECK_THROWS_WITH_AS(detail.apply(torch::rand({2, 3, 16, 16})), doctest::Contains("[N, 3, 32, 32]"), Error);
+  DetailOptions far;
+  far.radius = 5;
+  CHECK_THROWS_WITH_AS(IdentityDetail(image, neutral, far), doctest::Contains("detail radius"), Error);
+  DetailOptions loose;
+  loose.tolerance = 1.5;
+  CHECK_THROWS_WITH_AS(IdentityDetail(image, neutral, loose), doctest::Contains("detail tolerance"), Error);
+}
+
+TEST_CASE("an identity file may keep the identity's image, checked like the rest") {
+  const fs::path path = out_dir() / "with-image.safetensors";
+  const std::string meta = R"({"format":"circumplex-identity","model":"00000000000000aa"})";
+  const torch::Tensor image = torch::rand({1, 3, 32, 32});
+  save_tensors(path.string(), {{"identity", torch::zeros({8})}, {"image", image}}, meta);
+  const std::string bytes = read_text_file(path.string());
+  torch::Tensor got;
+  CHECK(parse_identity(bytes, path.string(), "00000000000000aa", 8, "tiny", &got, 32).size() == 8);
+  REQUIRE(got.defined());
+  CHECK(got.equal(image));
+  CHECK(parse_identity(bytes, path.string(), "00000000000000aa", 8, "tiny").size() == 8);  // the image is optional to read
+  CHECK_THROWS_WITH_AS(parse_identity(bytes, path.string(), "00000000000000aa", 8, "tiny", &got, 64),
+                       doctest::Contains("with-image.safetensors: its image must be [1, 3, 64, 64], not [1, 3, 32, 32]"), Error);
+  save_tensors(path.string(), {{"identity", torch::zeros({8})}, {"image", image + 1.0}}, meta);
+  CHECK_THROWS_WITH_AS(parse_identity(read_text_file(path.string()), path.string(), "00000000000000aa", 8, "tiny", &got, 32),
+                       doctest::Contains("its image holds values outside 0"), Error);
+  save_tensors(path.string(), {{"identity", torch::zeros({8})}}, meta);
+  CHECK(parse_identity(read_text_file(path.string()), path.string(), "00000000000000aa", 8, "tiny", &got, 32).size() == 8);
+  CHECK_FALSE(got.defined());
 }

@@ -559,11 +559,13 @@ cpx_result cpx_save_identity(cpx_context* ctx, const char* path) {
     cpx_context& c = live(ctx);
     need(path, "path");
     std::vector<float> identity;
+    std::shared_ptr<const IdentityDetail> detail;
     {
       std::lock_guard<std::mutex> lock(c.control);
       identity = c.session->identity();
+      detail = c.session->identity_detail();
     }
-    c.session->package().save_identity(path, identity);
+    c.session->package().save_identity(path, identity, detail.get());
     return CPX_OK;
   });
 }
@@ -572,9 +574,10 @@ cpx_result cpx_load_identity(cpx_context* ctx, const char* path) {
   return guarded(ctx, [&] {
     cpx_context& c = live(ctx);
     need(path, "path");
-    std::vector<float> identity = c.session->package().load_identity(path);  // checked before anything changes
+    torch::Tensor image;
+    std::vector<float> identity = c.session->package().load_identity(path, &image);  // checked before anything changes
     std::lock_guard<std::mutex> lock(c.control);
-    c.session->set_identity(std::move(identity));
+    c.session->set_identity(std::move(identity), image);
     return CPX_OK;
   });
 }
@@ -797,15 +800,17 @@ cpx_result cpx_export_path_video(cpx_context* ctx, const char* out_dir, float fp
     if (size != 0) need_range(size, 16, 2048, "size (0: the model's size)");
     std::shared_ptr<const Path> path;
     std::vector<float> identity;
+    std::shared_ptr<const IdentityDetail> detail;
     {
       std::lock_guard<std::mutex> lock(c.control);
       path = c.last_path;
       identity = c.session->identity();
+      detail = c.session->identity_detail();
     }
     if (!path) fail(CPX_ERROR_INVALID_STATE, "no path has been played on this context yet: play one first");
     // The live session's package (immutable while the context lives) and a generator of the
     // export's own, so the live worker is never touched.
-    const std::uint64_t frames = plugin::export_video(c.session->package(), c.threads, identity, *path, fps, size ? size : c.model_size, out_dir);
+    const std::uint64_t frames = plugin::export_video(c.session->package(), c.threads, identity, detail.get(), *path, fps, size ? size : c.model_size, out_dir);
     if (out_frames) *out_frames = frames;
     return CPX_OK;
   });

@@ -80,7 +80,7 @@ struct cpx_context {
 namespace circumplex::plugin {
 
 /// Renders `path` to video with render_walk (export_video.cpp). Throws on failure.
-std::uint64_t export_video(const ModelPackage& package, int threads, const std::vector<float>& identity, const Path& path, double fps,
-                           int size, const std::string& out_dir);
+std::uint64_t export_video(const ModelPackage& package, int threads, const std::vector<float>& identity, const IdentityDetail* detail,
+                           const Path& path, double fps, int size, const std::string& out_dir);
 
 }  // namespace circumplex::plugin

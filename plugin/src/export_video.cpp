@@ -6,10 +6,10 @@
 
 namespace circumplex::plugin {
 
-std::uint64_t export_video(const ModelPackage& package, int threads, const std::vector<float>& identity, const Path& path, double fps,
-                           int size, const std::string& out_dir) {
+std::uint64_t export_video(const ModelPackage& package, int threads, const std::vector<float>& identity, const IdentityDetail* detail,
+                           const Path& path, double fps, int size, const std::string& out_dir) {
   Generator generator(package, threads);
-  return record_walk(package, generator, identity, path, fps, size, out_dir).frames;
+  return record_walk(package, generator, identity, path, fps, size, out_dir, {}, detail).frames;
 }
 
 }  // namespace circumplex::plugin

@@ -40,12 +40,16 @@ class SlowFaces final : public FaceSource {
  public:
   SlowFaces(std::unique_ptr<FaceSource> inner, double delay_ms) : inner_(std::move(inner)), delay_ms_(delay_ms) {}
   int image_size() const override { return inner_->image_size(); }
-  void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba) override {
+  void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba, const IdentityDetail* detail) override {
     std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(delay_ms_));
-    inner_->decode(latent, rgba);
+    inner_->decode(latent, rgba, detail);
   }
   std::vector<float> encode(const std::uint8_t* pixels, int width, int height, int channels) override {
     return inner_->encode(pixels, width, height, channels);
+  }
+  std::shared_ptr<const IdentityDetail> detail(const std::uint8_t* pixels, int width, int height, int channels,
+                                           const std::vector<float>& neutral_latent) override {
+    return inner_->detail(pixels, width, height, channels, neutral_latent);
   }
 
  private:
@@ -121,6 +125,7 @@ void Viewer::Impl::load_model() {
   so.device = opt.device;
   so.half_life = opt.half_life;
   so.identity_seed = opt.identity_seed;
+  so.keep_detail = opt.keep_detail;
   if (opt.generator_delay_ms > 0.0) {
     so.wrap_faces = [delay = opt.generator_delay_ms](std::unique_ptr<FaceSource> faces) -> std::unique_ptr<FaceSource> {
       return std::make_unique<SlowFaces>(std::move(faces), delay);
@@ -424,6 +429,7 @@ void Viewer::Impl::start_recording(RecordRequest request) {
   if (record_thread.joinable()) record_thread.join();
   request.package = std::make_shared<const ModelPackage>(session->package());
   request.identity = session->identity();
+  request.detail = session->identity_detail();
   recording = true;
   toast(request.live_path ? "Rendering the live path, frame by frame…" : "Rendering the circle walk, frame by frame…");
   record_thread = std::thread([this, request] {

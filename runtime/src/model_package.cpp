@@ -293,15 +293,14 @@ Generator::Generator(const ModelPackage& package, int threads, const std::string
   vae_->eval();
 }
 
-void Generator::decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba) {
+void Generator::decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba, const IdentityDetail* detail) {
   std::vector<std::vector<std::uint8_t>> out(1);
-  decode_batch({latent}, out);
+  decode_batch({latent}, out, detail);
   rgba.swap(out[0]);
 }
 
-void Generator::decode_batch(const std::vector<std::vector<float>>& latents, std::vector<std::vector<std::uint8_t>>& rgba) {
+torch::Tensor Generator::latents_tensor(const std::vector<std::vector<float>>& latents) const {
   const auto n = static_cast<std::int64_t>(latents.size());
-  if (n == 0) return;
   torch::Tensor z = torch::empty({n, config_.latent});
   for (std::int64_t i = 0; i < n; ++i) {
     const auto& l = latents[static_cast<std::size_t>(i)];
@@ -309,8 +308,16 @@ void Generator::decode_batch(const std::vector<std::vector<float>>& latents, std
     for (float x : l) require_finite(x, "latent");
     std::memcpy(z[i].data_ptr<float>(), l.data(), l.size() * sizeof(float));
   }
+  return z.to(device_);
+}
+
+void Generator::decode_batch(const std::vector<std::vector<float>>& latents, std::vector<std::vector<std::uint8_t>>& rgba, const IdentityDetail* detail) {
+  const auto n = static_cast<std::int64_t>(latents.size());
+  if (n == 0) return;
+  const torch::Tensor z = latents_tensor(latents);
   torch_compat::InferenceGuard guard;
-  const torch::Tensor img = vae_->decoder->forward(z.to(device_));  // [N, 3, S, S]
+  torch::Tensor img = vae_->decoder->forward(z);  // [N, 3, S, S]
+  if (detail) img = detail->apply(img);
   // Bytes on the device, then one copy to host memory (a no-op on the CPU).
   const torch::Tensor bytes = img.mul(255.0f).round_().clamp_(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous().to(torch::kCPU);
   const std::size_t pixels = static_cast<std::size_t>(config_.image_size) * static_cast<std::size_t>(config_.image_size);
@@ -328,7 +335,8 @@ void Generator::decode_batch(const std::vector<std::vector<float>>& latents, std
   }
 }
 
-std::vector<float> Generator::encode(const std::uint8_t* pixels, int width, int height, int channels) {
+// An RGB(A)8 image of any size as the network reads it: [1, 3, S, S] float on the CPU.
+torch::Tensor Generator::model_image(const std::uint8_t* pixels, int width, int height, int channels) const {
   if (!pixels) throw Error(ErrorKind::InvalidArgument, "image pixels must not be null");
   if (width < 8 || height < 8 || width > 8192 || height > 8192) throw Error(ErrorKind::InvalidArgument, "image size must be 8..8192 pixels per side");
   if (channels != 3 && channels != 4) throw Error(ErrorKind::InvalidArgument, "image channels must be 3 (RGB) or 4 (RGBA)");
@@ -347,19 +355,38 @@ std::vector<float> Generator::encode(const std::uint8_t* pixels, int width, int 
       img = F::interpolate(img, F::InterpolateFuncOptions().size(size).mode(torch::kBilinear).align_corners(false));
     }
   }
-  const torch::Tensor mu = vae_->encoder->forward(img.contiguous().to(device_)).first.to(torch::kCPU).contiguous();
+  return img.contiguous();
+}
+
+std::vector<float> Generator::encode(const std::uint8_t* pixels, int width, int height, int channels) {
+  const torch::Tensor img = model_image(pixels, width, height, channels);
+  torch_compat::InferenceGuard guard;
+  const torch::Tensor mu = vae_->encoder->forward(img.to(device_)).first.to(torch::kCPU).contiguous();
   return std::vector<float>(mu.data_ptr<float>(), mu.data_ptr<float>() + mu.numel());
 }
 
-void ModelPackage::save_identity(const std::string& path, const std::vector<float>& identity) const {
+std::shared_ptr<const IdentityDetail> Generator::detail(const std::uint8_t* pixels, int width, int height, int channels,
+                                                    const std::vector<float>& neutral_latent, const DetailOptions& options) {
+  return detail(model_image(pixels, width, height, channels), neutral_latent, options);
+}
+
+std::shared_ptr<const IdentityDetail> Generator::detail(const torch::Tensor& image, const std::vector<float>& neutral_latent, const DetailOptions& options) {
+  const torch::Tensor z = latents_tensor({neutral_latent});
+  torch_compat::InferenceGuard guard;
+  const torch::Tensor neutral = vae_->decoder->forward(z);
+  return std::make_shared<const IdentityDetail>(image.to(device_), neutral, options);
+}
+
+void ModelPackage::save_identity(const std::string& path, const std::vector<float>& identity, const IdentityDetail* detail) const {
   if (identity.size() != prior_mean_.size()) throw Error(ErrorKind::InvalidArgument, path + ": the identity has " + std::to_string(identity.size()) +
                                                                                      " values, this package's latent " + std::to_string(prior_mean_.size()));
-  const torch::Tensor t = torch::tensor(identity);
-  save_tensors(path, {{"identity", t}}, json{{"format", "circumplex-identity"}, {"model", tensors_fingerprint(weights_)}}.dump());
+  std::map<std::string, torch::Tensor> tensors{{"identity", torch::tensor(identity)}};
+  if (detail) tensors["image"] = detail->image().to(torch::kCPU).contiguous();
+  save_tensors(path, tensors, json{{"format", "circumplex-identity"}, {"model", tensors_fingerprint(weights_)}}.dump());
 }
 
 std::vector<float> parse_identity(std::string_view bytes, const std::string& path, const std::string& fingerprint, std::size_t latent,
-                                  const std::string& package) {
+                                  const std::string& package, torch::Tensor* image, int image_size) {
   if (bytes.size() > kMaxIdentityBytes) bad(path, "larger than the limit of " + std::to_string(kMaxIdentityBytes) + " bytes for an identity file");
   std::string meta;
   const TensorMap t = parse_tensors(bytes, path, &meta);
@@ -380,12 +407,25 @@ std::vector<float> parse_identity(std::string_view bytes, const std::string& pat
   }
   const torch::Tensor v = it->second.to(torch::kFloat).contiguous();
   if (!torch::isfinite(v).all().item<bool>()) bad(path, "the identity holds values that are not finite");
+  if (image) {
+    *image = torch::Tensor();
+    if (const auto im = t.find("image"); im != t.end()) {
+      const torch::Tensor& x = im->second;
+      if (x.dim() != 4 || x.size(0) != 1 || x.size(1) != 3 || x.size(2) != image_size || x.size(3) != image_size) {
+        bad(path, "its image must be [1, 3, " + std::to_string(image_size) + ", " + std::to_string(image_size) + "], not " + c10::str(x.sizes()));
+      }
+      if (!torch::isfinite(x).all().item<bool>() || x.min().item<float>() < 0.0f || x.max().item<float>() > 1.0f) {
+        bad(path, "its image holds values outside 0 … 1");
+      }
+      *image = x.to(torch::kFloat).contiguous();
+    }
+  }
   return std::vector<float>(v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
 }
 
-std::vector<float> ModelPackage::load_identity(const std::string& path) const {
+std::vector<float> ModelPackage::load_identity(const std::string& path, torch::Tensor* image) const {
   const std::string bytes = read_text_file(path, kMaxIdentityBytes);
-  return parse_identity(bytes, path, tensors_fingerprint(weights_), prior_mean_.size(), dir_);
+  return parse_identity(bytes, path, tensors_fingerprint(weights_), prior_mean_.size(), dir_, image, config_.image_size);
 }
 
 std::vector<float> ModelPackage::identity_from_seed(std::uint64_t seed) const {

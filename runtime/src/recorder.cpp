@@ -41,7 +41,8 @@ cv::Mat contact_sheet(const std::vector<cv::Mat>& faces) {
 }  // namespace
 
 WalkRecording record_walk(const ModelPackage& package, Generator& generator, const std::vector<float>& identity,
-                          const Path& path, double fps, int size, const std::string& dir, const RecordProgress& progress) {
+                          const Path& path, double fps, int size, const std::string& dir, const RecordProgress& progress,
+                          const IdentityDetail* detail) {
   if (!(fps > 0.0 && fps <= 240.0)) throw Error(ErrorKind::InvalidArgument, "recording fps must be in (0, 240], got " + std::to_string(fps));
   if (size < 16 || size > 2048) throw Error(ErrorKind::InvalidArgument, "recording frame size must be 16..2048, got " + std::to_string(size));
   const fs::path root(dir);
@@ -69,7 +70,7 @@ WalkRecording record_walk(const ModelPackage& package, Generator& generator, con
   for (std::size_t lo = 0; lo < times.size(); lo += kBatch) {
     std::vector<std::vector<float>> latents;
     for (std::size_t i = lo; i < std::min(times.size(), lo + kBatch); ++i) latents.push_back(package.manifold().compose(identity, path.at(times[i])));
-    generator.decode_batch(latents, rgba);
+    generator.decode_batch(latents, rgba, detail);
     for (std::size_t k = 0; k < latents.size(); ++k) {
       const std::size_t i = lo + k;
       cv::Mat face, frame;

@@ -15,20 +15,34 @@ class ModelFaces final : public FaceSource {
  public:
   ModelFaces(const ModelPackage& package, int threads, const std::string& device) : generator_(package, threads, device) {}
   int image_size() const override { return generator_.image_size(); }
-  void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba) override { generator_.decode(latent, rgba); }
+  void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba, const IdentityDetail* detail) override {
+    generator_.decode(latent, rgba, detail);
+  }
   std::vector<float> encode(const std::uint8_t* pixels, int width, int height, int channels) override {
     return generator_.encode(pixels, width, height, channels);
+  }
+  std::shared_ptr<const IdentityDetail> detail(const std::uint8_t* pixels, int width, int height, int channels,
+                                           const std::vector<float>& neutral_latent) override {
+    return generator_.detail(pixels, width, height, channels, neutral_latent);
   }
 
  private:
   Generator generator_;
 };
 
+// [1, 3, S, S] float RGB in [0, 1] → [S, S, 3] bytes.
+torch::Tensor image_bytes(const torch::Tensor& image) {
+  if (image.dim() != 4 || image.size(0) != 1 || image.size(1) != 3) {
+    throw Error(ErrorKind::InvalidArgument, "an identity image must be [1, 3, S, S], not " + c10::str(image.sizes()));
+  }
+  return image[0].permute({1, 2, 0}).mul(255.0f).round().clamp(0, 255).to(torch::kCPU, torch::kUInt8).contiguous();
+}
+
 }  // namespace
 
 Session::Session(ModelPackage package, const SessionOptions& options)
     : package_(std::move(package)), cursor_(package_.manifold().space(), options.half_life),
-      expression_(ExpressionModel::builtin()) {
+      expression_(ExpressionModel::builtin()), keep_detail_(options.keep_detail) {
   nearest_ = &Atlas::builtin().nearest({}, space());
   if (options.generate_frames) {
     generator_ = std::make_unique<ModelFaces>(package_, options.threads, options.device);
@@ -72,22 +86,36 @@ void Session::set_emotion(const std::string& name, double intensity) {
 void Session::set_identity_seed(std::uint64_t seed) {
   identity_seed_ = seed;
   identity_ = package_.identity_from_seed(seed);
+  detail_.reset();
   identity_changed_ = true;
 }
 
 void Session::set_identity_image(const std::uint8_t* pixels, int width, int height, int channels) {
   if (!generator_) throw Error(ErrorKind::InvalidArgument, "this session generates no frames, so it cannot encode an identity image");
   std::lock_guard<std::mutex> lock(generator_mutex_);
-  identity_ = generator_->encode(pixels, width, height, channels);
+  std::vector<float> identity = generator_->encode(pixels, width, height, channels);
+  std::shared_ptr<const IdentityDetail> detail;
+  if (keep_detail_) detail = generator_->detail(pixels, width, height, channels, package_.manifold().compose(identity, AffectPoint{}));
+  identity_ = std::move(identity);
+  detail_ = std::move(detail);
   identity_changed_ = true;
 }
 
-void Session::set_identity(std::vector<float> identity) {
+void Session::set_identity(std::vector<float> identity, const torch::Tensor& image) {
   if (identity.size() != identity_.size()) {
     throw Error(ErrorKind::InvalidArgument, "an identity has " + std::to_string(identity_.size()) + " values for this model, not " +
                                                 std::to_string(identity.size()));
   }
+  std::shared_ptr<const IdentityDetail> detail;
+  if (image.defined() && keep_detail_ && generator_) {
+    // The file keeps the image as the encoder read it; back to the bytes it came from.
+    const torch::Tensor bytes = image_bytes(image);
+    std::lock_guard<std::mutex> lock(generator_mutex_);
+    detail = generator_->detail(bytes.data_ptr<std::uint8_t>(), static_cast<int>(bytes.size(1)), static_cast<int>(bytes.size(0)), 3,
+                                package_.manifold().compose(identity, AffectPoint{}));
+  }
   identity_ = std::move(identity);
+  detail_ = std::move(detail);
   identity_changed_ = true;
 }
 
@@ -162,6 +190,7 @@ void Session::request_frame() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     pending_latent_.swap(latent_);
+    pending_detail_ = detail_;
     pending_affect_ = p;
     pending_ = true;
     ++pending_id_;
@@ -191,6 +220,7 @@ void Session::worker() {
     wake_.wait(lock, [this] { return stop_ || pending_; });
     if (stop_) return;
     latent.swap(pending_latent_);
+    const std::shared_ptr<const IdentityDetail> detail = pending_detail_;
     const AffectPoint affect = pending_affect_;
     const std::uint64_t id = pending_id_;
     pending_ = false;
@@ -201,7 +231,7 @@ void Session::worker() {
     std::unique_ptr<Frame> frame;
     try {
       std::lock_guard<std::mutex> gen_lock(generator_mutex_);
-      generator_->decode(latent, rgba);
+      generator_->decode(latent, rgba, detail.get());
       frame = std::make_unique<Frame>();
       frame->rgba = rgba;
       frame->width = frame->height = generator_->image_size();

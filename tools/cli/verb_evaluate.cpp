@@ -27,6 +27,9 @@ int run_evaluate(int argc, char** argv) {
       {"--device", "D", "where the model's VAE runs: cpu (default), cuda or cuda:N (the judge stays on the CPU)"},
       {"--fit-identity", "N", "ground truth only: refine each person's identity latent by N Adam steps on their neutral face (default 0: the encoder's mean, what the runtime uses)"},
       {"--fit-prior", "W", "with --fit-identity: weight of the N(0, I) prior's pull, W * |z|^2 / 2 (default 1)"},
+      {"--detail", "", "ground truth only: lay each person's detail layer on the model's faces, as a Session with keep_detail does for an image identity (README: the detail layer)"},
+      {"--detail-tolerance", "T", "with --detail: the change at which the detail has faded out, 0..1 (default 0.07; 0: it never fades)"},
+      {"--detail-radius", "R", "with --detail: how far (pixels) the detail follows the face's parts, 0..4 (default 2)"},
       {"--keep-fresh", "", "keep the fresh set's folder (beside the JSON) instead of removing it"},
       {"--strict", "", "exit 1 when a number misses its target"},
   };
@@ -63,6 +66,13 @@ int run_evaluate(int argc, char** argv) {
   opt.device = args.get_or("--device", "cpu");
   opt.identity_fit.steps = static_cast<int>(args.integer_or("--fit-identity", 0, 0, 10000));
   opt.identity_fit.prior = args.number_or("--fit-prior", 1.0, 0.0, 1e6);
+  if (args.has("--detail")) {
+    opt.detail = DetailOptions{};
+    opt.detail->tolerance = args.number_or("--detail-tolerance", opt.detail->tolerance, 0.0, 1.0);
+    opt.detail->radius = static_cast<int>(args.integer_or("--detail-radius", opt.detail->radius, 0, 4));
+  } else if (args.has("--detail-tolerance") || args.has("--detail-radius")) {
+    throw UsageError("--detail-tolerance and --detail-radius go with --detail");
+  }
   (void)parse_device(opt.device);  // refused before the fresh set is made
   for (int i = 0; i < argc; ++i) opt.command_line += std::string(i ? " " : "circumplex ") + argv[i];
 

@@ -21,7 +21,8 @@ int run_render(int argc, char** argv) {
       {"--identity", "SEED", "identity drawn from the model's prior with this seed (default 1)"},
       {"--image", "FILE", "identity from this photo: its face is found and aligned to the model's framing, then encoded"},
       {"--identity-file", "FILE", "identity saved earlier with --save-identity (for the same model package)"},
-      {"--save-identity", "FILE", "also save the identity used (from --image, --identity or --identity-file) for reuse"},
+      {"--save-identity", "FILE", "also save the identity used (from --image, --identity or --identity-file) for reuse; an image identity keeps its image"},
+      {"--detail", "", "an image identity (--image, --identity-file) keeps the detail the decoder does not draw: sharper, but expressions read more weakly (README: the detail layer)"},
       {"--affect", "V,A[,Z]", "face: the affect point"},
       {"--out", "PATH", "grid/axis/between: PNG file; walk: folder (default out/render-<mode>…)"},
       {"--cell", "PX", "face size in the output (default: the model's size)"},
@@ -67,10 +68,11 @@ int run_render(int argc, char** argv) {
   if (args.has("--image") + args.has("--identity-file") + args.has("--identity") > 1) {
     throw UsageError("give one of --image, --identity-file and --identity");
   }
+  ctx.keep_detail = args.has("--detail");
   if (args.has("--image")) ctx.identity_from_image(*args.get("--image"));
-  else if (args.has("--identity-file")) ctx.identity = ctx.package.load_identity(*args.get("--identity-file"));
+  else if (args.has("--identity-file")) ctx.identity_from_file(*args.get("--identity-file"));
   else ctx.identity_from_seed(static_cast<std::uint64_t>(args.integer_or("--identity", 1, 0, 2147483647)));
-  if (args.has("--save-identity")) ctx.package.save_identity(*args.get("--save-identity"), ctx.identity);
+  if (args.has("--save-identity")) ctx.package.save_identity(*args.get("--save-identity"), ctx.identity, ctx.detail.get());
   const int cell = static_cast<int>(args.integer_or("--cell", ctx.generator.image_size(), 16, 1024));
   const int steps = static_cast<int>(args.integer_or("--steps", 7, 2, 64));
   const double intensity = args.number_or("--intensity", 1.0, 0.0, 1.0);

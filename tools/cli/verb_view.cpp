@@ -44,6 +44,7 @@ renderer::ViewerHooks opencv_hooks(int threads, const std::string& device) {
   hooks.record = [threads, device](const renderer::RecordRequest& r) {
     tools::RenderContext ctx(*r.package, threads, device);
     ctx.identity = r.identity;
+    ctx.detail = r.detail;
     std::unique_ptr<Path> path;
     if (r.live_path) path = std::make_unique<ScriptedPath>(r.keys);
     else path = std::make_unique<CircleWalk>(r.theta, r.phi, r.radius, r.seconds);
@@ -86,6 +87,7 @@ int run_view(int argc, char** argv) {
       {"--gpu", "N", "Vulkan device index (default: discrete GPU, then integrated, then CPU/lavapipe)"},
       {"--identity", "SEED", "identity from the model's prior with this seed (default 1)"},
       {"--image", "FILE", "identity from this photo's face (found and aligned to the model's framing); without a face: a notice and the seed"},
+      {"--detail", "", "photo identities (--image, dropped or loaded photos) keep the detail the decoder does not draw (README: the detail layer)"},
       {"--half-life", "S", "cursor smoothing half-life in seconds (default 0.12)"},
       {"--threads", "N", "LibTorch threads of the generator (default 1)"},
       {"--device", "D", "where the generator decodes: cpu (default), cuda or cuda:N (a CUDA build of LibTorch)"},
@@ -125,6 +127,7 @@ int run_view(int argc, char** argv) {
   opt.gpu = static_cast<int>(args.integer_or("--gpu", -1, -1, 64));
   opt.identity_seed = static_cast<std::uint64_t>(args.integer_or("--identity", 1, 0, 2147483647));
   opt.identity_image = args.get_or("--image", "");
+  opt.keep_detail = args.has("--detail");
   opt.half_life = args.number_or("--half-life", 0.12, 0.0, 60.0);
   opt.threads = static_cast<int>(args.integer_or("--threads", 1, 1, 256));
   opt.device = args.get_or("--device", "cpu");

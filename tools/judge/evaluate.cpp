@@ -578,10 +578,11 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
   GroundTruthResult truth;
   {
     Progress bar("evaluate: ground truth", 1, "step");
-    truth = ground_truth_eval(model_faces(pkg, truth_people, opt.threads, opt.identity_fit), renderer_faces(truth_people, S, space, opt.threads), judge,
+    truth = ground_truth_eval(model_faces(pkg, truth_people, opt.threads, opt.identity_fit, opt.detail), renderer_faces(truth_people, S, space, opt.threads), judge,
                               drift_outputs, truth_people, gto);
     truth.json["identity_fit"] = opt.identity_fit.steps == 0 ? json(nullptr)
                                                              : json{{"steps", opt.identity_fit.steps}, {"prior", opt.identity_fit.prior}, {"lr", opt.identity_fit.lr}};
+    truth.json["detail"] = opt.detail ? json{{"radius", opt.detail->radius}, {"tolerance", opt.detail->tolerance}} : json(nullptr);
     bar.advance();
   }
 

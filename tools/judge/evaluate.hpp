@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct EvaluateOptions {
   int threads = 2;
   std::string device = "cpu";  ///< where the model's VAE runs (parse_device); the judge stays on the CPU
   IdentityFit identity_fit;    ///< ground truth only: refine each person's identity latent (ground_truth.hpp)
+  /// Ground truth only: the detail layer laid on the model's faces (identity_detail.hpp), as a
+  /// Session with keep_detail does for an image identity; empty (default): the decoder's faces alone.
+  std::optional<DetailOptions> detail;
   std::string command_line;
 };
 

@@ -299,7 +299,8 @@ FaceMaker renderer_faces(const std::vector<facegen::Identity>& people, int size,
   };
 }
 
-FaceMaker model_faces(const ModelPackage& pkg, const std::vector<facegen::Identity>& people, int threads, const IdentityFit& fit) {
+FaceMaker model_faces(const ModelPackage& pkg, const std::vector<facegen::Identity>& people, int threads, const IdentityFit& fit,
+                      const std::optional<DetailOptions>& detail) {
   auto vae = std::make_shared<BetaVae>(pkg.config());
   assign_module_tensors(**vae, pkg.weights(), pkg.dir() + "/weights");
   (*vae)->eval();
@@ -316,7 +317,18 @@ FaceMaker model_faces(const ModelPackage& pkg, const std::vector<facegen::Identi
   }
   const Manifold& manifold = pkg.manifold();
   if (fit.steps > 0) fit_identities(**vae, manifold, neutral, *identities, fit);
-  return [vae, identities, &manifold](std::size_t person, const std::vector<AffectPoint>& points) {
+  // Each person's detail layer, as a Session makes it for an image identity (identity_detail.hpp).
+  auto details = std::make_shared<std::vector<IdentityDetail>>();
+  if (detail) {
+    torch_compat::InferenceGuard guard;
+    std::vector<float> latent;
+    for (std::size_t k = 0; k < people.size(); ++k) {
+      manifold.compose_into(identities->at(k).data(), AffectPoint{}, latent);
+      const torch::Tensor z = torch::from_blob(latent.data(), {1, static_cast<std::int64_t>(latent.size())}).clone();
+      details->emplace_back(neutral(k, {AffectPoint{}}), (*vae)->decoder->forward(z), *detail);
+    }
+  }
+  return [vae, identities, details, &manifold](std::size_t person, const std::vector<AffectPoint>& points) {
     torch_compat::InferenceGuard guard;
     const auto n = static_cast<std::int64_t>(points.size());
     torch::Tensor z = torch::empty({n, (*vae)->config().latent});
@@ -326,7 +338,10 @@ FaceMaker model_faces(const ModelPackage& pkg, const std::vector<facegen::Identi
       std::copy(latent.begin(), latent.end(), z[i].data_ptr<float>());
     }
     std::vector<torch::Tensor> parts;
-    for (std::int64_t lo = 0; lo < n; lo += 32) parts.push_back((*vae)->decoder->forward(z.narrow(0, lo, std::min<std::int64_t>(32, n - lo))));
+    for (std::int64_t lo = 0; lo < n; lo += 32) {
+      const torch::Tensor faces = (*vae)->decoder->forward(z.narrow(0, lo, std::min<std::int64_t>(32, n - lo)));
+      parts.push_back(details->empty() ? faces : details->at(person).apply(faces));
+    }
     return torch::cat(parts, 0).mul(255.0).round_().clamp_(0, 255).div_(255.0).contiguous();
   };
 }

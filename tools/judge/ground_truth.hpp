@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,7 @@
 #include <torch/torch.h>
 
 #include "circumplex/affect.hpp"
+#include "circumplex/identity_detail.hpp"
 #include "circumplex/judge.hpp"
 #include "circumplex/facegen.hpp"
 
@@ -68,8 +70,11 @@ FaceMaker renderer_faces(const std::vector<facegen::Identity>& people, int size,
 
 /// The model as a FaceMaker: each person's identity latent is the encoder's mean of their
 /// neutral rendered face (refined by `fit` when its steps > 0); faces are
-/// decode(compose(identity, point)), 8-bit quantised. Keeps a reference to `pkg`.
-FaceMaker model_faces(const ModelPackage& pkg, const std::vector<facegen::Identity>& people, int threads, const IdentityFit& fit = {});
+/// decode(compose(identity, point)) with that face's detail layer laid on when `detail` is
+/// given (identity_detail.hpp; what a Session with keep_detail does for an image identity), 8-bit quantised. Keeps a
+/// reference to `pkg`.
+FaceMaker model_faces(const ModelPackage& pkg, const std::vector<facegen::Identity>& people, int threads, const IdentityFit& fit = {},
+                      const std::optional<DetailOptions>& detail = std::nullopt);
 
 struct GroundTruthOptions {
   std::uint64_t seed = 1;

@@ -35,13 +35,25 @@ RenderContext::RenderContext(ModelPackage loaded, int threads, const std::string
   identity = package.identity_from_seed(1);
 }
 
-void RenderContext::identity_from_seed(std::uint64_t seed) { identity = package.identity_from_seed(seed); }
+void RenderContext::identity_from_seed(std::uint64_t seed) {
+  identity = package.identity_from_seed(seed);
+  detail.reset();
+}
+
+void RenderContext::identity_from_file(const std::string& path) {
+  torch::Tensor image;
+  identity = package.load_identity(path, &image);
+  detail.reset();
+  if (image.defined() && keep_detail) detail = generator.detail(image, package.manifold().compose(identity, AffectPoint{}));
+}
 
 void RenderContext::identity_from_image(const std::string& path) {
   const PhotoFile file = read_photo_file(path);
   const PreparedPhoto photo = prepare_photo(file.rgb.data(), file.width, file.height, 3, static_cast<std::size_t>(file.width) * 3, package, path);
   for (const std::string& note : photo.notes) std::fprintf(stderr, "note: %s\n", note.c_str());
   identity = generator.encode(photo.rgb.data(), photo.size, photo.size, 3);
+  detail.reset();
+  if (keep_detail) detail = generator.detail(photo.rgb.data(), photo.size, photo.size, 3, package.manifold().compose(identity, AffectPoint{}));
 }
 
 std::vector<cv::Mat> RenderContext::faces(const std::vector<AffectPoint>& points) {
@@ -51,7 +63,7 @@ std::vector<cv::Mat> RenderContext::faces(const std::vector<AffectPoint>& points
     std::vector<std::vector<float>> latents;
     for (std::size_t i = lo; i < std::min(points.size(), lo + 16); ++i) latents.push_back(package.manifold().compose(identity, points[i]));
     std::vector<std::vector<std::uint8_t>> rgba;
-    generator.decode_batch(latents, rgba);
+    generator.decode_batch(latents, rgba, detail.get());
     for (auto& px : rgba) {
       cv::Mat bgr;
       cv::cvtColor(cv::Mat(s, s, CV_8UC4, px.data()), bgr, cv::COLOR_RGBA2BGR);
@@ -123,7 +135,7 @@ cv::Mat render_strip(RenderContext& ctx, const Path& path, int steps, int cell, 
 WalkRecording render_walk(RenderContext& ctx, const Path& path, double fps, int cell, const std::string& dir) {
   Progress bar("walk", std::max<std::size_t>(1, frame_times(path, fps).size()), "frame");
   const WalkRecording r = record_walk(ctx.package, ctx.generator, ctx.identity, path, fps, cell, dir,
-                                      [&](std::size_t, std::size_t) { bar.advance(); });
+                                      [&](std::size_t, std::size_t) { bar.advance(); }, ctx.detail.get());
   bar.finish();
   return r;
 }

@@ -31,12 +31,17 @@ struct RenderContext {
   ModelPackage package;
   Generator generator;
   std::vector<float> identity;
+  std::shared_ptr<const IdentityDetail> detail;  ///< the identity's detail layer (identity_detail.hpp); null for seeds
+  bool keep_detail = false;                  ///< true: image identities draw with their detail layer
   Space space() const { return package.manifold().space(); }
 
-  /// Sets the identity from a prior seed.
+  /// Sets the identity from a prior seed (no detail layer).
   void identity_from_seed(std::uint64_t seed);
-  /// Sets the identity by encoding an image file; throws Error naming the file.
+  /// Sets the identity by encoding an image file, with its detail layer when keep_detail is
+  /// set; throws Error naming the file.
   void identity_from_image(const std::string& path);
+  /// Sets the identity from an identity file (with keep_detail, also the detail of the image it keeps).
+  void identity_from_file(const std::string& path);
   /// Faces (BGR, S×S) for affect points, decoded in batches.
   std::vector<cv::Mat> faces(const std::vector<AffectPoint>& points);
 };

@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "circumplex/identity_detail.hpp"
 #include "circumplex/manifold.hpp"
 #include "circumplex/vae.hpp"
 
@@ -76,9 +77,11 @@ constexpr std::size_t kMaxIdentityBytes = 1u << 20;
 ModelManifest parse_model_manifest(std::string_view text, const std::string& where);
 /// The identity held in an identity file's bytes (ModelPackage::save_identity's format) for a
 /// package whose weights have `fingerprint` (tensors_fingerprint) and whose latent has
-/// `latent` values; `origin` names the file and `package` the package in errors.
+/// `latent` values; `origin` names the file and `package` the package in errors. With
+/// `image`, also the identity's image when the file keeps one ([1, 3, S, S] float RGB in
+/// [0, 1], S = `image_size`; undefined when it keeps none).
 std::vector<float> parse_identity(std::string_view bytes, const std::string& origin, const std::string& fingerprint, std::size_t latent,
-                                  const std::string& package);
+                                  const std::string& package, torch::Tensor* image = nullptr, int image_size = 0);
 
 /// The parsed manifest plus the weights of a model package.
 class ModelPackage {
@@ -113,8 +116,11 @@ class ModelPackage {
   /// An identity kept for reuse (a visitor's photo encoded once): a safetensors file holding
   /// the latent and this package's weight fingerprint. Loading refuses a file made for another
   /// package, or one that is not an identity, with an error naming the file.
-  void save_identity(const std::string& path, const std::vector<float>& identity) const;
-  std::vector<float> load_identity(const std::string& path) const;
+  /// With `detail`, the file also keeps the identity's image (its detail layer's source,
+  /// 192 KiB at 128²), so the identity loads with its detail (Session::set_identity).
+  void save_identity(const std::string& path, const std::vector<float>& identity, const IdentityDetail* detail = nullptr) const;
+  /// With `image`: the image the file keeps, or an undefined tensor when it keeps none.
+  std::vector<float> load_identity(const std::string& path, torch::Tensor* image = nullptr) const;
   /// The manifest's text (metrics, provenance) for reports.
   const std::string& manifest_json() const { return manifest_; }
   /// Weights by name, to assign into a BetaVae (see weights.hpp).
@@ -151,15 +157,28 @@ class Generator {
 
   int image_size() const { return config_.image_size; }
   std::size_t latent_size() const { return static_cast<std::size_t>(config_.latent); }
-  /// Decodes one latent into `rgba` (resized to S·S·4 bytes, row-major, alpha 255).
-  void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba);
+  /// Decodes one latent into `rgba` (resized to S·S·4 bytes, row-major, alpha 255), with
+  /// `detail` laid on when given (identity_detail.hpp; made for the identity the latent composes).
+  void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba, const IdentityDetail* detail = nullptr);
   /// Decodes several latents at once (faster per image); each output S·S·4 bytes.
-  void decode_batch(const std::vector<std::vector<float>>& latents, std::vector<std::vector<std::uint8_t>>& rgba);
+  void decode_batch(const std::vector<std::vector<float>>& latents, std::vector<std::vector<std::uint8_t>>& rgba,
+                    const IdentityDetail* detail = nullptr);
   /// Encodes an RGBA8 or RGB8 image (`channels` 3 or 4) of any size: it is resized to S×S
   /// (area interpolation when shrinking) and mapped to the latent mean.
   std::vector<float> encode(const std::uint8_t* pixels, int width, int height, int channels);
+  /// The detail layer of an identity image (identity_detail.hpp): `pixels` as encode() reads them, and
+  /// `neutral_latent` = the manifold's compose(identity, neutral point) of the identity encode()
+  /// gave for them. One decoder pass.
+  std::shared_ptr<const IdentityDetail> detail(const std::uint8_t* pixels, int width, int height, int channels,
+                                           const std::vector<float>& neutral_latent, const DetailOptions& options = {});
+  /// The same for an image already at the model's size, [1, 3, S, S] float RGB in [0, 1].
+  std::shared_ptr<const IdentityDetail> detail(const torch::Tensor& image, const std::vector<float>& neutral_latent,
+                                           const DetailOptions& options = {});
 
  private:
+  torch::Tensor model_image(const std::uint8_t* pixels, int width, int height, int channels) const;
+  torch::Tensor latents_tensor(const std::vector<std::vector<float>>& latents) const;
+
   VaeConfig config_;
   BetaVae vae_{nullptr};
   int threads_;

@@ -37,11 +37,11 @@ struct WalkRecording {
 using RecordProgress = std::function<void(std::size_t done, std::size_t total)>;
 
 /// Draws `path` at `fps` for `identity` (the package's latent size) into `dir` (created),
-/// each frame `size`×`size` pixels. Throws circumplex::Error naming the file when a folder
+/// each frame `size`×`size` pixels, with the identity's `detail` layer when given (identity_detail.hpp). Throws circumplex::Error naming the file when a folder
 /// cannot be written or OpenCV has no MP4 encoder here (ErrorKind::Io), or when fps/size are
 /// out of range (ErrorKind::InvalidArgument: fps in (0, 240], size in [16, 2048]).
 WalkRecording record_walk(const ModelPackage& package, Generator& generator, const std::vector<float>& identity,
                           const Path& path, double fps, int size, const std::string& dir,
-                          const RecordProgress& progress = {});
+                          const RecordProgress& progress = {}, const IdentityDetail* detail = nullptr);
 
 }  // namespace circumplex

@@ -51,10 +51,15 @@ class FaceSource {
  public:
   virtual ~FaceSource() = default;
   virtual int image_size() const = 0;
-  /// One latent → S·S·4 RGBA bytes in `rgba` (resized as needed).
-  virtual void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba) = 0;
+  /// One latent → S·S·4 RGBA bytes in `rgba` (resized as needed), with `detail` laid on
+  /// when given (identity_detail.hpp).
+  virtual void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba, const IdentityDetail* detail) = 0;
   /// An RGB(A) image of any size → the identity latent (see Generator::encode).
   virtual std::vector<float> encode(const std::uint8_t* pixels, int width, int height, int channels) = 0;
+  /// An identity image (as encode takes it) and the latent of that identity at the neutral
+  /// point → its detail layer (see Generator::detail).
+  virtual std::shared_ptr<const IdentityDetail> detail(const std::uint8_t* pixels, int width, int height, int channels,
+                                                   const std::vector<float>& neutral_latent) = 0;
 };
 
 /// The cursor's path as update() moved it, captured between Session::begin_capture and
@@ -73,6 +78,11 @@ struct SessionOptions {
   std::uint64_t identity_seed = 1;
   bool generate_frames = true;  ///< false: rig outputs only, no worker thread
   std::string device = "cpu";   ///< where the generator runs: cpu, cuda or cuda:N (parse_device)
+  /// true: identities from an image (a photo, an identity file that keeps its image) keep the
+  /// detail the decoder does not draw (identity_detail.hpp): sharper faces, the person's own
+  /// hair and glasses, but the judge reads the expressions a little more weakly (README, "The
+  /// detail layer"). false (the default): every face is the decoder's alone.
+  bool keep_detail = false;
   /// Optional: receives the model's FaceSource and returns the one the worker uses.
   std::function<std::unique_ptr<FaceSource>(std::unique_ptr<FaceSource>)> wrap_faces;
 };
@@ -102,13 +112,19 @@ class Session {
   /// Identity from the model's prior with a seed.
   void set_identity_seed(std::uint64_t seed);
   /// Identity encoded from an image (RGB or RGBA bytes, any size; prepare_photo in photo.hpp
-  /// turns a photo into the image the encoder expects).
+  /// turns a photo into the image the encoder expects), with its detail layer when
+  /// SessionOptions::keep_detail is set.
   void set_identity_image(const std::uint8_t* pixels, int width, int height, int channels);
   /// Identity from a latent (e.g. ModelPackage::load_identity); throws when its size is not
-  /// the model's latent size.
-  void set_identity(std::vector<float> identity);
+  /// the model's latent size. With `image` (the identity's image, [1, 3, S, S], as an identity
+  /// file keeps it) the detail layer is made from it when keep_detail is set, as
+  /// set_identity_image does.
+  void set_identity(std::vector<float> identity, const torch::Tensor& image = {});
   /// The identity latent in use (what recordings draw and identity files keep).
   const std::vector<float>& identity() const { return identity_; }
+  /// The identity's detail layer, or null (keep_detail off, seed and bare latent identities).
+  /// Recordings and identity files take it with the latent.
+  std::shared_ptr<const IdentityDetail> identity_detail() const { return detail_; }
   std::uint64_t identity_seed() const { return identity_seed_; }
   /// Plays a path (the cursor target follows it); `loop` repeats it. stop_path() ends it.
   void play(std::shared_ptr<const Path> path, bool loop);
@@ -162,6 +178,8 @@ class Session {
   PathCapture capture_;
   std::uint64_t identity_seed_ = 1;
   std::vector<float> identity_, latent_;
+  std::shared_ptr<const IdentityDetail> detail_;
+  bool keep_detail_ = false;
   AffectPoint requested_affect_{1e9, 1e9, 1e9};
   bool identity_changed_ = true;
   AuVector aus_{};
@@ -177,6 +195,7 @@ class Session {
   mutable std::condition_variable wake_, done_;
   bool stop_ = false, pending_ = false;
   std::vector<float> pending_latent_;
+  std::shared_ptr<const IdentityDetail> pending_detail_;
   AffectPoint pending_affect_;
   std::uint64_t pending_id_ = 0, finished_id_ = 0;
   std::shared_ptr<const Frame> latest_;

@@ -38,6 +38,7 @@
 
 namespace circumplex {
 class ModelPackage;  // model_package.hpp (LibTorch): this header does not need its insides
+class IdentityDetail;  // identity_detail.hpp (LibTorch), likewise
 }
 
 namespace circumplex::renderer {
@@ -56,6 +57,7 @@ struct RecordRequest {
   std::string out_dir;             ///< folder for video, frames/, path.csv, contact sheet
   std::shared_ptr<const ModelPackage> package;  ///< the package the live session draws with (not read from disk again)
   std::vector<float> identity;     ///< the identity latent the live session draws
+  std::shared_ptr<const IdentityDetail> detail;  ///< its detail layer (identity_detail.hpp), or null
 };
 
 /// Services the viewer borrows from its host, so the renderer needs no image codecs
@@ -86,6 +88,7 @@ struct ViewerOptions {
   std::string device = "cpu";          ///< where the generator decodes: cpu, cuda or cuda:N (parse_device)
   std::uint64_t identity_seed = 1;     ///< identity from the model's prior
   std::string identity_image;          ///< a photo whose face becomes the identity at start (photo.hpp); without a face: a notice, and the seed's identity
+  bool keep_detail = false;            ///< photo identities keep their detail layer (SessionOptions::keep_detail)
   double half_life = 0.12;             ///< cursor smoothing, seconds
   double fixed_dt = 0.0;               ///< seconds per frame; 0: the wall clock (headless: 1/60)
   double generator_delay_ms = 0.0;     ///< testing: extra time the generator spends per face
