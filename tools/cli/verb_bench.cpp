@@ -152,6 +152,9 @@ void print_table(const Json& r) {
     std::printf("photo identity (%dx%d: detect, align, %sencode): median %.1f ms, p99 %.1f ms (goal <= 150 ms)", r["photo"]["width"].get<int>(),
                 r["photo"]["height"].get<int>(), fitted ? "fit, " : "", r["photo"]["time"]["median_ms"].get<double>(), r["photo"]["time"]["p99_ms"].get<double>());
     if (fitted) std::printf("; the fit alone %.1f ms", r["photo"]["fit"]["median_ms"].get<double>());
+    const auto& d = r["photo"]["detail"];
+    std::printf("\n  its detail layer: made in %.1f ms; one face %.2f ms with it, %.2f ms without (median)", d["make"]["median_ms"].get<double>(),
+                d["face"]["median_ms"].get<double>(), d["face_without"]["median_ms"].get<double>());
     std::printf("\n");
   } else {
     std::printf("photo identity: not measured (%s)\n", r["photo"]["reason"].get<std::string>().c_str());
