@@ -611,8 +611,8 @@ TEST_CASE("a session's intent-level controls and its FaceSource seam") {
       rgba[0] = 7;  // marks the frames this source drew
     }
     std::vector<float> encode(const std::uint8_t* p, int w, int h, int c) override { return inner->encode(p, w, h, c); }
-    std::shared_ptr<const IdentityDetail> detail(const std::uint8_t* p, int w, int h, int c, const std::vector<float>& neutral) override {
-      return inner->detail(p, w, h, c, neutral);
+    std::shared_ptr<const IdentityDetail> detail(const std::uint8_t* p, int w, int h, int c, const std::vector<float>& identity) override {
+      return inner->detail(p, w, h, c, identity);
     }
     std::unique_ptr<FaceSource> inner;
     std::atomic<int>& decodes;
@@ -704,6 +704,22 @@ TEST_CASE("an image identity keeps its detail: at neutral the face is the image,
   CHECK(frame_at(s, {})->rgba == neutral->rgba);
   s.set_identity(latent);  // a bare latent: no detail
   CHECK(s.identity_detail() == nullptr);
+
+  // Switched off (the viewer's checkbox), the detail goes at once and the decoder's own face
+  // shows; switched on, it comes with the next image identity.
+  s.set_identity_image(image.data(), 32, 32, 3);
+  REQUIRE(s.identity_detail() != nullptr);
+  s.set_keep_detail(false);
+  CHECK_FALSE(s.keep_detail());
+  CHECK(s.identity_detail() == nullptr);
+  CHECK(frame_at(s, {})->rgba == decoder_alone->rgba);
+  s.set_identity_image(image.data(), 32, 32, 3);
+  CHECK(s.identity_detail() == nullptr);
+  s.set_keep_detail(true);
+  CHECK(s.identity_detail() == nullptr);  // not until the image is set again
+  s.set_identity_image(image.data(), 32, 32, 3);
+  REQUIRE(s.identity_detail() != nullptr);
+  CHECK(frame_at(s, {})->rgba == neutral->rgba);
 }
 
 TEST_CASE("devices: cpu decodes as before, unknown names and CUDA without CUDA are refused by name") {

@@ -48,8 +48,8 @@ class SlowFaces final : public FaceSource {
     return inner_->encode(pixels, width, height, channels);
   }
   std::shared_ptr<const IdentityDetail> detail(const std::uint8_t* pixels, int width, int height, int channels,
-                                           const std::vector<float>& neutral_latent) override {
-    return inner_->detail(pixels, width, height, channels, neutral_latent);
+                                               const std::vector<float>& identity) override {
+    return inner_->detail(pixels, width, height, channels, identity);
   }
 
  private:

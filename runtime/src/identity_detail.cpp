@@ -1,6 +1,11 @@
 #include "circumplex/identity_detail.hpp"
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "circumplex/error.hpp"
 
@@ -20,6 +25,100 @@ void require_image(const torch::Tensor& t, const char* what) {
   }
 }
 
+// The same means as box(), on one S×S plane in plain loops: each tap of the window added
+// where it falls inside the image (loops the compiler vectorises), along rows, then along
+// columns, then divided by the number of pixels that fell inside. `row_sums` is S×S scratch.
+void box_plane(const float* in, float* out, float* row_sums, int s, int k) {
+  const int h = k / 2;
+  for (int y = 0; y < s; ++y) {
+    const float* __restrict row = in + static_cast<std::ptrdiff_t>(y) * s;
+    float* __restrict sums = row_sums + static_cast<std::ptrdiff_t>(y) * s;
+    std::copy(row, row + s, sums);
+    for (int t = 1; t <= h; ++t) {
+      for (int x = t; x < s; ++x) sums[x] += row[x - t];
+      for (int x = 0; x + t < s; ++x) sums[x] += row[x + t];
+    }
+  }
+  for (int y = 0; y < s; ++y) {
+    float* __restrict o = out + static_cast<std::ptrdiff_t>(y) * s;
+    std::copy(row_sums + static_cast<std::ptrdiff_t>(y) * s, row_sums + static_cast<std::ptrdiff_t>(y + 1) * s, o);
+    for (int t = 1; t <= h; ++t) {
+      if (y - t >= 0) {
+        const float* __restrict above = row_sums + static_cast<std::ptrdiff_t>(y - t) * s;
+        for (int x = 0; x < s; ++x) o[x] += above[x];
+      }
+      if (y + t < s) {
+        const float* __restrict below = row_sums + static_cast<std::ptrdiff_t>(y + t) * s;
+        for (int x = 0; x < s; ++x) o[x] += below[x];
+      }
+    }
+    const int rows = std::min(s - 1, y + h) - std::max(0, y - h) + 1;
+    for (int x = 0; x < s; ++x) o[x] /= static_cast<float>((std::min(s - 1, x + h) - std::max(0, x - h) + 1) * rows);
+  }
+}
+
+// apply() for one face on the CPU, in one pass over memory per offset instead of eight
+// tensor operations: the rule of apply_tensor_ops(), written out. `face` [3, S, S] in,
+// `out` [3, S, S]; `low` [3, S, S]; the padded planes [3, S + 2r, S + 2r].
+void apply_one(const float* face, float* out, const float* low, const float* padded_neutral, const float* padded_high, int s, int r,
+               double tolerance) {
+  const std::ptrdiff_t plane = static_cast<std::ptrdiff_t>(s) * s;
+  const int p = s + 2 * r;
+  const std::ptrdiff_t padded_plane = static_cast<std::ptrdiff_t>(p) * p;
+  std::vector<float> diff(plane), error(plane), scratch(plane), best(plane, 1e9f);
+  std::vector<std::int32_t> offset(plane, 0);
+  int index = 0;
+  for (int dy = -r; dy <= r; ++dy) {
+    for (int dx = -r; dx <= r; ++dx, ++index) {
+      for (int y = 0; y < s; ++y) {
+        const std::ptrdiff_t row = static_cast<std::ptrdiff_t>(y) * s, shifted = static_cast<std::ptrdiff_t>(y + r + dy) * p + r + dx;
+        float* __restrict d = diff.data() + row;
+        std::fill(d, d + s, 0.0f);
+        for (int c = 0; c < 3; ++c) {
+          const float* __restrict f = face + c * plane + row;
+          const float* __restrict n = padded_neutral + c * padded_plane + shifted;
+          for (int x = 0; x < s; ++x) d[x] += std::abs(f[x] - n[x]);
+        }
+      }
+      box_plane(diff.data(), error.data(), scratch.data(), s, 5);
+      const auto penalty = static_cast<float>(0.002 * (dx * dx + dy * dy));
+      for (std::ptrdiff_t i = 0; i < plane; ++i) {  // branch-free, so it vectorises
+        const float e = error[i] + penalty;
+        const bool better = e < best[i];
+        best[i] = better ? e : best[i];
+        offset[i] = better ? index : offset[i];
+      }
+    }
+  }
+  // The best offset's neutral face and detail; how far the face is from that neutral face.
+  const int side = 2 * r + 1;
+  std::vector<float> change(plane);
+  for (int y = 0; y < s; ++y) {
+    for (int x = 0; x < s; ++x) {
+      const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(y) * s + x;
+      const std::ptrdiff_t at = static_cast<std::ptrdiff_t>(y + offset[i] / side) * p + x + offset[i] % side;
+      float most = 0.0f;
+      for (int c = 0; c < 3; ++c) {
+        most = std::max(most, std::abs(face[c * plane + i] - padded_neutral[c * padded_plane + at]));
+        out[c * plane + i] = padded_high[c * padded_plane + at];  // the detail for now
+      }
+      change[i] = most;
+    }
+  }
+  std::vector<float> fade(plane, 1.0f);
+  if (tolerance > 0) {
+    box_plane(change.data(), diff.data(), scratch.data(), s, 3);
+    box_plane(diff.data(), change.data(), scratch.data(), s, 3);
+    for (std::ptrdiff_t i = 0; i < plane; ++i) fade[i] = std::clamp(1.0f - change[i] / static_cast<float>(tolerance), 0.0f, 1.0f);
+  }
+  for (int c = 0; c < 3; ++c) {
+    for (std::ptrdiff_t i = 0; i < plane; ++i) {
+      const std::ptrdiff_t k = c * plane + i;
+      out[k] = std::clamp(face[k] + low[k] + fade[i] * out[k], 0.0f, 1.0f);
+    }
+  }
+}
+
 }  // namespace
 
 IdentityDetail::IdentityDetail(const torch::Tensor& image, const torch::Tensor& neutral, const DetailOptions& options) : options_(options) {
@@ -32,26 +131,52 @@ IdentityDetail::IdentityDetail(const torch::Tensor& image, const torch::Tensor& 
   require_range(options.tolerance, 0.0, 1.0, "detail tolerance");
   torch::NoGradGuard no_grad;
   image_ = image.detach().to(torch::kFloat32).contiguous();
-  neutral_ = neutral.detach().to(image_.device(), torch::kFloat32).contiguous();
-  const torch::Tensor residual = image_ - neutral_;
+  const torch::Tensor neutral_face = neutral.detach().to(image_.device(), torch::kFloat32).contiguous();
+  const torch::Tensor residual = image_ - neutral_face;
   low_ = box(box(residual, 9), 9);
-  high_ = residual - low_;
+  // The neutral face and the fine detail with their edges repeated by the radius, for the
+  // offsets apply() compares: made once per identity, not per face.
+  const int r = options.radius;
+  const auto pad = F::PadFuncOptions({r, r, r, r}).mode(torch::kReplicate);
+  padded_neutral_ = F::pad(neutral_face, pad).contiguous();
+  padded_high_ = F::pad(residual - low_, pad).contiguous();
 }
 
-torch::Tensor IdentityDetail::apply(const torch::Tensor& decoded) const {
+void IdentityDetail::require_faces(const torch::Tensor& decoded) const {
   if (decoded.dim() != 4 || decoded.size(1) != 3 || decoded.size(2) != image_.size(2) || decoded.size(3) != image_.size(3)) {
     throw Error(ErrorKind::InvalidArgument, "the detail layer is for [N, 3, " + std::to_string(image_.size(2)) + ", " + std::to_string(image_.size(3)) +
                                                 "] faces, not " + c10::str(decoded.sizes()));
   }
+}
+
+torch::Tensor IdentityDetail::apply(const torch::Tensor& decoded) const {
+  require_faces(decoded);
+  if (!decoded.device().is_cpu()) return apply_tensor_ops(decoded);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor faces = decoded.detach().to(torch::kFloat32).contiguous();
+  const torch::Tensor low = low_.cpu(), padded_neutral = padded_neutral_.cpu(), padded_high = padded_high_.cpu();
+  torch::Tensor out = torch::empty_like(faces);
+  const int s = static_cast<int>(faces.size(2));
+  const std::int64_t face_size = 3 * static_cast<std::int64_t>(s) * s;
+  // One face per task: LibTorch's threads share a batch, a single face runs on one.
+  at::parallel_for(0, faces.size(0), 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      apply_one(faces.data_ptr<float>() + i * face_size, out.data_ptr<float>() + i * face_size, low.data_ptr<float>(),
+                padded_neutral.data_ptr<float>(), padded_high.data_ptr<float>(), s, options_.radius, options_.tolerance);
+    }
+  });
+  return out;
+}
+
+torch::Tensor IdentityDetail::apply_tensor_ops(const torch::Tensor& decoded) const {
+  require_faces(decoded);
   torch::NoGradGuard no_grad;
   const torch::Device device = decoded.device();
-  const torch::Tensor neutral = neutral_.to(device), low = low_.to(device), high = high_.to(device);
+  const torch::Tensor low = low_.to(device), padded_neutral = padded_neutral_.to(device), padded_high = padded_high_.to(device);
   const int r = options_.radius;
   const std::int64_t n = decoded.size(0), s = decoded.size(2);
   // For every pixel, the offset within r whose neutral face matches the decoded face best
   // over a 5×5 block; ties (flat skin) go to the nearest offset.
-  const auto pad = F::PadFuncOptions({r, r, r, r}).mode(torch::kReplicate);
-  const torch::Tensor padded_neutral = F::pad(neutral, pad), padded_high = F::pad(high, pad);
   torch::Tensor best_error = torch::full({n, 1, s, s}, 1e9f, decoded.options());
   torch::Tensor best_high = torch::zeros_like(decoded), best_neutral = torch::zeros_like(decoded);
   for (int dy = -r; dy <= r; ++dy) {

@@ -285,7 +285,7 @@ torch::Device parse_device(const std::string& name) {
 }
 
 Generator::Generator(const ModelPackage& package, int threads, const std::string& device)
-    : config_(package.config()), threads_(threads), device_(parse_device(device)) {
+    : manifold_(package.manifold()), config_(package.config()), threads_(threads), device_(parse_device(device)) {
   torch_compat::set_threads(threads_);
   vae_ = BetaVae(config_);
   assign_module_tensors(*vae_, package.weights(), package.dir() + "/weights");
@@ -366,12 +366,12 @@ std::vector<float> Generator::encode(const std::uint8_t* pixels, int width, int 
 }
 
 std::shared_ptr<const IdentityDetail> Generator::detail(const std::uint8_t* pixels, int width, int height, int channels,
-                                                    const std::vector<float>& neutral_latent, const DetailOptions& options) {
-  return detail(model_image(pixels, width, height, channels), neutral_latent, options);
+                                                        const std::vector<float>& identity, const DetailOptions& options) {
+  return detail(model_image(pixels, width, height, channels), identity, options);
 }
 
-std::shared_ptr<const IdentityDetail> Generator::detail(const torch::Tensor& image, const std::vector<float>& neutral_latent, const DetailOptions& options) {
-  const torch::Tensor z = latents_tensor({neutral_latent});
+std::shared_ptr<const IdentityDetail> Generator::detail(const torch::Tensor& image, const std::vector<float>& identity, const DetailOptions& options) {
+  const torch::Tensor z = latents_tensor({manifold_.compose(identity, AffectPoint{})});
   torch_compat::InferenceGuard guard;
   const torch::Tensor neutral = vae_->decoder->forward(z);
   return std::make_shared<const IdentityDetail>(image.to(device_), neutral, options);

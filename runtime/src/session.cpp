@@ -22,8 +22,8 @@ class ModelFaces final : public FaceSource {
     return generator_.encode(pixels, width, height, channels);
   }
   std::shared_ptr<const IdentityDetail> detail(const std::uint8_t* pixels, int width, int height, int channels,
-                                           const std::vector<float>& neutral_latent) override {
-    return generator_.detail(pixels, width, height, channels, neutral_latent);
+                                               const std::vector<float>& identity) override {
+    return generator_.detail(pixels, width, height, channels, identity);
   }
 
  private:
@@ -95,10 +95,18 @@ void Session::set_identity_image(const std::uint8_t* pixels, int width, int heig
   std::lock_guard<std::mutex> lock(generator_mutex_);
   std::vector<float> identity = generator_->encode(pixels, width, height, channels);
   std::shared_ptr<const IdentityDetail> detail;
-  if (keep_detail_) detail = generator_->detail(pixels, width, height, channels, package_.manifold().compose(identity, AffectPoint{}));
+  if (keep_detail_) detail = generator_->detail(pixels, width, height, channels, identity);
   identity_ = std::move(identity);
   detail_ = std::move(detail);
   identity_changed_ = true;
+}
+
+void Session::set_keep_detail(bool on) {
+  keep_detail_ = on;
+  if (!on && detail_) {
+    detail_.reset();
+    identity_changed_ = true;
+  }
 }
 
 void Session::set_identity(std::vector<float> identity, const torch::Tensor& image) {
@@ -111,8 +119,7 @@ void Session::set_identity(std::vector<float> identity, const torch::Tensor& ima
     // The file keeps the image as the encoder read it; back to the bytes it came from.
     const torch::Tensor bytes = image_bytes(image);
     std::lock_guard<std::mutex> lock(generator_mutex_);
-    detail = generator_->detail(bytes.data_ptr<std::uint8_t>(), static_cast<int>(bytes.size(1)), static_cast<int>(bytes.size(0)), 3,
-                                package_.manifold().compose(identity, AffectPoint{}));
+    detail = generator_->detail(bytes.data_ptr<std::uint8_t>(), static_cast<int>(bytes.size(1)), static_cast<int>(bytes.size(0)), 3, identity);
   }
   identity_ = std::move(identity);
   detail_ = std::move(detail);

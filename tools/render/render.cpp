@@ -44,7 +44,7 @@ void RenderContext::identity_from_file(const std::string& path) {
   torch::Tensor image;
   identity = package.load_identity(path, &image);
   detail.reset();
-  if (image.defined() && keep_detail) detail = generator.detail(image, package.manifold().compose(identity, AffectPoint{}));
+  if (image.defined() && keep_detail) detail = generator.detail(image, identity);
 }
 
 void RenderContext::identity_from_image(const std::string& path) {
@@ -53,7 +53,7 @@ void RenderContext::identity_from_image(const std::string& path) {
   for (const std::string& note : photo.notes) std::fprintf(stderr, "note: %s\n", note.c_str());
   identity = generator.encode(photo.rgb.data(), photo.size, photo.size, 3);
   detail.reset();
-  if (keep_detail) detail = generator.detail(photo.rgb.data(), photo.size, photo.size, 3, package.manifold().compose(identity, AffectPoint{}));
+  if (keep_detail) detail = generator.detail(photo.rgb.data(), photo.size, photo.size, 3, identity);
 }
 
 std::vector<cv::Mat> RenderContext::faces(const std::vector<AffectPoint>& points) {

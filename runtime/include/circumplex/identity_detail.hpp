@@ -23,8 +23,7 @@
 // including its neutral expression's edges, which weakens what the decoder draws (see README,
 // "The detail layer", for the figures). At the neutral point the face is the image itself.
 // It costs one decoder pass per identity and (2·radius + 1)² per-pixel comparisons per face,
-// on the device the decoder runs on: about 10 ms per 128² face on two CPU threads, five times
-// the decoder (`circumplex bench` times it).
+// on the device the decoder runs on (`circumplex bench` times it beside the decoder).
 //
 //   IdentityDetail detail(image, generator_neutral_face);   // [1, 3, S, S] each, RGB in [0, 1]
 //   torch::Tensor faces = detail.apply(decoded);        // [N, 3, S, S]
@@ -48,15 +47,22 @@ class IdentityDetail {
 
   /// `decoded` [N, 3, S, S] faces of this identity → the same faces with the detail laid on,
   /// clamped to [0, 1]. Runs on `decoded`'s device (the detail is copied there per call when
-  /// it lives elsewhere; a Generator makes it on its own device, so it does not).
+  /// it lives elsewhere; a Generator makes it on its own device, so it does not). On the CPU
+  /// it is one loop per face (LibTorch's threads take a batch's faces in parallel); elsewhere
+  /// it is apply_tensor_ops().
   torch::Tensor apply(const torch::Tensor& decoded) const;
+  /// The same rule in LibTorch operations, for any device: apply()'s path off the CPU. On
+  /// the CPU the two agree up to float rounding (tested), and apply() is several times faster.
+  torch::Tensor apply_tensor_ops(const torch::Tensor& decoded) const;
 
   /// The identity image it was made from, [1, 3, S, S] (what identity files keep).
   const torch::Tensor& image() const { return image_; }
   const DetailOptions& options() const { return options_; }
 
  private:
-  torch::Tensor image_, neutral_, low_, high_;
+  void require_faces(const torch::Tensor& decoded) const;
+
+  torch::Tensor image_, low_, padded_neutral_, padded_high_;
   DetailOptions options_;
 };
 

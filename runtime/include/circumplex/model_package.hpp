@@ -166,19 +166,19 @@ class Generator {
   /// Encodes an RGBA8 or RGB8 image (`channels` 3 or 4) of any size: it is resized to S×S
   /// (area interpolation when shrinking) and mapped to the latent mean.
   std::vector<float> encode(const std::uint8_t* pixels, int width, int height, int channels);
-  /// The detail layer of an identity image (identity_detail.hpp): `pixels` as encode() reads them, and
-  /// `neutral_latent` = the manifold's compose(identity, neutral point) of the identity encode()
-  /// gave for them. One decoder pass.
+  /// The detail layer of an identity image (identity_detail.hpp): `pixels` as encode() reads them,
+  /// and the `identity` encode() gave for them. One decoder pass, at the neutral point.
   std::shared_ptr<const IdentityDetail> detail(const std::uint8_t* pixels, int width, int height, int channels,
-                                           const std::vector<float>& neutral_latent, const DetailOptions& options = {});
+                                           const std::vector<float>& identity, const DetailOptions& options = {});
   /// The same for an image already at the model's size, [1, 3, S, S] float RGB in [0, 1].
-  std::shared_ptr<const IdentityDetail> detail(const torch::Tensor& image, const std::vector<float>& neutral_latent,
+  std::shared_ptr<const IdentityDetail> detail(const torch::Tensor& image, const std::vector<float>& identity,
                                            const DetailOptions& options = {});
 
  private:
   torch::Tensor model_image(const std::uint8_t* pixels, int width, int height, int channels) const;
   torch::Tensor latents_tensor(const std::vector<std::vector<float>>& latents) const;
 
+  Manifold manifold_;  // the package's: the detail layer composes the neutral point
   VaeConfig config_;
   BetaVae vae_{nullptr};
   int threads_;

@@ -56,10 +56,10 @@ class FaceSource {
   virtual void decode(const std::vector<float>& latent, std::vector<std::uint8_t>& rgba, const IdentityDetail* detail) = 0;
   /// An RGB(A) image of any size → the identity latent (see Generator::encode).
   virtual std::vector<float> encode(const std::uint8_t* pixels, int width, int height, int channels) = 0;
-  /// An identity image (as encode takes it) and the latent of that identity at the neutral
-  /// point → its detail layer (see Generator::detail).
+  /// An identity image (as encode takes it) and the identity encode gave for it → its detail
+  /// layer (see Generator::detail).
   virtual std::shared_ptr<const IdentityDetail> detail(const std::uint8_t* pixels, int width, int height, int channels,
-                                                   const std::vector<float>& neutral_latent) = 0;
+                                                       const std::vector<float>& identity) = 0;
 };
 
 /// The cursor's path as update() moved it, captured between Session::begin_capture and
@@ -125,6 +125,11 @@ class Session {
   /// The identity's detail layer, or null (keep_detail off, seed and bare latent identities).
   /// Recordings and identity files take it with the latent.
   std::shared_ptr<const IdentityDetail> identity_detail() const { return detail_; }
+  /// Whether image identities set from now on keep their detail (starts as
+  /// SessionOptions::keep_detail). Off drops the current identity's detail at once; on takes
+  /// effect with the next image identity (set the image again to add it now).
+  void set_keep_detail(bool on);
+  bool keep_detail() const { return keep_detail_; }
   std::uint64_t identity_seed() const { return identity_seed_; }
   /// Plays a path (the cursor target follows it); `loop` repeats it. stop_path() ends it.
   void play(std::shared_ptr<const Path> path, bool loop);
