@@ -108,6 +108,20 @@ def main():
         notes = ctx.set_identity_image(bytes(range(256)) * 48, 64, 64, 3)
         expect(len(notes) == 1 and "states no framing" in notes[0], f"identity notes: {notes}")
 
+    # keep_detail (API 7): at neutral the face of an image identity is that image, up to
+    # rounding; without it the tiny decoder's own face is far from the stripes.
+    stripes = bytes((40 + c * 60 if x % 4 < 2 else 200) for y in range(32) for x in range(32) for c in range(3))
+    worst = {}
+    for keep in (True, False):
+        with circumplex.Context(model=model, threads=1, half_life=0.0, keep_detail=keep) as ctx:
+            ctx.set_identity_image(stripes, 32, 32, 3)
+            ctx.set_target(0.0, 0.0)
+            ctx.update(0.0)
+            ctx.wait_frame(60.0)
+            rgba = ctx.copy_frame()[0]
+            worst[keep] = max(abs(rgba[4 * p + c] - stripes[3 * p + c]) for p in range(32 * 32) for c in range(3))
+    expect(worst[True] <= 1 and worst[False] > 40, f"keep_detail: worst channel error {worst}")
+
     # The example script.
     example = runpy.run_path(os.path.join(bindings, "example.py"))
     expect(example["main"](["example.py", model, "1", "--fast"]) == 0, "example runs")

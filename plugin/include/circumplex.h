@@ -105,7 +105,8 @@
  * OSC modes CPX_OSC_VRCHAT_BUDGET and CPX_OSC_VMC. API 3 added cpx_save_identity and
  * cpx_load_identity, and cpx_set_identity_image aligns the photo's face. API 4 appended
  * cpx_create_info.device (a host built against API 3 gets the CPU). API 5 added
- * cpx_identity_notes. API 6 added cpx_wait_frame.
+ * cpx_identity_notes. API 6 added cpx_wait_frame. API 7 added the flag CPX_CREATE_KEEP_DETAIL
+ * (a library before it refuses the bit as unknown).
  */
 #ifndef CIRCUMPLEX_H
 #define CIRCUMPLEX_H
@@ -123,7 +124,7 @@ extern "C" {
 #define CPX_VERSION_MINOR 1
 #define CPX_VERSION_PATCH 0
 /** ABI revision of this header; raised whenever functions or struct fields are added. */
-#define CPX_API_VERSION 6
+#define CPX_API_VERSION 7
 #define CPX_MAKE_VERSION(major, minor, patch) \
   (((uint32_t)(major) << 16) | ((uint32_t)(minor) << 8) | (uint32_t)(patch))
 #define CPX_VERSION CPX_MAKE_VERSION(CPX_VERSION_MAJOR, CPX_VERSION_MINOR, CPX_VERSION_PATCH)
@@ -222,6 +223,15 @@ CPX_API cpx_result CPX_CALL cpx_emotion_name(int32_t index, const char** out_nam
 
 /** Flags of cpx_create_info.flags. */
 #define CPX_CREATE_RIG_ONLY 0x1u /**< rig outputs only: no generator thread, no frames */
+/** API 7. An identity from an image keeps the image's own detail (hair, glasses' wire, age
+    lines), which the decoder leaves soft: every face of it is the decoder's face plus that
+    detail, following the face's parts and fading where the expression changes the face; at
+    the neutral point the face is the image. Costs a decoder pass per cpx_set_identity_image
+    and a few ms per face; the judge reads expressions a little more weakly with it (README,
+    "The detail layer"). cpx_save_identity then keeps the image, and cpx_load_identity of
+    such a file brings the detail back. Seeds and files without an image have none. No
+    effect with CPX_CREATE_RIG_ONLY. */
+#define CPX_CREATE_KEEP_DETAIL 0x2u
 
 typedef struct cpx_create_info {
   uint32_t struct_size;   /**< sizeof(cpx_create_info) */

@@ -391,7 +391,9 @@ cpx_result cpx_create(const cpx_create_info* info, cpx_context** out_ctx) {
     need(out_ctx, "out_ctx");
     *out_ctx = nullptr;
     const cpx_create_info ci = info ? read_struct(info, cpx_create_info CPX_CREATE_INFO_INIT, "info") : cpx_create_info CPX_CREATE_INFO_INIT;
-    if (ci.flags & ~CPX_CREATE_RIG_ONLY) fail(CPX_ERROR_INVALID_ARGUMENT, "info->flags holds unknown bits (only CPX_CREATE_RIG_ONLY is defined)");
+    if (ci.flags & ~(CPX_CREATE_RIG_ONLY | CPX_CREATE_KEEP_DETAIL)) {
+      fail(CPX_ERROR_INVALID_ARGUMENT, "info->flags holds unknown bits (CPX_CREATE_RIG_ONLY and CPX_CREATE_KEEP_DETAIL are defined)");
+    }
     if (ci.frame_size != 0) need_range(ci.frame_size, 16, 2048, "info->frame_size (0: the model's size)");
     need_range(ci.threads, 0, 64, "info->threads (0: the default)");
     need_range(ci.half_life, 0.0, 60.0, "info->half_life (seconds)");
@@ -427,6 +429,7 @@ cpx_result cpx_create(const cpx_create_info* info, cpx_context** out_ctx) {
       options.half_life = static_cast<double>(ci.half_life);
       options.identity_seed = ci.identity_seed;
       options.generate_frames = !ctx->rig_only;
+      options.keep_detail = (ci.flags & CPX_CREATE_KEEP_DETAIL) != 0;
       options.device = device;
       ctx->session = std::make_unique<Session>(std::move(package), options);
     } catch (const Error& e) {

@@ -418,6 +418,16 @@ void Viewer::Impl::panel_controls(const ImVec2& pos, const ImVec2& size) {
                                               ImGuiInputTextFlags_EnterReturnsTrue);
   ImGui::SameLine();
   if ((ImGui::Button("Load") || enter) && ui.image_path[0]) set_identity_image_file(ui.image_path);
+  row_label("");
+  bool keep = session->keep_detail();
+  if (ImGui::Checkbox("keep the image's detail", &keep)) {
+    session->set_keep_detail(keep);
+    if (keep && !ui.identity_image.empty()) set_identity_image_file(ui.identity_image);  // adds the layer now
+  }
+  if (ImGui::IsItemHovered()) {
+    ImGui::SetTooltip("an image identity keeps its own hair, lines and glasses' wire, which the decoder draws soft;\n"
+                      "expressions read a little more weakly with it (README, \"The detail layer\")");
+  }
   if (own) ImGui::End();
 }
 

@@ -75,6 +75,11 @@ class CreateOptions {
     info_.flags = on ? (info_.flags | CPX_CREATE_RIG_ONLY) : (info_.flags & ~CPX_CREATE_RIG_ONLY);
     return *this;
   }
+  /// An image identity keeps the image's own detail (CPX_CREATE_KEEP_DETAIL, API 7).
+  CreateOptions& keep_detail(bool on = true) {
+    info_.flags = on ? (info_.flags | CPX_CREATE_KEEP_DETAIL) : (info_.flags & ~CPX_CREATE_KEEP_DETAIL);
+    return *this;
+  }
   CreateOptions& frame_size(int32_t pixels) { info_.frame_size = pixels; return *this; }
   CreateOptions& threads(int32_t n) { info_.threads = n; return *this; }
   CreateOptions& half_life(float seconds) { info_.half_life = seconds; return *this; }

@@ -139,8 +139,9 @@ namespace Circumplex
     public static class Native
     {
         public const string Library = "circumplex";
-        public const uint ApiVersion = 6;  // CPX_API_VERSION these bindings follow
+        public const uint ApiVersion = 7;  // CPX_API_VERSION these bindings follow
         public const uint CreateRigOnly = 0x1;
+        public const uint CreateKeepDetail = 0x2;  // API 7
         public const int AuCount = 17, ArkitCount = 52, VrmCount = 18, AffectCount = 3, MaxOutputs = 52;
         public const int MaxBorrows = 8;
 
@@ -236,6 +237,7 @@ namespace Circumplex
     {
         public string ModelPath;        // null: the shipped default package
         public bool RigOnly;            // no generator, no frames
+        public bool KeepDetail;         // an image identity keeps the image's own detail (CPX_CREATE_KEEP_DETAIL)
         public int FrameSize;           // 0: the model's size
         public int Threads;             // 0: 2
         public float HalfLife = 0.12f;  // cursor smoothing, seconds
@@ -298,7 +300,7 @@ namespace Circumplex
             CreateInfo info;
             CircumplexException.Check(Native.cpx_create_info_init(out info), IntPtr.Zero);  // API 3's fields
             info.StructSize = (uint)Marshal.SizeOf(typeof(CreateInfo));
-            info.Flags = options.RigOnly ? Native.CreateRigOnly : 0u;
+            info.Flags = (options.RigOnly ? Native.CreateRigOnly : 0u) | (options.KeepDetail ? Native.CreateKeepDetail : 0u);
             info.FrameSize = options.FrameSize;
             info.Threads = options.Threads;
             info.HalfLife = options.HalfLife;

@@ -29,8 +29,9 @@ OSC_VRCHAT, OSC_GENERIC, OSC_VRCHAT_BUDGET, OSC_VMC = 0, 1, 2, 3
 VMC_VRM0, VMC_VRM1, VMC_ARKIT = 0, 1, 2
 BETWEEN_STRAIGHT, BETWEEN_SPHERE = 0, 1
 CREATE_RIG_ONLY = 0x1
+CREATE_KEEP_DETAIL = 0x2  # API 7: an image identity keeps the image's own detail (see circumplex.h)
 ERROR_NO_FRAME = 6
-API_VERSION = 6  # the CPX_API_VERSION these bindings are written against
+API_VERSION = 7  # the CPX_API_VERSION these bindings are written against
 
 
 class Affect(ctypes.Structure):
@@ -192,7 +193,7 @@ class Context:
     """One circumplex engine instance (cpx_context). Close it (or use `with`) when done."""
 
     def __init__(self, model=None, rig_only=False, frame_size=0, threads=0, half_life=0.12, identity_seed=1,
-                 library=None, device=None):
+                 library=None, device=None, keep_detail=False):
         self._lib = load(library)
         info = CreateInfo()
         _check(self._lib.cpx_create_info_init(ctypes.byref(info)))  # API 3's fields
@@ -201,7 +202,7 @@ class Context:
         info.device = self._device
         self._model = model.encode() if model is not None else None  # kept alive during create
         info.model_path = self._model
-        info.flags = CREATE_RIG_ONLY if rig_only else 0
+        info.flags = (CREATE_RIG_ONLY if rig_only else 0) | (CREATE_KEEP_DETAIL if keep_detail else 0)
         info.frame_size, info.threads, info.half_life, info.identity_seed = frame_size, threads, half_life, identity_seed
         self._ctx = _ctx_p()
         _check(self._lib.cpx_create(ctypes.byref(info), ctypes.byref(self._ctx)))
