@@ -442,9 +442,14 @@ TEST_CASE("the detail layer gives the image back at neutral, follows parts that 
   const torch::Tensor neutral = blur(image).contiguous();
   const IdentityDetail detail(image, neutral);
   CHECK(detail.image().equal(image));
+  // The rule before the region fade, for the checks of following and of the local fade.
+  DetailOptions local;
+  local.region_tolerance = 0.0;
+  const IdentityDetail local_detail(image, neutral, local);
 
   // At the neutral point the face is the image itself.
   CHECK(detail.apply(neutral).sub(image).abs().max().item<float>() < 1e-5f);
+  CHECK(local_detail.apply(neutral).sub(image).abs().max().item<float>() < 1e-5f);
 
   // The decoded face moved one pixel to the right: the detail moves with it (radius 2), where
   // detail left in place (radius 0) draws the old edges.
@@ -452,9 +457,9 @@ TEST_CASE("the detail layer gives the image back at neutral, follows parts that 
   const torch::Tensor inner = torch::zeros({1, 1, s, s});
   inner.narrow(2, 4, s - 8).narrow(3, 4, s - 8).fill_(1.0);
   const auto error_inside = [&](const torch::Tensor& face) { return face.sub(shift(image)).abs().mul(inner).sum().item<double>(); };
-  DetailOptions still;
+  DetailOptions still = local;
   still.radius = 0;
-  const double followed = error_inside(detail.apply(shift(neutral))), left = error_inside(IdentityDetail(image, neutral, still).apply(shift(neutral)));
+  const double followed = error_inside(local_detail.apply(shift(neutral))), left = error_inside(IdentityDetail(image, neutral, still).apply(shift(neutral)));
   CAPTURE(followed);
   CAPTURE(left);
   CHECK(followed < 0.3 * left);
@@ -463,42 +468,57 @@ TEST_CASE("the detail layer gives the image back at neutral, follows parts that 
   // there and the decoded face shows alone, plus the smooth part of the detail.
   torch::Tensor changed = neutral.clone();
   changed.narrow(2, 12, 8).narrow(3, 12, 8).add_(0.3);
-  const torch::Tensor face = detail.apply(changed);
+  const torch::Tensor face = local_detail.apply(changed);
   const torch::Tensor residual = image - neutral;
   const torch::Tensor low = F::avg_pool2d(F::avg_pool2d(residual, F::AvgPool2dFuncOptions(9).stride(1).padding(4).count_include_pad(false)),
                                           F::AvgPool2dFuncOptions(9).stride(1).padding(4).count_include_pad(false));
   const auto patch = [](const torch::Tensor& x) { return x.narrow(2, 14, 4).narrow(3, 14, 4); };
   CHECK(patch(face).sub(patch(changed + low)).abs().max().item<float>() < 1e-5f);
   // Tolerance 0: the detail never fades, so the patch keeps the image's fine detail.
-  DetailOptions always;
+  DetailOptions always = local;
   always.tolerance = 0.0;
   const torch::Tensor kept = IdentityDetail(image, neutral, always).apply(changed);
   CHECK(patch(kept).sub(patch(changed + low)).abs().max().item<float>() > 0.05f);
   // Outside the patch (and its 5×5 blocks) nothing changed: the image comes back there.
   CHECK(face.narrow(2, 0, 6).sub(image.narrow(2, 0, 6)).abs().max().item<float>() < 1e-5f);
+  // The region fade alone (tolerance 0) takes the whole detail, smooth part too, off where
+  // the face around a pixel moved from neutral: the patch shows the decoded face alone, and
+  // rows beyond its 17×17 reach keep the image.
+  DetailOptions region;
+  region.tolerance = 0.0;
+  const torch::Tensor faded = IdentityDetail(image, neutral, region).apply(changed);
+  CHECK(patch(faded).sub(patch(changed)).abs().max().item<float>() < 1e-5f);
+  CHECK(faded.narrow(2, 0, 4).sub(image.narrow(2, 0, 4)).abs().max().item<float>() < 1e-5f);
+  // A part that moved one pixel: with the region fade the detail is taken off there too
+  // (expressions read as strongly as the decoder draws them), so less of the image shows.
+  CHECK(error_inside(detail.apply(shift(neutral))) > followed);
 
   // Batches: each face as it is alone.
-  const torch::Tensor both = detail.apply(torch::cat({neutral, changed}));
+  const torch::Tensor both = local_detail.apply(torch::cat({neutral, changed}));
   CHECK(both[0].sub(image[0]).abs().max().item<float>() < 1e-5f);
   CHECK(both[1].sub(face[0]).abs().max().item<float>() < 1e-6f);
 
   // The CPU's loop and the tensor operations other devices run draw the same faces: for
-  // every radius, with and without fading, on a batch of moved, changed and random faces.
+  // every radius, with and without each fade, on a batch of moved, changed and random faces.
   const torch::Tensor faces = torch::cat({neutral, shift(neutral), changed, blur(torch::rand({1, 3, s, s}))});
   for (const int radius : {0, 1, 2, 4}) {
     for (const double tolerance : {0.0, 0.07, 0.5}) {
-      CAPTURE(radius);
-      CAPTURE(tolerance);
-      DetailOptions options;
-      options.radius = radius;
-      options.tolerance = tolerance;
-      const IdentityDetail layer(image, neutral, options);
-      const torch::Tensor loop = layer.apply(faces), ops = layer.apply_tensor_ops(faces);
-      const torch::Tensor gap = loop.sub(ops).abs();
-      // Sums in another order may flip a near-tie between offsets at a rare pixel.
-      CHECK(gap.gt(1e-5).to(torch::kFloat32).mean().item<float>() < 0.002f);
-      CHECK(gap.mean().item<float>() < 1e-5f);
-      CHECK_FALSE(loop.equal(faces));
+      for (const double region_tolerance : {0.0, 0.1}) {
+        CAPTURE(radius);
+        CAPTURE(tolerance);
+        CAPTURE(region_tolerance);
+        DetailOptions options;
+        options.radius = radius;
+        options.tolerance = tolerance;
+        options.region_tolerance = region_tolerance;
+        const IdentityDetail layer(image, neutral, options);
+        const torch::Tensor loop = layer.apply(faces), ops = layer.apply_tensor_ops(faces);
+        const torch::Tensor gap = loop.sub(ops).abs();
+        // Sums in another order may flip a near-tie between offsets at a rare pixel.
+        CHECK(gap.gt(1e-5).to(torch::kFloat32).mean().item<float>() < 0.002f);
+        CHECK(gap.mean().item<float>() < 1e-5f);
+        CHECK_FALSE(loop.equal(faces));
+      }
     }
   }
 
@@ -513,6 +533,9 @@ TEST_CASE("the detail layer gives the image back at neutral, follows parts that 
   DetailOptions loose;
   loose.tolerance = 1.5;
   CHECK_THROWS_WITH_AS(IdentityDetail(image, neutral, loose), doctest::Contains("detail tolerance"), Error);
+  DetailOptions wide;
+  wide.region_tolerance = -0.1;
+  CHECK_THROWS_WITH_AS(IdentityDetail(image, neutral, wide), doctest::Contains("detail region tolerance"), Error);
 }
 
 TEST_CASE("an identity file may keep the identity's image, checked like the rest") {

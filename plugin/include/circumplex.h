@@ -227,10 +227,10 @@ CPX_API cpx_result CPX_CALL cpx_emotion_name(int32_t index, const char** out_nam
     lines), which the decoder leaves soft: every face of it is the decoder's face plus that
     detail, following the face's parts and fading where the expression changes the face; at
     the neutral point the face is the image. Costs a decoder pass per cpx_set_identity_image
-    and a few ms per face; the judge reads expressions a little more weakly with it (README,
-    "The detail layer"). cpx_save_identity then keeps the image, and cpx_load_identity of
-    such a file brings the detail back. Seeds and files without an image have none. No
-    effect with CPX_CREATE_RIG_ONLY. */
+    and about 1 ms per face on the CPU; the person's features vary a little more across
+    expressions with it (README, "The detail layer"). cpx_save_identity then keeps the
+    image, and cpx_load_identity of such a file brings the detail back. Seeds and files
+    without an image have none. No effect with CPX_CREATE_RIG_ONLY. */
 #define CPX_CREATE_KEEP_DETAIL 0x2u
 
 typedef struct cpx_create_info {

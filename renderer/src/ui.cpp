@@ -426,7 +426,7 @@ void Viewer::Impl::panel_controls(const ImVec2& pos, const ImVec2& size) {
   }
   if (ImGui::IsItemHovered()) {
     ImGui::SetTooltip("an image identity keeps its own hair, lines and glasses' wire, which the decoder draws soft;\n"
-                      "expressions read a little more weakly with it (README, \"The detail layer\")");
+                      "it fades where the expression moves the face (README, \"The detail layer\")");
   }
   if (own) ImGui::End();
 }

@@ -61,7 +61,7 @@ void box_plane(const float* in, float* out, float* row_sums, int s, int k) {
 // tensor operations: the rule of apply_tensor_ops(), written out. `face` [3, S, S] in,
 // `out` [3, S, S]; `low` [3, S, S]; the padded planes [3, S + 2r, S + 2r].
 void apply_one(const float* face, float* out, const float* low, const float* padded_neutral, const float* padded_high, int s, int r,
-               double tolerance) {
+               const DetailOptions& options) {
   const std::ptrdiff_t plane = static_cast<std::ptrdiff_t>(s) * s;
   const int p = s + 2 * r;
   const std::ptrdiff_t padded_plane = static_cast<std::ptrdiff_t>(p) * p;
@@ -105,16 +105,32 @@ void apply_one(const float* face, float* out, const float* low, const float* pad
       change[i] = most;
     }
   }
-  std::vector<float> fade(plane, 1.0f);
-  if (tolerance > 0) {
+  std::vector<float> fade(plane, 1.0f), region_fade(plane, 1.0f);
+  if (options.tolerance > 0) {
     box_plane(change.data(), diff.data(), scratch.data(), s, 3);
     box_plane(diff.data(), change.data(), scratch.data(), s, 3);
-    for (std::ptrdiff_t i = 0; i < plane; ++i) fade[i] = std::clamp(1.0f - change[i] / static_cast<float>(tolerance), 0.0f, 1.0f);
+    for (std::ptrdiff_t i = 0; i < plane; ++i) fade[i] = std::clamp(1.0f - change[i] / static_cast<float>(options.tolerance), 0.0f, 1.0f);
+  }
+  if (options.region_tolerance > 0) {
+    // How far the face around each pixel moved from the neutral face where it stands.
+    for (int y = 0; y < s; ++y) {
+      for (int x = 0; x < s; ++x) {
+        const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(y) * s + x, at = static_cast<std::ptrdiff_t>(y + r) * p + x + r;
+        float most = 0.0f;
+        for (int c = 0; c < 3; ++c) most = std::max(most, std::abs(face[c * plane + i] - padded_neutral[c * padded_plane + at]));
+        change[i] = most;
+      }
+    }
+    box_plane(change.data(), diff.data(), scratch.data(), s, 9);
+    box_plane(diff.data(), change.data(), scratch.data(), s, 9);
+    for (std::ptrdiff_t i = 0; i < plane; ++i) {
+      region_fade[i] = std::clamp(1.0f - change[i] / static_cast<float>(options.region_tolerance), 0.0f, 1.0f);
+    }
   }
   for (int c = 0; c < 3; ++c) {
     for (std::ptrdiff_t i = 0; i < plane; ++i) {
       const std::ptrdiff_t k = c * plane + i;
-      out[k] = std::clamp(face[k] + low[k] + fade[i] * out[k], 0.0f, 1.0f);
+      out[k] = std::clamp(face[k] + region_fade[i] * (low[k] + fade[i] * out[k]), 0.0f, 1.0f);
     }
   }
 }
@@ -129,6 +145,7 @@ IdentityDetail::IdentityDetail(const torch::Tensor& image, const torch::Tensor& 
   }
   require_range(options.radius, 0, 4, "detail radius");
   require_range(options.tolerance, 0.0, 1.0, "detail tolerance");
+  require_range(options.region_tolerance, 0.0, 1.0, "detail region tolerance");
   torch::NoGradGuard no_grad;
   image_ = image.detach().to(torch::kFloat32).contiguous();
   const torch::Tensor neutral_face = neutral.detach().to(image_.device(), torch::kFloat32).contiguous();
@@ -162,7 +179,7 @@ torch::Tensor IdentityDetail::apply(const torch::Tensor& decoded) const {
   at::parallel_for(0, faces.size(0), 1, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
       apply_one(faces.data_ptr<float>() + i * face_size, out.data_ptr<float>() + i * face_size, low.data_ptr<float>(),
-                padded_neutral.data_ptr<float>(), padded_high.data_ptr<float>(), s, options_.radius, options_.tolerance);
+                padded_neutral.data_ptr<float>(), padded_high.data_ptr<float>(), s, options_.radius, options_);
     }
   });
   return out;
@@ -189,14 +206,17 @@ torch::Tensor IdentityDetail::apply_tensor_ops(const torch::Tensor& decoded) con
       best_high = torch::where(better, padded_high.narrow(2, r + dy, s).narrow(3, r + dx, s), best_high);
     }
   }
-  torch::Tensor face = decoded + low;
+  torch::Tensor fade = torch::ones({n, 1, s, s}, decoded.options()), region_fade = fade;
   if (options_.tolerance > 0) {
     const torch::Tensor change = box(box((decoded - best_neutral).abs().amax(1, true), 3), 3);
-    face += (1.0 - change / options_.tolerance).clamp_(0.0, 1.0) * best_high;
-  } else {
-    face += best_high;
+    fade = (1.0 - change / options_.tolerance).clamp_(0.0, 1.0);
   }
-  return face.clamp_(0.0, 1.0);
+  if (options_.region_tolerance > 0) {
+    const torch::Tensor neutral = padded_neutral.narrow(2, r, s).narrow(3, r, s);
+    const torch::Tensor region = box(box((decoded - neutral).abs().amax(1, true), 9), 9);
+    region_fade = (1.0 - region / options_.region_tolerance).clamp_(0.0, 1.0);
+  }
+  return (decoded + region_fade * (low + fade * best_high)).clamp_(0.0, 1.0);
 }
 
 }  // namespace circumplex

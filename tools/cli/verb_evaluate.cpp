@@ -30,6 +30,7 @@ int run_evaluate(int argc, char** argv) {
       {"--detail", "", "ground truth only: lay each person's detail layer on the model's faces, as a Session with keep_detail does for an image identity (README: the detail layer)"},
       {"--detail-tolerance", "T", "with --detail: the change at which the detail has faded out, 0..1 (default 0.07; 0: it never fades)"},
       {"--detail-radius", "R", "with --detail: how far (pixels) the detail follows the face's parts, 0..4 (default 2)"},
+      {"--detail-region-tolerance", "T", "with --detail: the mean change around a pixel (17x17) from the neutral face at which the detail has faded out, 0..1 (default 0.1; 0: no such fade)"},
       {"--keep-fresh", "", "keep the fresh set's folder (beside the JSON) instead of removing it"},
       {"--strict", "", "exit 1 when a number misses its target"},
   };
@@ -70,8 +71,9 @@ int run_evaluate(int argc, char** argv) {
     opt.detail = DetailOptions{};
     opt.detail->tolerance = args.number_or("--detail-tolerance", opt.detail->tolerance, 0.0, 1.0);
     opt.detail->radius = static_cast<int>(args.integer_or("--detail-radius", opt.detail->radius, 0, 4));
-  } else if (args.has("--detail-tolerance") || args.has("--detail-radius")) {
-    throw UsageError("--detail-tolerance and --detail-radius go with --detail");
+    opt.detail->region_tolerance = args.number_or("--detail-region-tolerance", opt.detail->region_tolerance, 0.0, 1.0);
+  } else if (args.has("--detail-tolerance") || args.has("--detail-radius") || args.has("--detail-region-tolerance")) {
+    throw UsageError("--detail-tolerance, --detail-radius and --detail-region-tolerance go with --detail");
   }
   (void)parse_device(opt.device);  // refused before the fresh set is made
   for (int i = 0; i < argc; ++i) opt.command_line += std::string(i ? " " : "circumplex ") + argv[i];

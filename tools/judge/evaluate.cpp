@@ -582,7 +582,7 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
                               drift_outputs, truth_people, gto);
     truth.json["identity_fit"] = opt.identity_fit.steps == 0 ? json(nullptr)
                                                              : json{{"steps", opt.identity_fit.steps}, {"prior", opt.identity_fit.prior}, {"lr", opt.identity_fit.lr}};
-    truth.json["detail"] = opt.detail ? json{{"radius", opt.detail->radius}, {"tolerance", opt.detail->tolerance}} : json(nullptr);
+    truth.json["detail"] = opt.detail ? json{{"radius", opt.detail->radius}, {"tolerance", opt.detail->tolerance}, {"region_tolerance", opt.detail->region_tolerance}} : json(nullptr);
     bar.advance();
   }
 

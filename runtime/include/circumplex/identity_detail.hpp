@@ -6,10 +6,10 @@
 // detail is still at hand: it is the image minus the decoder's own face of that identity at
 // neutral. The detail layer lays it back on every face of that identity:
 //
-//   face = decoded + low + mask · shifted(high)
+//   face = decoded + region · (low + mask · shifted(high))
 //
 //   - low: the detail blurred (two 9×9 box filters): colour and shading the decoder got wrong.
-//     It has no edges, so it goes on everywhere.
+//     It has no edges, so it goes on wherever the face is still where it was at neutral.
 //   - high: the rest, the fine detail. An expression moves parts of the face (brows rise, the
 //     mouth opens), and detail left where it was would draw the neutral face's edges over the
 //     new ones. So each pixel takes the detail from the offset (within `radius` pixels) where
@@ -17,9 +17,15 @@
 //     nearest offset on ties): detail that moved with the face moves with it.
 //   - mask: where even the best-matching neutral face differs from the decoded one by more
 //     than `tolerance` (new content: an open mouth, teeth, a wrinkle the expression makes),
-//     the detail fades out and the decoder's face alone shows the expression.
+//     the fine detail fades out.
+//   - region: where the face around a pixel (17×17) has moved from the neutral face standing
+//     there by more than `region_tolerance` on average (brows raised, eyes widened, a jaw
+//     dropped, a smile), all of the detail fades out, and the decoder's face alone shows the
+//     expression. Neutral edges and shading left where the expression changes the face pull
+//     what a viewer (or a judge) reads back towards neutral, and leave halos where the face's
+//     outline moved.
 //
-// With tolerance 0 the mask is 1 everywhere: the face keeps all of the image's detail,
+// With both tolerances 0 the face keeps all of the image's detail everywhere,
 // including its neutral expression's edges, which weakens what the decoder draws (see README,
 // "The detail layer", for the figures). At the neutral point the face is the image itself.
 // It costs one decoder pass per identity and (2·radius + 1)² per-pixel comparisons per face,
@@ -36,6 +42,9 @@ namespace circumplex {
 struct DetailOptions {
   int radius = 2;           ///< how far (pixels) detail may follow the face's parts, 0 … 4
   double tolerance = 0.07;  ///< change (0 … 1 of full scale) at which detail has faded out; 0: never fades
+  /// mean change of the face around a pixel (17×17) from the neutral face standing there at
+  /// which all of the detail (smooth and fine) has faded out; 0: never (the earlier rule)
+  double region_tolerance = 0.1;
 };
 
 class IdentityDetail {
