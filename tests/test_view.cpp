@@ -1,7 +1,7 @@
 // The viewer (renderer/, `circumplex view`): headless renders and their pixels, input on the
 // pad, frame timing with a slow generator, and bad input (model package, Vulkan driver).
 // Every viewer here runs on lavapipe with the validation layer on; any validation error fails.
-#include <doctest/doctest.h>
+#include "torch_doctest.hpp"  // first: LibTorch (model_package.hpp) brings glog's CHECK, which must not win
 
 #define GLFW_INCLUDE_NONE  // key codes only
 #include <GLFW/glfw3.h>
@@ -219,6 +219,41 @@ TEST_CASE("the Record panel hands the live session's package and identity to the
   REQUIRE(r.package != nullptr);
   CHECK(r.package->dir() == circumplex::ModelPackage::load(CIRCUMPLEX_TINY_MODEL).dir());
   CHECK(r.identity == r.package->identity_from_seed(7));  // the live identity, not encoded again
+}
+
+TEST_CASE("the 'keep the image's detail' box adds an image identity's detail layer and takes it off") {
+  ViewerHooks hooks;
+  hooks.load_image = [](const std::string&) {
+    Rgba stripes{32, 32, std::vector<std::uint8_t>(32 * 32 * 4, 255)};
+    for (std::size_t p = 0; p < 32 * 32; ++p) {
+      for (std::size_t c = 0; c < 3; ++c) stripes.pixels[4 * p + c] = static_cast<std::uint8_t>(p % 4 < 2 ? 40 + 60 * c : 200);
+    }
+    return stripes;
+  };
+  ViewerOptions opt = headless(1280, 720);
+  opt.identity_image = "stripes.png";  // read by the hook
+  Viewer viewer(opt, hooks);
+  viewer.frame();
+  CHECK_FALSE(viewer.keeps_detail());  // off unless asked for
+  CHECK_FALSE(viewer.identity_has_detail());
+  const auto click_box = [&] {
+    const ViewerLayout l = viewer.layout();
+    REQUIRE(l.detail_w > 0);
+    const float x = l.detail_x + l.detail_h / 2, y = l.detail_y + l.detail_h / 2;  // the box itself
+    viewer.mouse(x, y, false);
+    viewer.frame();
+    viewer.mouse(x, y, true);
+    viewer.frame();
+    viewer.mouse(x, y, false);
+    viewer.frame();
+  };
+  click_box();
+  CHECK(viewer.keeps_detail());
+  CHECK(viewer.identity_has_detail());  // the image was set again with its layer
+  click_box();
+  CHECK_FALSE(viewer.keeps_detail());
+  CHECK_FALSE(viewer.identity_has_detail());
+  CHECK(viewer.validation_errors() == 0);
 }
 
 TEST_CASE("the UI frame time does not grow with the generator time") {

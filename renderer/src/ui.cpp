@@ -420,7 +420,12 @@ void Viewer::Impl::panel_controls(const ImVec2& pos, const ImVec2& size) {
   if ((ImGui::Button("Load") || enter) && ui.image_path[0]) set_identity_image_file(ui.image_path);
   row_label("");
   bool keep = session->keep_detail();
-  if (ImGui::Checkbox("keep the image's detail", &keep)) {
+  const bool toggled = ImGui::Checkbox("keep the image's detail", &keep);
+  {
+    const ImVec2 lo = ImGui::GetItemRectMin(), hi = ImGui::GetItemRectMax(), s = ImGui::GetIO().DisplayFramebufferScale;
+    layout.detail_x = lo.x * s.x, layout.detail_y = lo.y * s.y, layout.detail_w = (hi.x - lo.x) * s.x, layout.detail_h = (hi.y - lo.y) * s.y;
+  }
+  if (toggled) {
     session->set_keep_detail(keep);
     if (keep && !ui.identity_image.empty()) set_identity_image_file(ui.identity_image);  // adds the layer now
   }

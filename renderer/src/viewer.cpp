@@ -925,6 +925,8 @@ int Viewer::validation_errors() const { return impl_->gpu.vk.validation_errors()
 AffectPoint Viewer::cursor() const { return impl_->session->position(); }
 AffectPoint Viewer::target() const { return impl_->session->target(); }
 std::string Viewer::nearest() const { return impl_->session->nearest().name; }
+bool Viewer::keeps_detail() const { return impl_->session->keep_detail(); }
+bool Viewer::identity_has_detail() const { return impl_->session->identity_detail() != nullptr; }
 std::uint64_t Viewer::face_sequence() const { return impl_->feed.shown ? impl_->feed.shown->sequence : 0; }
 const std::string& Viewer::model_notice() const { return impl_->model_notice; }
 std::string Viewer::device_name() const {

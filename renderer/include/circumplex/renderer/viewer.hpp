@@ -113,6 +113,7 @@ struct ViewerLayout {
   float face_x = 0, face_y = 0, face_w = 0, face_h = 0;  ///< the face picture
   float pad_cx = 0, pad_cy = 0, pad_radius = 0;          ///< the pad's unit disk
   float record_x = 0, record_y = 0, record_w = 0, record_h = 0;  ///< the Record panel's button
+  float detail_x = 0, detail_y = 0, detail_w = 0, detail_h = 0;  ///< the "keep the image's detail" box
   /// Pixel of an affect point on the pad (valence right, arousal up).
   void pad_pixel(AffectPoint p, float& x, float& y) const {
     x = pad_cx + static_cast<float>(p.v) * pad_radius;
@@ -157,6 +158,8 @@ class Viewer {
   AffectPoint cursor() const;         ///< the cursor's position
   AffectPoint target() const;         ///< where it is going
   std::string nearest() const;        ///< the nearest atlas emotion's name
+  bool keeps_detail() const;          ///< whether image identities keep their detail layer (the box)
+  bool identity_has_detail() const;   ///< whether the identity drawn now has a detail layer
   std::uint64_t face_sequence() const;  ///< sequence number of the face on screen (0: none yet)
   /// Why the requested model is not the one shown ("" when it is).
   const std::string& model_notice() const;
