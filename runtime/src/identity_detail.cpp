@@ -57,11 +57,10 @@ void box_plane(const float* in, float* out, float* row_sums, int s, int k) {
   }
 }
 
-// apply() for one face on the CPU, in one pass over memory per offset instead of eight
-// tensor operations: the rule of apply_tensor_ops(), written out. `face` [3, S, S] in,
-// `out` [3, S, S]; `low` [3, S, S]; the padded planes [3, S + 2r, S + 2r].
-void apply_one(const float* face, float* out, const float* low, const float* padded_neutral, const float* padded_high, int s, int r,
-               const DetailOptions& options) {
+// For every pixel of one face, the index (dy + r)·(2r + 1) + dx + r of the offset within r
+// whose neutral face matches the face best over a 5×5 block; ties go to the nearest offset.
+// `face` [3, S, S]; `padded_neutral` [3, S + 2r, S + 2r].
+std::vector<std::int32_t> best_offsets(const float* face, const float* padded_neutral, int s, int r) {
   const std::ptrdiff_t plane = static_cast<std::ptrdiff_t>(s) * s;
   const int p = s + 2 * r;
   const std::ptrdiff_t padded_plane = static_cast<std::ptrdiff_t>(p) * p;
@@ -90,47 +89,52 @@ void apply_one(const float* face, float* out, const float* low, const float* pad
       }
     }
   }
-  // The best offset's neutral face and detail; how far the face is from that neutral face.
-  const int side = 2 * r + 1;
-  std::vector<float> change(plane);
+  return offset;
+}
+
+// Per pixel, the largest channel difference between the face and the neutral face at the
+// pixel's offset, blurred by two k×k boxes, as a fade: 1 where nothing changed, 0 from
+// `tolerance` on.
+std::vector<float> fade_by_change(const float* face, const float* padded_neutral, const std::vector<std::int32_t>& offset, int s, int r, int k,
+                                  double tolerance) {
+  const std::ptrdiff_t plane = static_cast<std::ptrdiff_t>(s) * s;
+  const int p = s + 2 * r, side = 2 * r + 1;
+  const std::ptrdiff_t padded_plane = static_cast<std::ptrdiff_t>(p) * p;
+  std::vector<float> change(plane), blurred(plane), scratch(plane);
   for (int y = 0; y < s; ++y) {
     for (int x = 0; x < s; ++x) {
       const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(y) * s + x;
       const std::ptrdiff_t at = static_cast<std::ptrdiff_t>(y + offset[i] / side) * p + x + offset[i] % side;
       float most = 0.0f;
-      for (int c = 0; c < 3; ++c) {
-        most = std::max(most, std::abs(face[c * plane + i] - padded_neutral[c * padded_plane + at]));
-        out[c * plane + i] = padded_high[c * padded_plane + at];  // the detail for now
-      }
+      for (int c = 0; c < 3; ++c) most = std::max(most, std::abs(face[c * plane + i] - padded_neutral[c * padded_plane + at]));
       change[i] = most;
     }
   }
-  std::vector<float> fade(plane, 1.0f), region_fade(plane, 1.0f);
-  if (options.tolerance > 0) {
-    box_plane(change.data(), diff.data(), scratch.data(), s, 3);
-    box_plane(diff.data(), change.data(), scratch.data(), s, 3);
-    for (std::ptrdiff_t i = 0; i < plane; ++i) fade[i] = std::clamp(1.0f - change[i] / static_cast<float>(options.tolerance), 0.0f, 1.0f);
-  }
-  if (options.region_tolerance > 0) {
-    // How far the face around each pixel moved from the neutral face where it stands.
+  box_plane(change.data(), blurred.data(), scratch.data(), s, k);
+  box_plane(blurred.data(), change.data(), scratch.data(), s, k);
+  for (std::ptrdiff_t i = 0; i < plane; ++i) change[i] = std::clamp(1.0f - change[i] / static_cast<float>(tolerance), 0.0f, 1.0f);
+  return change;
+}
+
+// apply() for one face on the CPU: the rule of apply_tensor_ops(), written out as loops.
+// `face` and `out` [3, S, S]; `low` [3, S, S]; the padded planes [3, S + 2r, S + 2r].
+void apply_one(const float* face, float* out, const float* low, const float* padded_neutral, const float* padded_high, int s,
+               const DetailOptions& options) {
+  const int r = options.radius, p = s + 2 * r, side = 2 * r + 1;
+  const std::ptrdiff_t plane = static_cast<std::ptrdiff_t>(s) * s, padded_plane = static_cast<std::ptrdiff_t>(p) * p;
+  const std::vector<std::int32_t> offset = best_offsets(face, padded_neutral, s, r);
+  const std::vector<float> fade =
+      options.tolerance > 0 ? fade_by_change(face, padded_neutral, offset, s, r, 3, options.tolerance) : std::vector<float>(plane, 1.0f);
+  const std::vector<std::int32_t> still(plane, r * side + r);  // offset (0, 0): the neutral face where it stands
+  const std::vector<float> region = options.region_tolerance > 0 ? fade_by_change(face, padded_neutral, still, s, r, 9, options.region_tolerance)
+                                                                 : std::vector<float>(plane, 1.0f);
+  for (int c = 0; c < 3; ++c) {
     for (int y = 0; y < s; ++y) {
       for (int x = 0; x < s; ++x) {
-        const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(y) * s + x, at = static_cast<std::ptrdiff_t>(y + r) * p + x + r;
-        float most = 0.0f;
-        for (int c = 0; c < 3; ++c) most = std::max(most, std::abs(face[c * plane + i] - padded_neutral[c * padded_plane + at]));
-        change[i] = most;
+        const std::ptrdiff_t i = static_cast<std::ptrdiff_t>(y) * s + x, k = c * plane + i;
+        const float high = padded_high[c * padded_plane + static_cast<std::ptrdiff_t>(y + offset[i] / side) * p + x + offset[i] % side];
+        out[k] = std::clamp(face[k] + region[i] * (low[k] + fade[i] * high), 0.0f, 1.0f);
       }
-    }
-    box_plane(change.data(), diff.data(), scratch.data(), s, 9);
-    box_plane(diff.data(), change.data(), scratch.data(), s, 9);
-    for (std::ptrdiff_t i = 0; i < plane; ++i) {
-      region_fade[i] = std::clamp(1.0f - change[i] / static_cast<float>(options.region_tolerance), 0.0f, 1.0f);
-    }
-  }
-  for (int c = 0; c < 3; ++c) {
-    for (std::ptrdiff_t i = 0; i < plane; ++i) {
-      const std::ptrdiff_t k = c * plane + i;
-      out[k] = std::clamp(face[k] + region_fade[i] * (low[k] + fade[i] * out[k]), 0.0f, 1.0f);
     }
   }
 }
@@ -179,7 +183,7 @@ torch::Tensor IdentityDetail::apply(const torch::Tensor& decoded) const {
   at::parallel_for(0, faces.size(0), 1, [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t i = begin; i < end; ++i) {
       apply_one(faces.data_ptr<float>() + i * face_size, out.data_ptr<float>() + i * face_size, low.data_ptr<float>(),
-                padded_neutral.data_ptr<float>(), padded_high.data_ptr<float>(), s, options_.radius, options_);
+                padded_neutral.data_ptr<float>(), padded_high.data_ptr<float>(), s, options_);
     }
   });
   return out;
