@@ -115,6 +115,16 @@ double spread(const Rgba& a, float x0, float y0, float w, float h) {
   return std::sqrt(std::max(0.0, s2 / static_cast<double>(n) - mean * mean));
 }
 
+// A left click at (x, y): the mouse moves there, presses and releases, a frame each.
+void click(Viewer& viewer, float x, float y) {
+  viewer.mouse(x, y, false);
+  viewer.frame();
+  viewer.mouse(x, y, true);
+  viewer.frame();
+  viewer.mouse(x, y, false);
+  viewer.frame();
+}
+
 bool default_model_installed() {
   return fs::exists(fs::path(CIRCUMPLEX_SOURCE_DIR) / "assets/models/default/manifest.json");
 }
@@ -204,13 +214,7 @@ TEST_CASE("the Record panel hands the live session's package and identity to the
     viewer.frame();
     const ViewerLayout l = viewer.layout();
     REQUIRE(l.record_w > 0);
-    const float x = l.record_x + l.record_w / 2, y = l.record_y + l.record_h / 2;
-    viewer.mouse(x, y, false);
-    viewer.frame();
-    viewer.mouse(x, y, true);
-    viewer.frame();
-    viewer.mouse(x, y, false);
-    viewer.frame();
+    click(viewer, l.record_x + l.record_w / 2, l.record_y + l.record_h / 2);
   }  // the viewer waits for the recording before it goes
   REQUIRE(asked.size() == 1);
   const RecordRequest& r = asked[0];
@@ -239,13 +243,7 @@ TEST_CASE("the 'keep the image's detail' box adds an image identity's detail lay
   const auto click_box = [&] {
     const ViewerLayout l = viewer.layout();
     REQUIRE(l.detail_w > 0);
-    const float x = l.detail_x + l.detail_h / 2, y = l.detail_y + l.detail_h / 2;  // the box itself
-    viewer.mouse(x, y, false);
-    viewer.frame();
-    viewer.mouse(x, y, true);
-    viewer.frame();
-    viewer.mouse(x, y, false);
-    viewer.frame();
+    click(viewer, l.detail_x + l.detail_h / 2, l.detail_y + l.detail_h / 2);  // the box itself
   };
   click_box();
   CHECK(viewer.keeps_detail());
