@@ -549,6 +549,27 @@ TEST_CASE("ground truth: fitting each identity latent to the person's neutral fa
   CHECK(fitted.psnr_neutral_db - plain.psnr_neutral_db > fitted.psnr_db - plain.psnr_db);
 }
 
+TEST_CASE("ground truth: the detail layer gives each person's own face back at neutral and sharper faces elsewhere") {
+  TruthCase t(15);
+  const ModelPackage pkg = ModelPackage::load(std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/default");
+  const tools::GroundTruthResult plain = t.score(tools::model_faces(pkg, t.people, 1));
+  const tools::GroundTruthResult kept = t.score(tools::model_faces(pkg, t.people, 1, {}, DetailOptions{}));
+  // At neutral the face is the person's image, up to 8-bit rounding: the PSNR's cap.
+  CHECK(kept.psnr_neutral_db > 90.0);
+  CHECK(plain.psnr_neutral_db < 30.0);
+  // Elsewhere the person's detail stays where the face did not move.
+  CHECK(kept.psnr_db > plain.psnr_db + 1.0);
+  CHECK(kept.sharpness_ratio > plain.sharpness_ratio);
+  // Without any fade (both tolerances 0) the neutral face shows through every expression:
+  // sharper still, and the judge reads the asked points worse than with the fades.
+  DetailOptions never;
+  never.tolerance = 0.0;
+  never.region_tolerance = 0.0;
+  const tools::GroundTruthResult unfaded = t.score(tools::model_faces(pkg, t.people, 1, {}, never));
+  CHECK(unfaded.sharpness_ratio > kept.sharpness_ratio);
+  CHECK(unfaded.mae_ratio > kept.mae_ratio);
+}
+
 namespace {
 // The reader's mean error (v, a) on faces a finished tiny run draws for random points of the
 // disk, each with the identity of a held-out image.
