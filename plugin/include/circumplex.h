@@ -227,7 +227,7 @@ CPX_API cpx_result CPX_CALL cpx_emotion_name(int32_t index, const char** out_nam
     lines), which the decoder leaves soft: every face of it is the decoder's face plus that
     detail, following the face's parts and fading where the expression changes the face; at
     the neutral point the face is the image. Costs a decoder pass per cpx_set_identity_image
-    and about 1 ms per face on the CPU; the person's features vary a little more across
+    and about 1.3 ms per face on two CPU threads; the person's features vary a little more across
     expressions with it (README, "The detail layer"). cpx_save_identity then keeps the
     image, and cpx_load_identity of such a file brings the detail back. Seeds and files
     without an image have none. No effect with CPX_CREATE_RIG_ONLY. */

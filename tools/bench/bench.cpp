@@ -79,13 +79,12 @@ Json bench_photo(const BenchModel& model, int threads, bool quick, const std::st
     (void)generator.encode(p.rgb.data(), p.size, p.size, 3);
   }, quick ? 1 : 2, quick ? 3 : 15);
   // The fit alone (procedural route), on the aligned photo.
+  const PreparedPhoto p = prepare_photo(file.rgb.data(), file.width, file.height, 3, stride, package, photo);
   Json fit = nullptr;
   if (route == "procedural") {
-    const PreparedPhoto p = prepare_photo(file.rgb.data(), file.width, file.height, 3, stride, package, photo);
     fit = timing_json(time_runs([&] { (void)fit_procedural_person(p.aligned_photo.data(), p.size); }, quick ? 1 : 2, quick ? 3 : 15));
   }
   // The detail layer (identity_detail.hpp): made once per identity, then laid on every face.
-  const PreparedPhoto p = prepare_photo(file.rgb.data(), file.width, file.height, 3, stride, package, photo);
   const std::vector<float> identity = generator.encode(p.rgb.data(), p.size, p.size, 3);
   const std::vector<float> happy = package.manifold().compose(identity, {0.8, 0.4, 0.0});
   std::shared_ptr<const IdentityDetail> detail;
