@@ -245,6 +245,29 @@ TEST_CASE("feature matching compares the reader's activations: zero for the targ
   CHECK(run_cli(train_args((root() / "features-bad").string()) + " --affect-weight 20 --identity-swap --feature-weight 1").code == 2);
 }
 
+TEST_CASE("the read-back's identity weight scales its identity term alone - and a run must resume with it") {
+  const std::string judge = std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/judge";
+  torch::manual_seed(6);
+  const torch::Tensor faces = torch::rand({3, 3, 128, 128}), reference = torch::rand({3, 3, 128, 128});
+  const torch::Tensor asked = torch::tensor({0.5f, 0.2f, 0.0f, -0.3f, 0.6f, 0.1f, 0.0f, -0.7f, -0.2f}).view({3, 3});
+  const auto loss = [&](double w) { return tools::ReadBack(judge, Space::Ball, torch::kCPU, w).loss(faces, asked, reference).item<double>(); };
+  const double none = loss(0.0), one = loss(1.0), two = loss(2.0);
+  MESSAGE("read-back loss at identity weight 0 / 1 / 2: " << none << " / " << one << " / " << two);
+  CHECK(one > none);  // random faces and references read as different people
+  CHECK(two - one == doctest::Approx(one - none).epsilon(1e-4));
+  CHECK(tools::ReadBack(judge, Space::Ball, torch::kCPU, 1.0).loss(faces, asked, faces).item<double>() == doctest::Approx(none).epsilon(1e-5));
+  CHECK_THROWS_AS(tools::ReadBack(judge, Space::Ball, torch::kCPU, -1.0), Error);
+  // In a run: recorded, and needed again to resume.
+  const fs::path run = root() / "identity-weight";
+  const std::string reader = " --affect-weight 20 --identity-swap --reader " + judge + " --readback-weight 1";
+  const CliResult first = run_cli(train_args(run.string()) + reader + " --readback-identity-weight 3 --stop-after-steps 2");
+  REQUIRE_MESSAGE(first.code == 0, first.out);
+  CHECK(nlohmann::json::parse(read_text_file((run / "config.json").string()))["readback_identity_weight"] == 3.0);
+  const CliResult without = run_cli(train_args(run.string()) + reader + " --resume");
+  CHECK(without.code == 1);
+  CHECK(without.out.find("--readback-identity-weight 3") != std::string::npos);
+}
+
 TEST_CASE("adversarial training resumes to the same weights and its settings are part of the run") {
   const std::string adv = " --affect-weight 20 --identity-swap --adversarial-weight 2 --critic-lr 1e-3";
   const fs::path whole = root() / "adv", split = root() / "adv-split";

@@ -29,6 +29,7 @@ int run_train(int argc, char** argv) {
       {"--teacher-forcing", "", "with --identity-swap: decode from the true affect in latents 0-2 (what compose sets at run time), not the encoder's reading"},
       {"--reader", "JUDGE", "affect read-back: a judge package (other people than the evaluation judge's) reads faces drawn at random affect points (needs --identity-swap)"},
       {"--readback-weight", "W", "weight of the read-back loss (default 0; needs --reader)"},
+      {"--readback-identity-weight", "W", "weight of the read-back's identity term (the reader's identity factors of the drawn face against a real image of the person) beside its affect and AU terms (default 1)"},
       {"--adversarial-weight", "W", "sharpness: a patch critic scores decoded faces against training images (hinge); W times its score joins the loss (default 0: off; one process only)"},
       {"--critic-lr", "LR", "the critic's Adam learning rate (default 2e-4)"},
       {"--line-weight", "L", "sharpness: L times the reconstruction's line loss (thin dark and bright strokes of the target missing within one pixel of the decoded face's, and the reverse, with the pixel weights) joins the loss (default 0: off)"},
@@ -101,6 +102,8 @@ int run_train(int argc, char** argv) {
   opt.reader = args.get_or("--reader", "");
   opt.readback_weight = args.number_or("--readback-weight", 0.0, 0.0, 1e6);
   if (opt.reader.empty() != (opt.readback_weight == 0.0)) throw UsageError("--reader and --readback-weight W > 0 go together");
+  opt.readback_identity_weight = args.number_or("--readback-identity-weight", 1.0, 0.0, 1e4);
+  if (args.has("--readback-identity-weight") && opt.reader.empty()) throw UsageError("--readback-identity-weight needs --reader");
   if (!opt.reader.empty() && !opt.identity_swap) throw UsageError("--reader needs --identity-swap: it draws the partner's person at random affect points");
   opt.expression_weight = args.number_or("--expression-weight", 0.0, 0.0, 1e4);
   opt.adversarial_weight = args.number_or("--adversarial-weight", 0.0, 0.0, 1e6);
@@ -183,7 +186,8 @@ int run_train(int argc, char** argv) {
     std::string loss_flags = opt.identity_swap ? " --identity-swap" : "";
     if (opt.teacher_forcing) loss_flags += " --teacher-forcing";
     if (opt.lr_end >= 0.0) loss_flags += " --lr-end " + std::to_string(opt.lr_end);
-    if (!opt.reader.empty()) loss_flags += " --reader " + opt.reader + " --readback-weight " + std::to_string(opt.readback_weight);
+    if (!opt.reader.empty()) loss_flags += " --reader " + opt.reader + " --readback-weight " + std::to_string(opt.readback_weight) +
+                                             " --readback-identity-weight " + std::to_string(opt.readback_identity_weight);
     if (opt.gradient_weight > 0.0) loss_flags += " --gradient-weight " + std::to_string(opt.gradient_weight);
     if (opt.line_weight > 0.0) loss_flags += " --line-weight " + std::to_string(opt.line_weight);
     if (opt.feature_weight > 0.0) loss_flags += " --feature-weight " + std::to_string(opt.feature_weight);

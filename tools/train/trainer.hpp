@@ -54,6 +54,9 @@ struct TrainOptions {
   /// identity_swap. Empty: off.
   std::string reader;
   double readback_weight = 0.0;
+  /// Weight of the read-back's identity term (the reader's identity factors of the drawn face
+  /// against those of a real image of the same person) beside its affect and AU terms.
+  double readback_identity_weight = 1.0;
   /// Sharpness (critic.hpp): a patch critic learns to tell training images from decoded faces
   /// (reconstructions, and the read-back faces when --reader is on); its hinge score of the
   /// decoded faces × adversarial_weight joins the loss. 0: off. Single process only.
