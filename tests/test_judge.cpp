@@ -121,6 +121,21 @@ TEST_CASE("monotonicity and Spearman correlation on constructed sweeps") {
   CHECK(tools::psnr_db(0.0) == 99.0);
 }
 
+TEST_CASE("the jackknife standard error of a mean is the sample standard deviation over the root of n") {
+  const std::vector<double> x = {2.0, 4.0, 4.0, 5.0, 9.0};
+  const double n = static_cast<double>(x.size()), mean = std::accumulate(x.begin(), x.end(), 0.0) / n;
+  std::vector<double> leave_one_out;
+  double ss = 0.0;
+  for (double v : x) {
+    leave_one_out.push_back((mean * n - v) / (n - 1.0));
+    ss += (v - mean) * (v - mean);
+  }
+  CHECK(tools::jackknife_se(leave_one_out) == doctest::Approx(std::sqrt(ss / (n - 1.0)) / std::sqrt(n)));
+  CHECK(tools::jackknife_se({1.5, 1.5, 1.5}) == 0.0);
+  CHECK(std::isnan(tools::jackknife_se({1.0})));
+  CHECK(std::isnan(tools::jackknife_se({1.0, std::nan("")})));
+}
+
 TEST_CASE("a tiny judge run lowers its loss and writes a complete package") {
   in_folder("tiny");
   const fs::path dir = tiny_judge();
@@ -322,6 +337,8 @@ TEST_CASE("evaluate on the tiny model and the tiny judge writes every number and
     CHECK(number(gt[key]));
   }
   CHECK(gt["people"] == 3);
+  CHECK(number(gt["standard_error"]["mae_ratio"]));  // jackknife over the 3 people
+  CHECK(r.out.find("ground truth: SE of drift ratio") != std::string::npos);
   CHECK(gt["per_emotion"].contains("happily-sad"));
   CHECK(j["per_direction"].size() == 48);  // every 15 degrees at r 0.5 and 1.0
   REQUIRE(j["checks"].size() == 12);
@@ -497,6 +514,13 @@ TEST_CASE("ground truth: the renderer standing in as the model scores 1 on every
   CHECK(r.renderer_mae < 0.2);
   CHECK(r.renderer_emotion_accuracy > 0.2);
   CHECK(r.json["per_direction"].size() == 48);
+  // Every subset of the people scores 1 too: no spread between them.
+  REQUIRE(r.standard_error.is_object());
+  for (const char* key : {"mae_ratio", "drift_ratio", "sharpness_ratio", "emotion_accuracy_gap"}) {
+    CAPTURE(key);
+    CHECK(r.standard_error[key].get<double>() == doctest::Approx(0.0).epsilon(1e-9));
+  }
+  CHECK(r.json["standard_error"] == r.standard_error);
   CHECK(r.emotions_picture.cols > 900);
   CHECK(r.polar_picture.rows > 500);
 }
@@ -513,6 +537,9 @@ TEST_CASE("ground truth: a model that always draws the same face is far off and 
   CHECK(r.emotion_accuracy < 0.15);  // 20 emotions: chance is 0.05; one neutral face is nearest one or two of them
   CHECK(r.emotion_accuracy < r.renderer_emotion_accuracy - 0.1);
   CHECK(r.drift_ratio < 0.5);        // nothing moves, so nothing drifts
+  // The people differ in how far off the frozen face reads, so the figures have a spread.
+  CHECK(r.standard_error["mae_ratio"].get<double>() > 0.0);
+  CHECK(r.standard_error["psnr_db"].get<double>() > 0.0);
   CHECK(r.psnr_db < 40.0);
   // Its neutral face is the renderer's: all it loses, it loses on the expressions.
   CHECK(r.psnr_neutral_db > 60.0);
@@ -658,9 +685,14 @@ TEST_CASE("the read-back loss lowers the reader's error - and evaluate refuses t
   CHECK(refused.code != 0);
   CHECK(refused.out.find("read-back reader") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "eval" / "e.json"));
-  // Read-back without the identity swap, or without a weight, is a usage error.
+  // Read-back without the identity swap, or without a weight, is a usage error; so is its
+  // identity weight without a reader, or below 0.
   CHECK(run_cli("train --data " + data.string() + " --out " + (dir / "bad").string() + " --reader " + reader.string() + " --readback-weight 1").code == 2);
   CHECK(run_cli(base + (dir / "bad").string() + " --reader " + reader.string()).code == 2);
+  const CliResult lone = run_cli(base + (dir / "bad").string() + " --readback-identity-weight 2");
+  CHECK(lone.code == 2);
+  CHECK(lone.out.find("--readback-identity-weight needs --reader") != std::string::npos);
+  CHECK(run_cli(base + (dir / "bad").string() + " --reader " + reader.string() + " --readback-weight 1 --readback-identity-weight -1").code == 2);
 }
 
 TEST_CASE("an affect head makes the encoder's first latents its reading - frozen - and is refused as the judge") {

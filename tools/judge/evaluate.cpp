@@ -641,6 +641,14 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
   info.emplace_back("ground truth: renderer emotion accuracy", truth.renderer_emotion_accuracy);
   info.emplace_back("ground truth: judge MAE (v, a) model grid", truth.model_mae);
   info.emplace_back("ground truth: judge MAE (v, a) renderer grid", truth.renderer_mae);
+  // How far another K people could move the ground-truth figures (jackknife over the people).
+  const std::pair<const char*, const char*> errors[] = {{"mae_ratio", "MAE ratio"}, {"drift_ratio", "drift ratio"}, {"psnr_db", "PSNR dB"},
+                                                        {"sharpness_ratio", "sharpness ratio"}, {"emotion_accuracy_gap", "emotion accuracy gap"}};
+  for (const auto& [key, name] : errors) {
+    if (truth.standard_error.is_object() && truth.standard_error[key].is_number()) {
+      info.emplace_back(std::string("ground truth: SE of ") + name, truth.standard_error[key].get<double>());
+    }
+  }
   for (const auto& [name, v] : info) {
     std::snprintf(line, sizeof line, "%-40s %-11s %-10s\n", name.c_str(), fmt("%.4f", v).c_str(), "(report)");
     table += line;

@@ -183,6 +183,110 @@ std::vector<double> direction_errors(const Readings& r, const Asked& asked, std:
   return out;
 }
 
+// One person's pixel sums, which the face figures pool over people.
+struct PixelSums {
+  double se = 0, count = 0, se_neutral = 0, count_neutral = 0, sharp_model = 0, sharp_renderer = 0;
+};
+
+std::vector<PixelSums> pixel_sums(const Readings& m, const Readings& t, const std::vector<facegen::Identity>& people, std::size_t neutral_index) {
+  std::vector<PixelSums> out(people.size());
+  for (std::size_t k = 0; k < people.size(); ++k) {
+    const cv::Mat mask = face_mask(people[k], t.faces[k][0].rows);
+    for (std::size_t i = 0; i < t.faces[k].size(); ++i) {
+      const auto [s, c] = masked_squared_error(m.faces[k][i], t.faces[k][i], mask);
+      out[k].se += s;
+      out[k].count += c;
+      if (i == neutral_index) {
+        out[k].se_neutral += s;
+        out[k].count_neutral += c;
+      }
+      out[k].sharp_model += sharpness(m.faces[k][i], mask);
+      out[k].sharp_renderer += sharpness(t.faces[k][i], mask);
+    }
+  }
+  return out;
+}
+
+// The people `who` of a reading (their judged points and identity factors; no faces).
+Readings subset(const Readings& r, const std::vector<std::size_t>& who) {
+  Readings out;
+  for (std::size_t k : who) {
+    out.affect.push_back(r.affect[k]);
+    out.identity.push_back(r.identity[k]);
+  }
+  return out;
+}
+
+// The headline figures over the people `who` (all of them, or all but one for the jackknife).
+struct Figures {
+  double psnr_db = 0, psnr_neutral_db = 0, model_sharpness = 0, renderer_sharpness = 0;
+  double model_mae = 0, renderer_mae = 0, model_drift = 0, renderer_drift = 0;
+  double emotion_accuracy = 0, renderer_emotion_accuracy = 0;
+  std::vector<double> hits_model, hits_renderer;  // per asked emotion
+  double sharpness_ratio() const { return model_sharpness / std::max(1e-12, renderer_sharpness); }
+  double mae_ratio() const { return model_mae / std::max(1e-12, renderer_mae); }
+  double drift_ratio() const { return model_drift / std::max(1e-12, renderer_drift); }
+};
+
+Figures figures_of(const Readings& model, const Readings& renderer, const std::vector<PixelSums>& pixels, const std::vector<std::size_t>& who,
+                   const Asked& asked, bool use_z) {
+  Figures f;
+  PixelSums sum;
+  for (std::size_t k : who) {
+    sum.se += pixels[k].se;
+    sum.count += pixels[k].count;
+    sum.se_neutral += pixels[k].se_neutral;
+    sum.count_neutral += pixels[k].count_neutral;
+    sum.sharp_model += pixels[k].sharp_model;
+    sum.sharp_renderer += pixels[k].sharp_renderer;
+  }
+  const double faces = static_cast<double>(who.size() * asked.all().size());
+  f.psnr_db = psnr_db(sum.se / std::max(1.0, sum.count));
+  f.psnr_neutral_db = psnr_db(sum.se_neutral / std::max(1.0, sum.count_neutral));
+  f.model_sharpness = sum.sharp_model / faces;
+  f.renderer_sharpness = sum.sharp_renderer / faces;
+  const Readings m = subset(model, who), t = subset(renderer, who);
+  f.model_mae = grid_mae(m, asked.grid);
+  f.renderer_mae = grid_mae(t, asked.grid);
+  f.model_drift = identity_drift(m.identity).drift;
+  f.renderer_drift = identity_drift(t.identity).drift;
+  f.emotion_accuracy = emotion_hits(m, asked, asked.grid.size(), use_z, f.hits_model);
+  f.renderer_emotion_accuracy = emotion_hits(t, asked, asked.grid.size(), use_z, f.hits_renderer);
+  return f;
+}
+
+// Jackknife standard errors over the people (judge_metrics.hpp) of the figures `evaluate`
+// holds against their goals: how far another K people of the same kind could move them.
+json standard_errors(const Readings& model, const Readings& renderer, const std::vector<PixelSums>& pixels, const Asked& asked, bool use_z) {
+  const std::size_t n = pixels.size();
+  std::vector<double> psnr, mae, drift, sharp, emotion, gap;
+  for (std::size_t out = 0; n >= 3 && out < n; ++out) {
+    std::vector<std::size_t> who;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (k != out) who.push_back(k);
+    }
+    try {
+      const Figures f = figures_of(model, renderer, pixels, who, asked, use_z);
+      psnr.push_back(f.psnr_db);
+      mae.push_back(f.mae_ratio());
+      drift.push_back(f.drift_ratio());
+      sharp.push_back(f.sharpness_ratio());
+      emotion.push_back(f.emotion_accuracy);
+      gap.push_back(f.emotion_accuracy - f.renderer_emotion_accuracy);
+    } catch (const Error&) {
+      return json(nullptr);  // a subset the drift cannot be read on (no factor differs between its people)
+    }
+  }
+  const auto se = [](const std::vector<double>& v) {
+    const double x = jackknife_se(v);
+    return std::isfinite(x) ? json(x) : json(nullptr);
+  };
+  if (psnr.empty()) return json(nullptr);
+  return {{"psnr_db", se(psnr)}, {"mae_ratio", se(mae)}, {"drift_ratio", se(drift)}, {"sharpness_ratio", se(sharp)},
+          {"emotion_accuracy", se(emotion)}, {"emotion_accuracy_gap", se(gap)},
+          {"method", "jackknife over the " + std::to_string(n) + " people: sqrt((K-1)/K * sum of squared deviations of the leave-one-out figures)"}};
+}
+
 cv::Mat emotions_picture(const Readings& model, const Readings& truth, const Asked& asked, std::size_t offset) {
   const int cell = 96, label = 18, cols = 10, gap = 4, left = 70;
   const int n = static_cast<int>(asked.emotions.size()), blocks = (n + cols - 1) / cols;
@@ -358,39 +462,28 @@ GroundTruthResult ground_truth_eval(const FaceMaker& model, const FaceMaker& ren
   const Readings m = read_faces(model, judge, drift_outputs, people.size(), points, g, judge_z);
   const Readings t = read_faces(renderer, judge, drift_outputs, people.size(), points, g, judge_z);
 
+  // Pixels (PSNR and sharpness over each person's face region) and what the judge reads.
+  const std::vector<PixelSums> pixels = pixel_sums(m, t, people, asked.grid.size() / 2);  // the 7×7 grid's middle: (0, 0)
+  std::vector<std::size_t> everyone(people.size());
+  std::iota(everyone.begin(), everyone.end(), std::size_t{0});
+  const Figures all = figures_of(m, t, pixels, everyone, asked, use_z);
   GroundTruthResult r;
-  // Pixels: PSNR and sharpness over the face region of each person.
-  const std::size_t centre = asked.grid.size() / 2;  // the 7×7 grid's middle: (0, 0)
-  double se = 0, count = 0, se_neutral = 0, count_neutral = 0, sharp_m = 0, sharp_t = 0;
-  for (std::size_t k = 0; k < people.size(); ++k) {
-    const cv::Mat mask = face_mask(people[k], t.faces[k][0].rows);
-    for (std::size_t i = 0; i < points.size(); ++i) {
-      const auto [s, c] = masked_squared_error(m.faces[k][i], t.faces[k][i], mask);
-      se += s;
-      count += c;
-      if (i == centre) {
-        se_neutral += s;
-        count_neutral += c;
-      }
-      sharp_m += sharpness(m.faces[k][i], mask);
-      sharp_t += sharpness(t.faces[k][i], mask);
-    }
-  }
-  r.psnr_db = psnr_db(se / std::max(1.0, count));
-  r.psnr_neutral_db = psnr_db(se_neutral / std::max(1.0, count_neutral));
-  r.model_sharpness = sharp_m / static_cast<double>(people.size() * points.size());
-  r.renderer_sharpness = sharp_t / static_cast<double>(people.size() * points.size());
-  r.sharpness_ratio = r.model_sharpness / std::max(1e-12, r.renderer_sharpness);
-  // What the judge reads.
-  r.model_mae = grid_mae(m, asked.grid);
-  r.renderer_mae = grid_mae(t, asked.grid);
-  r.mae_ratio = r.model_mae / std::max(1e-12, r.renderer_mae);
-  r.model_drift = identity_drift(m.identity).drift;
-  r.renderer_drift = identity_drift(t.identity).drift;
-  r.drift_ratio = r.model_drift / std::max(1e-12, r.renderer_drift);
-  std::vector<double> hit_m, hit_t;
-  r.emotion_accuracy = emotion_hits(m, asked, e_off, use_z, hit_m);
-  r.renderer_emotion_accuracy = emotion_hits(t, asked, e_off, use_z, hit_t);
+  r.psnr_db = all.psnr_db;
+  r.psnr_neutral_db = all.psnr_neutral_db;
+  r.model_sharpness = all.model_sharpness;
+  r.renderer_sharpness = all.renderer_sharpness;
+  r.sharpness_ratio = all.sharpness_ratio();
+  r.model_mae = all.model_mae;
+  r.renderer_mae = all.renderer_mae;
+  r.mae_ratio = all.mae_ratio();
+  r.model_drift = all.model_drift;
+  r.renderer_drift = all.renderer_drift;
+  r.drift_ratio = all.drift_ratio();
+  r.emotion_accuracy = all.emotion_accuracy;
+  r.renderer_emotion_accuracy = all.renderer_emotion_accuracy;
+  r.standard_error = standard_errors(m, t, pixels, asked, use_z);
+  const std::vector<double>& hit_m = all.hits_model;
+  const std::vector<double>& hit_t = all.hits_renderer;
   const std::vector<double> dir_m = direction_errors(m, asked, d_off), dir_t = direction_errors(t, asked, d_off);
 
   json per_emotion = json::object();
@@ -406,6 +499,7 @@ GroundTruthResult ground_truth_eval(const FaceMaker& model, const FaceMaker& ren
   r.json = {{"people", people.size()}, {"seed", opt.seed}, {"faces_per_person", points.size()},
             {"psnr_db", r.psnr_db}, {"psnr_neutral_db", r.psnr_neutral_db}, {"mae_ratio", r.mae_ratio}, {"drift_ratio", r.drift_ratio}, {"sharpness_ratio", r.sharpness_ratio},
             {"emotion_accuracy", r.emotion_accuracy}, {"renderer_emotion_accuracy", r.renderer_emotion_accuracy},
+            {"standard_error", r.standard_error},
             {"model", {{"grid_mae_va", r.model_mae}, {"identity_drift", r.model_drift}, {"sharpness", r.model_sharpness}}},
             {"renderer", {{"grid_mae_va", r.renderer_mae}, {"identity_drift", r.renderer_drift}, {"sharpness", r.renderer_sharpness}}},
             {"emotion_space", use_z ? "3d (judged z)" : "valence-arousal (the judge reads no z, or the model is 2D)"},

@@ -21,6 +21,9 @@
 //   emotion_accuracy fraction of emotion faces whose judged point is nearer the asked
 //               emotion than any other asked emotion (model, and renderer beside it)
 //   per_direction judged distance |judged − asked| (v, a) per direction and radius
+//   standard_error jackknife over the people (judge_metrics.hpp) of psnr_db, the three
+//               ratios, emotion_accuracy and its gap to the renderer's: how much another K
+//               people of the same kind could move each figure (K ≥ 3; null otherwise)
 //
 // A FaceMaker stands for "a thing that draws person k at these points", so the same code
 // scores the model, the renderer itself (ratios ≈ 1 by construction) or a broken model in
@@ -89,6 +92,7 @@ struct GroundTruthResult {
   double model_mae = 0, renderer_mae = 0, model_drift = 0, renderer_drift = 0;
   double model_sharpness = 0, renderer_sharpness = 0;
   double emotion_accuracy = 0, renderer_emotion_accuracy = 0;
+  nlohmann::json standard_error;  ///< {psnr_db, mae_ratio, drift_ratio, sharpness_ratio, emotion_accuracy, emotion_accuracy_gap, method}; null for K < 3
   nlohmann::json json;        ///< everything above, per emotion and per direction
   cv::Mat emotions_picture;   ///< person 1: model row above renderer row, per emotion
   cv::Mat polar_picture;      ///< judged error per direction, model and renderer

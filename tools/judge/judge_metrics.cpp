@@ -115,4 +115,15 @@ double psnr_db(double mse) {
   return mse <= 1e-10 ? 99.0 : std::min(99.0, 10.0 * std::log10(1.0 / mse));
 }
 
+double jackknife_se(const std::vector<double>& leave_one_out) {
+  const std::size_t n = leave_one_out.size();
+  if (n < 2 || !std::all_of(leave_one_out.begin(), leave_one_out.end(), [](double x) { return std::isfinite(x); })) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  const double mean = mean_of(leave_one_out);
+  double ss = 0.0;
+  for (double x : leave_one_out) ss += (x - mean) * (x - mean);
+  return std::sqrt(static_cast<double>(n - 1) / static_cast<double>(n) * ss);
+}
+
 }  // namespace circumplex::tools

@@ -18,6 +18,10 @@
 //                    decrease), and Spearman's ρ between the step index and s (ranks with
 //                    ties averaged; 0 for a constant sweep).
 //   PSNR             10·log10(1 / MSE), MSE over all pixels and channels in [0, 1].
+//   Jackknife SE     θ₍ₖ₎ the figure computed without unit k (n ≥ 2 units, e.g. the people of a
+//                    ground-truth evaluation), θ̄ their mean: SE = sqrt((n−1)/n · Σₖ (θ₍ₖ₎ − θ̄)²).
+//                    For a mean it is the sample standard deviation / √n; it also serves
+//                    ratios and pooled figures, where no formula is at hand.
 #pragma once
 
 #include <cstddef>
@@ -50,5 +54,9 @@ double sweep_spearman(const std::vector<double>& values);
 
 /// PSNR in dB of a mean squared error on [0, 1] pixels (capped at 99 dB for MSE ≈ 0).
 double psnr_db(double mse);
+
+/// The jackknife standard error from the leave-one-out values θ₍ₖ₎ (see the file comment).
+/// NaN when fewer than 2 values are given or any is not finite.
+double jackknife_se(const std::vector<double>& leave_one_out);
 
 }  // namespace circumplex::tools
