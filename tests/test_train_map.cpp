@@ -24,6 +24,7 @@
 #include "train/critic.hpp"
 #include "train/gradient_loss.hpp"
 #include "train/readback.hpp"
+#include "train/render_targets.hpp"
 #include "train/dataset.hpp"
 #include "train/trainer.hpp"
 
@@ -266,6 +267,45 @@ TEST_CASE("the read-back's identity weight scales its identity term alone - and 
   const CliResult without = run_cli(train_args(run.string()) + reader + " --resume");
   CHECK(without.code == 1);
   CHECK(without.out.find("--readback-identity-weight 3") != std::string::npos);
+}
+
+TEST_CASE("render targets draw a training image's own person at its point - up to the AU jitter - and a run asks for them") {
+  const tools::ImageSet train = tools::ImageSet::load((root() / "data").string(), "train");
+  const tools::RenderTargets targets((root() / "data").string(), Space::Plane, train.image_size());
+  CHECK(targets.people() == 32);
+  // Image 0 and another person's image, each against its own person and the other's, at image 0's point.
+  const tools::ImageLabel& first = train.labels()[0];
+  std::int64_t other = 1;
+  while (train.labels()[static_cast<std::size_t>(other)].identity == first.identity) ++other;
+  const torch::Tensor at = torch::tensor({first.affect.v, first.affect.a, first.affect.z}, torch::kDouble).view({1, 3}).repeat({2, 1});
+  const torch::Tensor drawn = targets.faces({first.identity, train.labels()[static_cast<std::size_t>(other)].identity}, at, 2);
+  REQUIRE(drawn.sizes() == torch::IntArrayRef({2, 3, train.image_size(), train.image_size()}));
+  const torch::Tensor image = train.batch({0});
+  const double own = (drawn[0] - image[0]).pow(2).mean().item<double>(), stranger = (drawn[1] - image[0]).pow(2).mean().item<double>();
+  MESSAGE("MSE of image 0 against its own person rendered at its point " << own << ", against another person " << stranger);
+  CHECK(own < 0.01 * stranger + 1e-12);
+  CHECK(own < 2e-3);  // what ± 0.05 of AU jitter changes
+  // Another point draws another face of the same person.
+  const torch::Tensor far = targets.faces({first.identity}, torch::tensor({-first.affect.v, -first.affect.a, 0.0}, torch::kDouble).view({1, 3}), 1);
+  CHECK((far[0] - drawn[0]).abs().max().item<double>() > 0.1);
+  CHECK_THROWS_WITH_AS(targets.faces({99999}, at.narrow(0, 0, 1), 1), doctest::Contains("person 99999"), Error);
+  CHECK_THROWS_AS(targets.faces({first.identity}, at, 1), Error);  // 1 person, 2 points
+  // Data without the identity_seed column is refused by name.
+  const fs::path bare = root() / "bare-data";
+  fs::create_directories(bare);
+  std::ofstream(bare / "labels.csv") << "file,split,valence,arousal,z,category,identity\nimages/0.png,train,0,0,0,neutral,0\n";
+  CHECK_THROWS_WITH_AS(tools::RenderTargets(bare.string(), Space::Plane, 32), doctest::Contains("identity_seed"), Error);
+  // In a run: needs a reader, is recorded and is needed again to resume.
+  CHECK(run_cli(train_args((root() / "render-bad").string()) + " --affect-weight 20 --identity-swap --render-weight 1").code == 2);
+  const std::string judge = std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/judge";
+  const std::string reader = " --affect-weight 20 --identity-swap --reader " + judge + " --readback-weight 1";
+  const fs::path run = root() / "render";
+  const CliResult started = run_cli(train_args(run.string()) + reader + " --render-weight 0.5 --stop-after-steps 2");
+  REQUIRE_MESSAGE(started.code == 0, started.out);
+  CHECK(nlohmann::json::parse(read_text_file((run / "config.json").string()))["render_weight"] == 0.5);
+  const CliResult without = run_cli(train_args(run.string()) + reader + " --resume");
+  CHECK(without.code == 1);
+  CHECK(without.out.find("--render-weight 0.5") != std::string::npos);
 }
 
 TEST_CASE("adversarial training resumes to the same weights and its settings are part of the run") {

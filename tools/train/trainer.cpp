@@ -25,6 +25,7 @@
 #include "harness.hpp"
 #include "gradient_loss.hpp"
 #include "readback.hpp"
+#include "render_targets.hpp"
 #include "plot/chart.hpp"
 #include "plot/plot.hpp"
 
@@ -175,7 +176,7 @@ TrainingData load_training_data(const TrainOptions& opt, torch::Device device) {
 
 json loss_settings(const TrainOptions& opt, const ReadBack* readback) {
   return {{"beta", opt.beta}, {"affect_weight", opt.affect_weight}, {"identity_swap", opt.identity_swap}, {"teacher_forcing", opt.teacher_forcing},
-          {"readback_weight", opt.readback_weight}, {"readback_identity_weight", opt.readback_identity_weight}, {"reader_fingerprint", readback ? readback->fingerprint() : std::string()},
+          {"readback_weight", opt.readback_weight}, {"readback_identity_weight", opt.readback_identity_weight}, {"render_weight", opt.render_weight}, {"reader_fingerprint", readback ? readback->fingerprint() : std::string()},
           {"adversarial_weight", opt.adversarial_weight}, {"critic_lr", opt.critic_lr}, {"gradient_weight", opt.gradient_weight},
           {"line_weight", opt.line_weight}, {"feature_weight", opt.feature_weight}, {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"lr_end", opt.lr_end},
           {"freeze_decoder", opt.freeze_decoder}};
@@ -190,6 +191,7 @@ void check_resumed_loss(const json& l, const TrainOptions& opt, const ReadBack* 
       l.at("identity_swap").get<bool>() == opt.identity_swap && l.value("teacher_forcing", false) == opt.teacher_forcing &&
       !differs(expression, opt.expression_weight) && !differs(l.value("readback_weight", 0.0), opt.readback_weight) &&
       !differs(l.value("readback_identity_weight", 1.0), opt.readback_identity_weight) &&
+      !differs(l.value("render_weight", 0.0), opt.render_weight) &&
       !differs(l.value("adversarial_weight", 0.0), opt.adversarial_weight) && !differs(l.value("critic_lr", opt.critic_lr), opt.critic_lr) &&
       !differs(l.value("gradient_weight", 0.0), opt.gradient_weight) && !differs(l.value("feature_weight", 0.0), opt.feature_weight) &&
       !differs(l.value("line_weight", 0.0), opt.line_weight) &&
@@ -207,6 +209,7 @@ void check_resumed_loss(const json& l, const TrainOptions& opt, const ReadBack* 
                                               (l.value("freeze_decoder", false) ? " --freeze-decoder" : " (without --freeze-decoder)") +
                                               " --readback-weight " + json(l.value("readback_weight", 0.0)).dump() +
                                               " --readback-identity-weight " + json(l.value("readback_identity_weight", 1.0)).dump() +
+                                              " --render-weight " + json(l.value("render_weight", 0.0)).dump() +
                                               " --adversarial-weight " + json(l.value("adversarial_weight", 0.0)).dump() +
                                               " --gradient-weight " + json(l.value("gradient_weight", 0.0)).dump() +
                                               " --line-weight " + json(l.value("line_weight", 0.0)).dump() +
@@ -253,6 +256,7 @@ class VaeRun {
   fs::path run_, ckpt_path_;
   TrainingData data_;
   std::unique_ptr<ReadBack> readback_;
+  std::unique_ptr<RenderTargets> render_targets_;  // --render-weight
   std::unique_ptr<PatchCritic> critic_;
   std::unique_ptr<dist::Group> group_;
   TensorMap checkpoint_;
@@ -329,6 +333,10 @@ void VaeRun::load_loss_terms() {
     readback_ = std::make_unique<ReadBack>(opt_.reader, data_.three_d ? Space::Ball : Space::Plane, device_, opt_.readback_identity_weight);
   }
   if (opt_.feature_weight > 0.0 && !readback_) throw Error(ErrorKind::InvalidArgument, "--feature-weight needs --reader (it compares the reader's activations)");
+  if (opt_.render_weight > 0.0) {
+    if (!readback_) throw Error(ErrorKind::InvalidArgument, "--render-weight needs --reader (it renders the read-back's faces)");
+    render_targets_ = std::make_unique<RenderTargets>(opt_.data, data_.three_d ? Space::Ball : Space::Plane, data_.train.image_size());
+  }
   if (opt_.adversarial_weight > 0.0) {
     if (distributed_) throw Error(ErrorKind::InvalidArgument, "--adversarial-weight runs in a single process only (the critic's gradients are not summed over ranks)");
     if (!(opt_.critic_lr > 0.0) || opt_.critic_width < 1) throw Error(ErrorKind::InvalidArgument, "--critic-lr must be > 0 and --critic-width ≥ 1");
@@ -444,6 +452,7 @@ void VaeRun::write_config() const {
   json c = {{"model", config_json(config_)}, {"data", o.data}, {"train_images", data_.train.size()}, {"data_source", data_.train.source()},
             {"epochs", o.epochs}, {"batch", o.batch}, {"beta", o.beta}, {"affect_weight", o.affect_weight}, {"identity_swap", o.identity_swap},
             {"teacher_forcing", o.teacher_forcing}, {"readback_weight", o.readback_weight}, {"readback_identity_weight", o.readback_identity_weight},
+            {"render_weight", o.render_weight},
             {"adversarial_weight", o.adversarial_weight}, {"critic_lr", o.critic_lr}, {"critic_width", o.critic_width}, {"gradient_weight", o.gradient_weight},
             {"line_weight", o.line_weight}, {"feature_weight", o.feature_weight}, {"freeze_decoder", o.freeze_decoder}, {"reader", readback_ ? json{{"dir", readback_->dir()}, {"fingerprint", readback_->fingerprint()}} : json(nullptr)},
             {"expression_weight", o.expression_weight}, {"lr", o.lr}, {"lr_end", o.lr_end}, {"init", o.init.empty() ? json(nullptr) : json(o.init)},
@@ -524,7 +533,17 @@ torch::Tensor VaeRun::loss_of_slice(const dist::StepSlice& slice, std::int64_t b
     const std::int64_t k = asked.size(1), rest = config_.latent - k;
     const torch::Tensor who = (out.mu + noise * torch::exp(0.5 * out.logvar)).narrow(1, k, rest);
     const torch::Tensor faces = vae_->decoder->forward(torch::cat({kAffectLatentScale * asked, who}, 1));
-    total = total + opt_.readback_weight * readback_->loss(faces, asked, x);
+    torch::Tensor reference = x;
+    if (render_targets_) {
+      // The same people, rendered at the asked points: the faces' pixel targets and identity references.
+      std::vector<std::int64_t> people;
+      for (std::int64_t i : idx) people.push_back(data_.train.labels()[static_cast<std::size_t>(i)].identity);
+      reference = render_targets_->faces(people, asked, opt_.threads).to(device_);
+      torch::Tensor squared = (faces - reference).pow(2);
+      if (data_.pixel_weights.defined()) squared = squared * data_.pixel_weights;
+      total = total + opt_.render_weight * weighted_mean(squared.flatten(1).sum(1));
+    }
+    total = total + opt_.readback_weight * readback_->loss(faces, asked, reference);
     if (opt_.feature_weight > 0.0) total = total + opt_.feature_weight * readback_->feature_loss(out.reconstruction, x);
     if (critic_) fakes = torch::cat({out.reconstruction, faces}, 0);
   }

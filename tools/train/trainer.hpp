@@ -57,6 +57,11 @@ struct TrainOptions {
   /// Weight of the read-back's identity term (the reader's identity factors of the drawn face
   /// against those of a real image of the same person) beside its affect and AU terms.
   double readback_identity_weight = 1.0;
+  /// Dense supervision (render_targets.hpp): each read-back face's pixel target is its person
+  /// rendered at its asked point (synth data: labels.csv's identity_seed), and that rendered
+  /// face is also the read-back's identity reference. render_weight × its squared error (with
+  /// the pixel weights, summed per image like the reconstruction) joins the loss. Needs reader. 0: off.
+  double render_weight = 0.0;
   /// Sharpness (critic.hpp): a patch critic learns to tell training images from decoded faces
   /// (reconstructions, and the read-back faces when --reader is on); its hinge score of the
   /// decoded faces × adversarial_weight joins the loss. 0: off. Single process only.
