@@ -386,6 +386,13 @@ TEST_CASE("judge and evaluate refuse bad arguments and inputs with clear message
   CHECK(run_cli("evaluate --model " + model + " --judge j --seed 1 --identities 1").code == 2);
   CHECK(run_cli("evaluate --model " + model + " --judge j --seed 1 --steps 2").code == 2);
   CHECK(run_cli("evaluate --model " + model + " --judge j --seed 1 --whatever").code == 2);
+  // The detail layer's dials go with --detail, each within its range.
+  const CliResult lone_dial = run_cli("evaluate --model " + model + " --judge j --seed 1 --detail-region-tolerance 0.2");
+  CHECK(lone_dial.code == 2);
+  CHECK(lone_dial.out.find("go with --detail") != std::string::npos);
+  CHECK(run_cli("evaluate --model " + model + " --judge j --seed 1 --detail --detail-region-tolerance 1.5").code == 2);
+  CHECK(run_cli("evaluate --model " + model + " --judge j --seed 1 --detail --detail-radius 5").code == 2);
+  CHECK(run_cli("evaluate --model " + model + " --judge j --seed 1 --detail --detail-tolerance -0.1").code == 2);
   const CliResult no_model = run_cli("evaluate --model /nonexistent/pkg --judge j --seed 1 --json " + (root() / "e" / "x.json").string());
   CHECK(no_model.code == 1);
   CHECK(no_model.out.find("/nonexistent/pkg") != std::string::npos);
