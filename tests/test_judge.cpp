@@ -528,6 +528,11 @@ TEST_CASE("ground truth: the renderer standing in as the model scores 1 on every
     CHECK(r.standard_error[key].get<double>() == doctest::Approx(0.0).epsilon(1e-9));
   }
   CHECK(r.json["standard_error"] == r.standard_error);
+  REQUIRE(r.json["drift_per_factor"].size() == t.j.drift_outputs().size());
+  for (const auto& [factor, d] : r.json["drift_per_factor"].items()) {
+    CAPTURE(factor);
+    CHECK(d["model"] == d["renderer"]);
+  }
   CHECK(r.emotions_picture.cols > 900);
   CHECK(r.polar_picture.rows > 500);
 }
@@ -547,6 +552,10 @@ TEST_CASE("ground truth: a model that always draws the same face is far off and 
   // The people differ in how far off the frozen face reads, so the figures have a spread.
   CHECK(r.standard_error["mae_ratio"].get<double>() > 0.0);
   CHECK(r.standard_error["psnr_db"].get<double>() > 0.0);
+  for (const auto& [factor, d] : r.json["drift_per_factor"].items()) {
+    CAPTURE(factor);
+    if (d["model"].is_number()) CHECK(d["model"].get<double>() < 1e-9);  // one face per person: nothing moves (rounding aside)
+  }
   CHECK(r.psnr_db < 40.0);
   // Its neutral face is the renderer's: all it loses, it loses on the expressions.
   CHECK(r.psnr_neutral_db > 60.0);

@@ -482,6 +482,15 @@ GroundTruthResult ground_truth_eval(const FaceMaker& model, const FaceMaker& ren
   r.emotion_accuracy = all.emotion_accuracy;
   r.renderer_emotion_accuracy = all.renderer_emotion_accuracy;
   r.standard_error = standard_errors(m, t, pixels, asked, use_z);
+  // Which identity factors the expressions move, in the model's faces and the renderer's.
+  json drift_per_factor = json::object();
+  {
+    const DriftResult dm = identity_drift(m.identity), dt = identity_drift(t.identity);
+    const auto value = [](const DriftResult& d, std::size_t f) { return std::isfinite(d.per_factor[f]) ? json(d.per_factor[f]) : json(nullptr); };
+    for (std::size_t f = 0; f < drift_outputs.size(); ++f) {
+      drift_per_factor[judge.package().outputs()[static_cast<std::size_t>(drift_outputs[f])].name] = {{"model", value(dm, f)}, {"renderer", value(dt, f)}};
+    }
+  }
   const std::vector<double>& hit_m = all.hits_model;
   const std::vector<double>& hit_t = all.hits_renderer;
   const std::vector<double> dir_m = direction_errors(m, asked, d_off), dir_t = direction_errors(t, asked, d_off);
@@ -503,7 +512,7 @@ GroundTruthResult ground_truth_eval(const FaceMaker& model, const FaceMaker& ren
             {"model", {{"grid_mae_va", r.model_mae}, {"identity_drift", r.model_drift}, {"sharpness", r.model_sharpness}}},
             {"renderer", {{"grid_mae_va", r.renderer_mae}, {"identity_drift", r.renderer_drift}, {"sharpness", r.renderer_sharpness}}},
             {"emotion_space", use_z ? "3d (judged z)" : "valence-arousal (the judge reads no z, or the model is 2D)"},
-            {"per_emotion", per_emotion}, {"per_direction", per_direction},
+            {"per_emotion", per_emotion}, {"per_direction", per_direction}, {"drift_per_factor", drift_per_factor},
             {"definition", "K procedural people (synth --seed's first K), identity = encoder mean of their neutral face; 7x7 grid, every "
                            "atlas emotion at intensity 1 and 24 directions at r 0.5 and 1.0, drawn by the model and by the renderer; "
                            "psnr over the face ellipse; ratios are model / renderer as read by the judge"}};

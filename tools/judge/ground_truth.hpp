@@ -21,6 +21,8 @@
 //   emotion_accuracy fraction of emotion faces whose judged point is nearer the asked
 //               emotion than any other asked emotion (model, and renderer beside it)
 //   per_direction judged distance |judged − asked| (v, a) per direction and radius
+//   drift_per_factor identity drift of each judged identity factor (judge_metrics.hpp's
+//               drift_f), model and renderer: which parts of the person the expressions move
 //   standard_error jackknife over the people (judge_metrics.hpp) of psnr_db, the three
 //               ratios, emotion_accuracy and its gap to the renderer's: how much another K
 //               people of the same kind could move each figure (K ≥ 3; null otherwise)
