@@ -30,7 +30,7 @@ int run_train(int argc, char** argv) {
       {"--reader", "JUDGE", "affect read-back: a judge package (other people than the evaluation judge's) reads faces drawn at random affect points (needs --identity-swap)"},
       {"--readback-weight", "W", "weight of the read-back loss (default 0; needs --reader)"},
       {"--render-weight", "W", "dense supervision: each read-back face's person rendered at its asked point (synth data) is its pixel target, W x its squared error joins the loss, and the read-back's identity reference (default 0: off; needs --reader)"},
-      {"--readback-identity-weight", "W", "weight of the read-back's identity term (the reader's identity factors of the drawn face against a real image of the person) beside its affect and AU terms (default 1)"},
+      {"--readback-identity-weight", "W", "weight of the read-back's identity term (the reader's identity factors of the drawn face against a real image of the person, or its render target with --render-weight) beside its affect and AU terms (default 1)"},
       {"--adversarial-weight", "W", "sharpness: a patch critic scores decoded faces against training images (hinge); W times its score joins the loss (default 0: off; one process only)"},
       {"--critic-lr", "LR", "the critic's Adam learning rate (default 2e-4)"},
       {"--line-weight", "L", "sharpness: L times the reconstruction's line loss (thin dark and bright strokes of the target missing within one pixel of the decoded face's, and the reverse, with the pixel weights) joins the loss (default 0: off)"},
