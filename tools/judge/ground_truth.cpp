@@ -220,12 +220,13 @@ Readings subset(const Readings& r, const std::vector<std::size_t>& who) {
 // The headline figures over the people `who` (all of them, or all but one for the jackknife).
 struct Figures {
   double psnr_db = 0, psnr_neutral_db = 0, model_sharpness = 0, renderer_sharpness = 0;
-  double model_mae = 0, renderer_mae = 0, model_drift = 0, renderer_drift = 0;
+  double model_mae = 0, renderer_mae = 0;
+  DriftResult model_drift, renderer_drift;  // with each factor's part (drift_per_factor)
   double emotion_accuracy = 0, renderer_emotion_accuracy = 0;
   std::vector<double> hits_model, hits_renderer;  // per asked emotion
   double sharpness_ratio() const { return model_sharpness / std::max(1e-12, renderer_sharpness); }
   double mae_ratio() const { return model_mae / std::max(1e-12, renderer_mae); }
-  double drift_ratio() const { return model_drift / std::max(1e-12, renderer_drift); }
+  double drift_ratio() const { return model_drift.drift / std::max(1e-12, renderer_drift.drift); }
 };
 
 Figures figures_of(const Readings& model, const Readings& renderer, const std::vector<PixelSums>& pixels, const std::vector<std::size_t>& who,
@@ -248,8 +249,8 @@ Figures figures_of(const Readings& model, const Readings& renderer, const std::v
   const Readings m = subset(model, who), t = subset(renderer, who);
   f.model_mae = grid_mae(m, asked.grid);
   f.renderer_mae = grid_mae(t, asked.grid);
-  f.model_drift = identity_drift(m.identity).drift;
-  f.renderer_drift = identity_drift(t.identity).drift;
+  f.model_drift = identity_drift(m.identity);
+  f.renderer_drift = identity_drift(t.identity);
   f.emotion_accuracy = emotion_hits(m, asked, asked.grid.size(), use_z, f.hits_model);
   f.renderer_emotion_accuracy = emotion_hits(t, asked, asked.grid.size(), use_z, f.hits_renderer);
   return f;
@@ -476,20 +477,18 @@ GroundTruthResult ground_truth_eval(const FaceMaker& model, const FaceMaker& ren
   r.model_mae = all.model_mae;
   r.renderer_mae = all.renderer_mae;
   r.mae_ratio = all.mae_ratio();
-  r.model_drift = all.model_drift;
-  r.renderer_drift = all.renderer_drift;
+  r.model_drift = all.model_drift.drift;
+  r.renderer_drift = all.renderer_drift.drift;
   r.drift_ratio = all.drift_ratio();
   r.emotion_accuracy = all.emotion_accuracy;
   r.renderer_emotion_accuracy = all.renderer_emotion_accuracy;
   r.standard_error = standard_errors(m, t, pixels, asked, use_z);
   // Which identity factors the expressions move, in the model's faces and the renderer's.
   json drift_per_factor = json::object();
-  {
-    const DriftResult dm = identity_drift(m.identity), dt = identity_drift(t.identity);
-    const auto value = [](const DriftResult& d, std::size_t f) { return std::isfinite(d.per_factor[f]) ? json(d.per_factor[f]) : json(nullptr); };
-    for (std::size_t f = 0; f < drift_outputs.size(); ++f) {
-      drift_per_factor[judge.package().outputs()[static_cast<std::size_t>(drift_outputs[f])].name] = {{"model", value(dm, f)}, {"renderer", value(dt, f)}};
-    }
+  const auto part = [](const DriftResult& d, std::size_t f) { return std::isfinite(d.per_factor[f]) ? json(d.per_factor[f]) : json(nullptr); };
+  for (std::size_t f = 0; f < drift_outputs.size(); ++f) {
+    drift_per_factor[judge.package().outputs()[static_cast<std::size_t>(drift_outputs[f])].name] = {{"model", part(all.model_drift, f)},
+                                                                                                   {"renderer", part(all.renderer_drift, f)}};
   }
   const std::vector<double>& hit_m = all.hits_model;
   const std::vector<double>& hit_t = all.hits_renderer;
