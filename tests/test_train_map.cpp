@@ -49,6 +49,18 @@ std::string train_args(const std::string& out) {
          " --epochs 3 --batch 16 --latent 8 --width 8 --threads 1 --seed 5 --lr 3e-3";
 }
 
+// A loss setting belongs to its run: a short run with `flag value` on top of `base` records it
+// in config.json as `key`, and resuming without it is refused with a message that names it.
+void check_setting_is_part_of_run(const std::string& name, const std::string& base, const std::string& flag, const std::string& value, const char* key) {
+  const fs::path run = root() / name;
+  const CliResult first = run_cli(train_args(run.string()) + base + " " + flag + " " + value + " --stop-after-steps 2");
+  REQUIRE_MESSAGE(first.code == 0, first.out);
+  CHECK(nlohmann::json::parse(read_text_file((run / "config.json").string()))[key] == std::stod(value));
+  const CliResult without = run_cli(train_args(run.string()) + base + " --resume");
+  CHECK(without.code == 1);
+  CHECK_MESSAGE(without.out.find(flag + " " + value) != std::string::npos, without.out);
+}
+
 // Two weight files hold the same tensors, bit for bit.
 void check_same_weights(const fs::path& x, const fs::path& y) {
   const TensorMap a = load_tensors(x.string()), b = load_tensors(y.string());
@@ -235,14 +247,7 @@ TEST_CASE("feature matching compares the reader's activations: zero for the targ
   CHECK(reader.feature_loss(stepped, sharp).item<double>() < soft);
   CHECK_THROWS_WITH_AS(reader.feature_loss(sharp, sharp.narrow(3, 0, 64)), doctest::Contains("differ"), Error);
   // In a run: recorded, needed again to resume, and refused without a reader.
-  const fs::path run = root() / "features";
-  const std::string features = " --affect-weight 20 --identity-swap --reader " + judge + " --readback-weight 1 --feature-weight 2";
-  const CliResult first = run_cli(train_args(run.string()) + features + " --stop-after-steps 3");
-  REQUIRE_MESSAGE(first.code == 0, first.out);
-  CHECK(nlohmann::json::parse(read_text_file((run / "config.json").string()))["feature_weight"] == 2.0);
-  const CliResult without = run_cli(train_args(run.string()) + " --affect-weight 20 --identity-swap --reader " + judge + " --readback-weight 1 --resume");
-  CHECK(without.code == 1);
-  CHECK(without.out.find("--feature-weight 2") != std::string::npos);
+  check_setting_is_part_of_run("features", " --affect-weight 20 --identity-swap --reader " + judge + " --readback-weight 1", "--feature-weight", "2", "feature_weight");
   CHECK(run_cli(train_args((root() / "features-bad").string()) + " --affect-weight 20 --identity-swap --feature-weight 1").code == 2);
 }
 
@@ -259,14 +264,25 @@ TEST_CASE("the read-back's identity weight scales its identity term alone - and 
   CHECK(tools::ReadBack(judge, Space::Ball, torch::kCPU, 1.0).loss(faces, asked, faces).item<double>() == doctest::Approx(none).epsilon(1e-5));
   CHECK_THROWS_AS(tools::ReadBack(judge, Space::Ball, torch::kCPU, -1.0), Error);
   // In a run: recorded, and needed again to resume.
-  const fs::path run = root() / "identity-weight";
-  const std::string reader = " --affect-weight 20 --identity-swap --reader " + judge + " --readback-weight 1";
-  const CliResult first = run_cli(train_args(run.string()) + reader + " --readback-identity-weight 3 --stop-after-steps 2");
-  REQUIRE_MESSAGE(first.code == 0, first.out);
-  CHECK(nlohmann::json::parse(read_text_file((run / "config.json").string()))["readback_identity_weight"] == 3.0);
-  const CliResult without = run_cli(train_args(run.string()) + reader + " --resume");
-  CHECK(without.code == 1);
-  CHECK(without.out.find("--readback-identity-weight 3") != std::string::npos);
+  check_setting_is_part_of_run("identity-weight", " --affect-weight 20 --identity-swap --reader " + judge + " --readback-weight 1", "--readback-identity-weight", "3",
+                               "readback_identity_weight");
+}
+
+TEST_CASE("the read-back's AU weight scales its action-unit term alone - and a run must resume with it") {
+  const std::string judge = std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/judge";
+  torch::manual_seed(7);
+  const torch::Tensor faces = torch::rand({3, 3, 128, 128});
+  const torch::Tensor asked = torch::tensor({0.5f, 0.2f, 0.0f, -0.3f, 0.6f, 0.1f, 0.0f, -0.7f, -0.2f}).view({3, 3});
+  // The faces as their own reference: the identity term is 0, so what is left is affect + w_au x AUs.
+  const auto loss = [&](double w) { return tools::ReadBack(judge, Space::Ball, torch::kCPU, 1.0, w).loss(faces, asked, faces).item<double>(); };
+  const double none = loss(0.0), one = loss(1.0), four = loss(4.0);
+  MESSAGE("read-back loss at AU weight 0 / 1 / 4: " << none << " / " << one << " / " << four);
+  CHECK(none > 0.0);  // random faces do not read as the asked points
+  CHECK(one > none);  // nor as their action units
+  CHECK(four - none == doctest::Approx(4.0 * (one - none)).epsilon(1e-4));
+  CHECK_THROWS_AS(tools::ReadBack(judge, Space::Ball, torch::kCPU, 1.0, -1.0), Error);
+  check_setting_is_part_of_run("au-weight", " --affect-weight 20 --identity-swap --reader " + judge + " --readback-weight 1", "--readback-au-weight", "4", "readback_au_weight");
+  CHECK(run_cli(train_args((root() / "au-bad").string()) + " --affect-weight 20 --identity-swap --readback-au-weight 2").code == 2);
 }
 
 TEST_CASE("render targets draw a training image's own person at its point - up to the AU jitter - and a run asks for them") {
@@ -298,14 +314,7 @@ TEST_CASE("render targets draw a training image's own person at its point - up t
   // In a run: needs a reader, is recorded and is needed again to resume.
   CHECK(run_cli(train_args((root() / "render-bad").string()) + " --affect-weight 20 --identity-swap --render-weight 1").code == 2);
   const std::string judge = std::string(CIRCUMPLEX_SOURCE_DIR) + "/assets/models/judge";
-  const std::string reader = " --affect-weight 20 --identity-swap --reader " + judge + " --readback-weight 1";
-  const fs::path run = root() / "render";
-  const CliResult started = run_cli(train_args(run.string()) + reader + " --render-weight 0.5 --stop-after-steps 2");
-  REQUIRE_MESSAGE(started.code == 0, started.out);
-  CHECK(nlohmann::json::parse(read_text_file((run / "config.json").string()))["render_weight"] == 0.5);
-  const CliResult without = run_cli(train_args(run.string()) + reader + " --resume");
-  CHECK(without.code == 1);
-  CHECK(without.out.find("--render-weight 0.5") != std::string::npos);
+  check_setting_is_part_of_run("render", " --affect-weight 20 --identity-swap --reader " + judge + " --readback-weight 1", "--render-weight", "0.5", "render_weight");
 }
 
 TEST_CASE("adversarial training resumes to the same weights and its settings are part of the run") {

@@ -31,6 +31,7 @@ int run_train(int argc, char** argv) {
       {"--readback-weight", "W", "weight of the read-back loss (default 0; needs --reader)"},
       {"--render-weight", "W", "dense supervision: each read-back face's person rendered at its asked point (synth data) is its pixel target, W x its squared error joins the loss, and the read-back's identity reference (default 0: off; needs --reader)"},
       {"--readback-identity-weight", "W", "weight of the read-back's identity term (the reader's identity factors of the drawn face against a real image of the person, or its render target with --render-weight) beside its affect and AU terms (default 1)"},
+      {"--readback-au-weight", "W", "weight of the read-back's action-unit term (the reader's 17 AUs of the drawn face against the expression model's at the asked point) beside its affect term (default 1)"},
       {"--adversarial-weight", "W", "sharpness: a patch critic scores decoded faces against training images (hinge); W times its score joins the loss (default 0: off; one process only)"},
       {"--critic-lr", "LR", "the critic's Adam learning rate (default 2e-4)"},
       {"--line-weight", "L", "sharpness: L times the reconstruction's line loss (thin dark and bright strokes of the target missing within one pixel of the decoded face's, and the reverse, with the pixel weights) joins the loss (default 0: off)"},
@@ -105,6 +106,8 @@ int run_train(int argc, char** argv) {
   if (opt.reader.empty() != (opt.readback_weight == 0.0)) throw UsageError("--reader and --readback-weight W > 0 go together");
   opt.readback_identity_weight = args.number_or("--readback-identity-weight", 1.0, 0.0, 1e4);
   if (args.has("--readback-identity-weight") && opt.reader.empty()) throw UsageError("--readback-identity-weight needs --reader");
+  opt.readback_au_weight = args.number_or("--readback-au-weight", 1.0, 0.0, 1e4);
+  if (args.has("--readback-au-weight") && opt.reader.empty()) throw UsageError("--readback-au-weight needs --reader");
   opt.render_weight = args.number_or("--render-weight", 0.0, 0.0, 1e4);
   if (opt.render_weight > 0.0 && opt.reader.empty()) throw UsageError("--render-weight needs --reader: it renders the read-back's faces");
   if (!opt.reader.empty() && !opt.identity_swap) throw UsageError("--reader needs --identity-swap: it draws the partner's person at random affect points");
@@ -190,7 +193,8 @@ int run_train(int argc, char** argv) {
     if (opt.teacher_forcing) loss_flags += " --teacher-forcing";
     if (opt.lr_end >= 0.0) loss_flags += " --lr-end " + std::to_string(opt.lr_end);
     if (!opt.reader.empty()) loss_flags += " --reader " + opt.reader + " --readback-weight " + std::to_string(opt.readback_weight) +
-                                             " --readback-identity-weight " + std::to_string(opt.readback_identity_weight);
+                                             " --readback-identity-weight " + std::to_string(opt.readback_identity_weight) +
+                                             " --readback-au-weight " + std::to_string(opt.readback_au_weight);
     if (opt.render_weight > 0.0) loss_flags += " --render-weight " + std::to_string(opt.render_weight);
     if (opt.gradient_weight > 0.0) loss_flags += " --gradient-weight " + std::to_string(opt.gradient_weight);
     if (opt.line_weight > 0.0) loss_flags += " --line-weight " + std::to_string(opt.line_weight);

@@ -9,9 +9,10 @@
 
 namespace circumplex::tools {
 
-ReadBack::ReadBack(const std::string& dir, Space space, torch::Device device, double identity_weight)
-    : dir_(dir), space_(space), identity_weight_(identity_weight), device_(device), package_(JudgePackage::load(dir)) {
+ReadBack::ReadBack(const std::string& dir, Space space, torch::Device device, double identity_weight, double au_weight)
+    : dir_(dir), space_(space), identity_weight_(identity_weight), au_weight_(au_weight), device_(device), package_(JudgePackage::load(dir)) {
   if (!(identity_weight >= 0.0)) throw Error(ErrorKind::InvalidArgument, "read-back: the identity weight must be >= 0");
+  if (!(au_weight >= 0.0)) throw Error(ErrorKind::InvalidArgument, "read-back: the AU weight must be >= 0");
   fingerprint_ = tensors_fingerprint(package_.weights());
   net_ = JudgeNet(package_.config());
   assign_module_tensors(*net_, package_.weights(), dir + "/weights");
@@ -73,7 +74,7 @@ torch::Tensor ReadBack::loss(const torch::Tensor& faces, const torch::Tensor& as
   const torch::Tensor read = net_->forward(faces);
   const torch::Tensor affect_known = (affect_std_ > 0).to(torch::kFloat), au_known = (au_std_ > 0).to(torch::kFloat);
   torch::Tensor l = ((read.narrow(1, 0, 3) - affect_target).pow(2) * affect_known).sum(1) / affect_known.sum().clamp_min(1.0) +
-                    ((read.narrow(1, 3, aus_) - au_target).pow(2) * au_known).sum(1) / au_known.sum().clamp_min(1.0);
+                    au_weight_ * ((read.narrow(1, 3, aus_) - au_target).pow(2) * au_known).sum(1) / au_known.sum().clamp_min(1.0);
   if (factors_ > 0 && identity_weight_ > 0.0) {
     torch::Tensor who;
     {

@@ -5,13 +5,15 @@
 // decoder draws for a *random* affect point of the whole disk or ball, and the loss asks it
 // to read what was asked:
 //
-//   L = mean over faces of  Σ_{v,a,z} (r_k − p_k)² / 3  +  Σ_AU (r_u − AU_u(p))² / 17
+//   L = mean over faces of  Σ_{v,a,z} (r_k − p_k)² / 3  +  w_au · Σ_AU (r_u − AU_u(p))² / 17
 //                         + w_id · Σ_factors (r_f(face) − r_f(reference))² / F
 //
 // with r the reader's standardised outputs, p the asked point (standardised like the
 // reader's labels), AU(p) the expression model's action units at p, and `reference` a real
 // image of the same person: the last term keeps the person while the expression changes
 // (w_id, `identity_weight`, 1 unless `train --readback-identity-weight` says otherwise).
+// w_au (`au_weight`, `train --readback-au-weight`, default 1) weighs the 17 action units —
+// brows lowered, nose wrinkled, lips pressed — against the three affect numbers.
 // Gradients flow through the reader into the decoder; the reader's weights never change.
 #pragma once
 
@@ -30,8 +32,8 @@ class ReadBack {
  public:
   /// Loads the reader package in `dir` (throws circumplex::Error naming what is wrong).
   /// `space`: where random points are drawn (Plane: z = 0).
-  /// `identity_weight`: w_id above, ≥ 0.
-  ReadBack(const std::string& dir, Space space, torch::Device device, double identity_weight = 1.0);
+  /// `identity_weight`: w_id above, ≥ 0; `au_weight`: w_au above, ≥ 0.
+  ReadBack(const std::string& dir, Space space, torch::Device device, double identity_weight = 1.0, double au_weight = 1.0);
 
   /// n points uniform over the unit disk/ball, [n, 3] float, from `generator`.
   torch::Tensor sample_points(std::int64_t n, at::Generator generator) const;
@@ -53,7 +55,7 @@ class ReadBack {
  private:
   std::string dir_, fingerprint_;
   Space space_;
-  double identity_weight_ = 1.0;
+  double identity_weight_ = 1.0, au_weight_ = 1.0;
   torch::Device device_;
   JudgePackage package_;
   JudgeNet net_{nullptr};

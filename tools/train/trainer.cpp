@@ -176,7 +176,7 @@ TrainingData load_training_data(const TrainOptions& opt, torch::Device device) {
 
 json loss_settings(const TrainOptions& opt, const ReadBack* readback) {
   return {{"beta", opt.beta}, {"affect_weight", opt.affect_weight}, {"identity_swap", opt.identity_swap}, {"teacher_forcing", opt.teacher_forcing},
-          {"readback_weight", opt.readback_weight}, {"readback_identity_weight", opt.readback_identity_weight}, {"render_weight", opt.render_weight}, {"reader_fingerprint", readback ? readback->fingerprint() : std::string()},
+          {"readback_weight", opt.readback_weight}, {"readback_identity_weight", opt.readback_identity_weight}, {"readback_au_weight", opt.readback_au_weight}, {"render_weight", opt.render_weight}, {"reader_fingerprint", readback ? readback->fingerprint() : std::string()},
           {"adversarial_weight", opt.adversarial_weight}, {"critic_lr", opt.critic_lr}, {"gradient_weight", opt.gradient_weight},
           {"line_weight", opt.line_weight}, {"feature_weight", opt.feature_weight}, {"expression_weight", opt.expression_weight}, {"lr", opt.lr}, {"lr_end", opt.lr_end},
           {"freeze_decoder", opt.freeze_decoder}};
@@ -191,6 +191,7 @@ void check_resumed_loss(const json& l, const TrainOptions& opt, const ReadBack* 
       l.at("identity_swap").get<bool>() == opt.identity_swap && l.value("teacher_forcing", false) == opt.teacher_forcing &&
       !differs(expression, opt.expression_weight) && !differs(l.value("readback_weight", 0.0), opt.readback_weight) &&
       !differs(l.value("readback_identity_weight", 1.0), opt.readback_identity_weight) &&
+      !differs(l.value("readback_au_weight", 1.0), opt.readback_au_weight) &&
       !differs(l.value("render_weight", 0.0), opt.render_weight) &&
       !differs(l.value("adversarial_weight", 0.0), opt.adversarial_weight) && !differs(l.value("critic_lr", opt.critic_lr), opt.critic_lr) &&
       !differs(l.value("gradient_weight", 0.0), opt.gradient_weight) && !differs(l.value("feature_weight", 0.0), opt.feature_weight) &&
@@ -209,6 +210,7 @@ void check_resumed_loss(const json& l, const TrainOptions& opt, const ReadBack* 
                                               (l.value("freeze_decoder", false) ? " --freeze-decoder" : " (without --freeze-decoder)") +
                                               " --readback-weight " + json(l.value("readback_weight", 0.0)).dump() +
                                               " --readback-identity-weight " + json(l.value("readback_identity_weight", 1.0)).dump() +
+                                              " --readback-au-weight " + json(l.value("readback_au_weight", 1.0)).dump() +
                                               " --render-weight " + json(l.value("render_weight", 0.0)).dump() +
                                               " --adversarial-weight " + json(l.value("adversarial_weight", 0.0)).dump() +
                                               " --gradient-weight " + json(l.value("gradient_weight", 0.0)).dump() +
@@ -330,7 +332,7 @@ void VaeRun::load_loss_terms() {
   if (!opt_.reader.empty()) {
     if (!opt_.identity_swap) throw Error(ErrorKind::InvalidArgument, "--reader needs --identity-swap (it draws the partner's person at random affect points)");
     if (!(opt_.readback_weight > 0.0)) throw Error(ErrorKind::InvalidArgument, "--reader needs --readback-weight W > 0");
-    readback_ = std::make_unique<ReadBack>(opt_.reader, data_.three_d ? Space::Ball : Space::Plane, device_, opt_.readback_identity_weight);
+    readback_ = std::make_unique<ReadBack>(opt_.reader, data_.three_d ? Space::Ball : Space::Plane, device_, opt_.readback_identity_weight, opt_.readback_au_weight);
   }
   if (opt_.feature_weight > 0.0 && !readback_) throw Error(ErrorKind::InvalidArgument, "--feature-weight needs --reader (it compares the reader's activations)");
   if (opt_.render_weight > 0.0) {
@@ -452,6 +454,7 @@ void VaeRun::write_config() const {
   json c = {{"model", config_json(config_)}, {"data", o.data}, {"train_images", data_.train.size()}, {"data_source", data_.train.source()},
             {"epochs", o.epochs}, {"batch", o.batch}, {"beta", o.beta}, {"affect_weight", o.affect_weight}, {"identity_swap", o.identity_swap},
             {"teacher_forcing", o.teacher_forcing}, {"readback_weight", o.readback_weight}, {"readback_identity_weight", o.readback_identity_weight},
+            {"readback_au_weight", o.readback_au_weight},
             {"render_weight", o.render_weight},
             {"adversarial_weight", o.adversarial_weight}, {"critic_lr", o.critic_lr}, {"critic_width", o.critic_width}, {"gradient_weight", o.gradient_weight},
             {"line_weight", o.line_weight}, {"feature_weight", o.feature_weight}, {"freeze_decoder", o.freeze_decoder}, {"reader", readback_ ? json{{"dir", readback_->dir()}, {"fingerprint", readback_->fingerprint()}} : json(nullptr)},

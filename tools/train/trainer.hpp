@@ -57,6 +57,9 @@ struct TrainOptions {
   /// Weight of the read-back's identity term (the reader's identity factors of the drawn face
   /// against those of a real image of the same person) beside its affect and AU terms.
   double readback_identity_weight = 1.0;
+  /// Weight of the read-back's action-unit term (the reader's 17 AUs of the drawn face against
+  /// the expression model's AUs at the asked point) beside its affect term.
+  double readback_au_weight = 1.0;
   /// Dense supervision (render_targets.hpp): each read-back face's pixel target is its person
   /// rendered at its asked point (synth data: labels.csv's identity_seed), and that rendered
   /// face is also the read-back's identity reference. render_weight × its squared error (with
