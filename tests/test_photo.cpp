@@ -198,8 +198,9 @@ TEST_CASE("real photos: aligned to the framing, avatars that are faces, neutral 
   MESSAGE("neutral point from the smiling photos: worst judged |v|, |a| = " << worst_va << "; re-identification top-1 " << correct
                                                                            << "/6; nearest other person / same person, smallest: " << closest);
   // The goal is 6/6: the nearest other person is 1.64 times as far as the same person with the
-  // shipped model (stage 9: 1.73, stage 8: 1.75, stage 7: 1.60) since hair colour is fitted on the crown (before: 5/6, 042's
-  // smiling photo got grey hair and 025's neutral avatar lay as near it as her own, ratio 0.999).
+  // shipped model (stage 9: 1.73, stage 8: 1.75, stage 7: 1.60) since hair colour is fitted on
+  // the crown (before: 5/6, 042's smiling photo got grey hair and 025's neutral avatar lay as
+  // near it as her own, ratio 0.999).
   CHECK(correct == 6);
   CHECK(closest > 1.2);
 }
