@@ -533,6 +533,13 @@ TEST_CASE("ground truth: the renderer standing in as the model scores 1 on every
     CAPTURE(factor);
     CHECK(d["model"] == d["renderer"]);
   }
+  // Each emotion reads the same for both makers: the same mean judged point, the same mix-ups.
+  REQUIRE(r.json["per_emotion"].size() >= 20);
+  for (const auto& [emotion, e] : r.json["per_emotion"].items()) {
+    CAPTURE(emotion);
+    CHECK(e["model"] == e["renderer"]);
+    CHECK(e["model"]["judged"].size() == 3);
+  }
   CHECK(r.emotions_picture.cols > 900);
   CHECK(r.polar_picture.rows > 500);
 }
@@ -555,6 +562,22 @@ TEST_CASE("ground truth: a model that always draws the same face is far off and 
   for (const auto& [factor, d] : r.json["drift_per_factor"].items()) {
     CAPTURE(factor);
     if (d["model"].is_number()) CHECK(d["model"].get<double>() < 1e-9);  // one face per person: nothing moves (rounding aside)
+  }
+  // Every emotion is read where the neutral face is, so each is mistaken for the same one or
+  // two emotions; a face's own emotion and the ones it was mistaken for account for every person.
+  const json& per_emotion = r.json["per_emotion"];
+  const json first = per_emotion.begin().value()["model"]["judged"];
+  for (const auto& [emotion, e] : per_emotion.items()) {
+    CAPTURE(emotion);
+    for (int i = 0; i < 2; ++i) CHECK(e["model"]["judged"][i].get<double>() == doctest::Approx(first[i].get<double>()).epsilon(1e-5));
+    double people = e["model_accuracy"].get<double>();
+    for (const auto& [other, fraction] : e["model"]["mistaken_for"].items()) {
+      CHECK(other != emotion);
+      CHECK(fraction.get<double>() > 0.0);
+      people += fraction.get<double>();
+    }
+    CHECK(people == doctest::Approx(1.0));
+    CHECK(e["model"]["mistaken_for"].size() <= 3);  // three people: at most three other emotions
   }
   CHECK(r.psnr_db < 40.0);
   // Its neutral face is the renderer's: all it loses, it loses on the expressions.

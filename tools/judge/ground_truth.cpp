@@ -148,6 +148,18 @@ double grid_mae(const Readings& r, const std::vector<AffectPoint>& grid) {
   return sum / static_cast<double>(std::max<std::size_t>(1, n));
 }
 
+// The asked emotion nearest a judged point (z too when the judge reads it and the model is 3D).
+std::size_t nearest_emotion(const AffectPoint& judged, const Asked& asked, bool use_z) {
+  std::size_t best = 0;
+  double best_d = std::numeric_limits<double>::infinity();
+  for (std::size_t c = 0; c < asked.emotions.size(); ++c) {
+    const AffectPoint q = asked.emotions[c];
+    const double d = std::pow(judged.v - q.v, 2) + std::pow(judged.a - q.a, 2) + (use_z ? std::pow(judged.z - q.z, 2) : 0.0);
+    if (d < best_d) { best_d = d; best = c; }
+  }
+  return best;
+}
+
 // Fraction of emotion faces judged nearest their own asked emotion (among the asked ones).
 double emotion_hits(const Readings& r, const Asked& asked, std::size_t offset, bool use_z, std::vector<double>& per_emotion) {
   const std::size_t m = asked.emotions.size();
@@ -155,20 +167,30 @@ double emotion_hits(const Readings& r, const Asked& asked, std::size_t offset, b
   double hits = 0;
   for (const auto& person : r.affect) {
     for (std::size_t e = 0; e < m; ++e) {
-      const AffectPoint j = person[offset + e];
-      std::size_t best = 0;
-      double best_d = std::numeric_limits<double>::infinity();
-      for (std::size_t c = 0; c < m; ++c) {
-        const AffectPoint q = asked.emotions[c];
-        const double d = std::pow(j.v - q.v, 2) + std::pow(j.a - q.a, 2) + (use_z ? std::pow(j.z - q.z, 2) : 0.0);
-        if (d < best_d) { best_d = d; best = c; }
-      }
-      const double hit = best == e ? 1.0 : 0.0;
+      const double hit = nearest_emotion(person[offset + e], asked, use_z) == e ? 1.0 : 0.0;
       hits += hit;
       per_emotion[e] += hit / static_cast<double>(r.affect.size());
     }
   }
   return hits / static_cast<double>(std::max<std::size_t>(1, m * r.affect.size()));
+}
+
+// Where one maker's faces of asked emotion `e` were read: the mean judged point over the
+// people, and the other emotions they were judged nearest, with the fraction of people each.
+json emotion_reading(const Readings& r, const Asked& asked, std::size_t offset, bool use_z, std::size_t e) {
+  AffectPoint mean{};
+  std::vector<double> nearest(asked.emotions.size(), 0.0);
+  const double share = 1.0 / static_cast<double>(std::max<std::size_t>(1, r.affect.size()));
+  for (const auto& person : r.affect) {
+    const AffectPoint j = person[offset + e];
+    mean = {mean.v + share * j.v, mean.a + share * j.a, mean.z + share * j.z};
+    nearest[nearest_emotion(j, asked, use_z)] += share;
+  }
+  json mistaken = json::object();
+  for (std::size_t c = 0; c < nearest.size(); ++c) {
+    if (c != e && nearest[c] > 0.0) mistaken[asked.emotion_names[c]] = nearest[c];
+  }
+  return {{"judged", {mean.v, mean.a, mean.z}}, {"mistaken_for", mistaken}};
 }
 
 // Mean judged distance in (v, a) per direction point.
@@ -497,7 +519,11 @@ GroundTruthResult ground_truth_eval(const FaceMaker& model, const FaceMaker& ren
   json per_emotion = json::object();
   for (std::size_t e = 0; e < asked.emotions.size(); ++e) {
     const AffectPoint q = asked.emotions[e];
-    per_emotion[asked.emotion_names[e]] = {{"asked", {q.v, q.a, q.z}}, {"model_accuracy", hit_m[e]}, {"renderer_accuracy", hit_t[e]}};
+    per_emotion[asked.emotion_names[e]] = {{"asked", {q.v, q.a, q.z}},
+                                           {"model_accuracy", hit_m[e]},
+                                           {"renderer_accuracy", hit_t[e]},
+                                           {"model", emotion_reading(m, asked, e_off, use_z, e)},
+                                           {"renderer", emotion_reading(t, asked, e_off, use_z, e)}};
   }
   json per_direction = json::array();
   for (std::size_t d = 0; d < asked.directions.size(); ++d) {

@@ -20,6 +20,8 @@
 //   sharpness_ratio  mean variance of the Laplacian (grey, face region), model ÷ renderer
 //   emotion_accuracy fraction of emotion faces whose judged point is nearer the asked
 //               emotion than any other asked emotion (model, and renderer beside it)
+//   per_emotion each emotion's accuracy, its mean judged point and the other emotions its
+//               faces were judged nearest (the fraction of people each), model and renderer
 //   per_direction judged distance |judged − asked| (v, a) per direction and radius
 //   drift_per_factor identity drift of each judged identity factor (judge_metrics.hpp's
 //               drift_f), model and renderer: which parts of the person the expressions move
