@@ -298,6 +298,9 @@ TEST_CASE("evaluate on the tiny model and the tiny judge writes every number and
     CHECK(fs::exists(out / f));
   }
   CHECK_FALSE(fs::exists(out / "eval_fresh_seed5"));  // the fresh set is removed afterwards
+  const std::string report = read_text_file((out / "eval.md").string());
+  CHECK(report.find("| emotion | asked (v, a) | model | judged at | most often mistaken for |") != std::string::npos);
+  CHECK(report.find("| happily-sad | (") != std::string::npos);
   for (const char* row : {"R2 valence", "quadrant accuracy", "max |cos|", "PSNR", "judge MAE", "identity drift", ">= 0.95", "<= 0.05"}) {
     CAPTURE(row);
     CHECK(r.out.find(row) != std::string::npos);

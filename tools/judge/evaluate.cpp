@@ -93,6 +93,27 @@ std::string fmt(const char* f, double x) {
   return buf;
 }
 
+// The report's per-emotion table from ground_truth.per_emotion: how often each maker's faces
+// were read as the asked emotion, where on average, and what the model's were read as instead.
+std::string emotion_table(const json& per_emotion) {
+  const auto point = [](const json& p) { return "(" + fmt("%.2f", p[0].get<double>()) + ", " + fmt("%.2f", p[1].get<double>()) + ")"; };
+  std::string md =
+      "| emotion | asked (v, a) | model | judged at | most often mistaken for | renderer | judged at |\n|---|---|---|---|---|---|---|\n";
+  for (const auto& [name, e] : per_emotion.items()) {
+    std::vector<std::pair<double, std::string>> mistaken;
+    for (const auto& [other, fraction] : e["model"]["mistaken_for"].items()) mistaken.emplace_back(fraction.get<double>(), other);
+    std::sort(mistaken.rbegin(), mistaken.rend());
+    std::string instead;
+    for (std::size_t i = 0; i < std::min<std::size_t>(2, mistaken.size()); ++i) {
+      instead += (i ? ", " : "") + mistaken[i].second + " " + fmt("%.2f", mistaken[i].first);
+    }
+    if (instead.empty()) instead = "none";
+    md += "| " + name + " | " + point(e["asked"]) + " | " + fmt("%.2f", e["model_accuracy"].get<double>()) + " | " + point(e["model"]["judged"]) +
+          " | " + instead + " | " + fmt("%.2f", e["renderer_accuracy"].get<double>()) + " | " + point(e["renderer"]["judged"]) + " |\n";
+  }
+  return md;
+}
+
 // The identity_seed column of a data folder's labels.csv (empty when it has none).
 std::set<std::string> identity_seeds(const std::string& dir) {
   std::set<std::string> out;
@@ -716,6 +737,9 @@ EvaluateResult evaluate_model(const EvaluateOptions& opt) {
   write_file_atomic(md_path.string(), "# Evaluation of `" + opt.model + "` by the judge `" + opt.judge + "`\n\n" + std::to_string(opt.identities) +
                                           " identities from seed " + std::to_string(opt.seed) + "; fresh set of " + std::to_string(fresh_n) +
                                           " faces made with seed " + std::to_string(opt.seed) + ".\n\n" + md +
+                                          "\nEach atlas emotion at intensity 1 (ground truth): the fraction of people whose face was read "
+                                          "nearest it, by the model and by the renderer, and the mean judged point.\n\n" +
+                                          emotion_table(truth.json["per_emotion"]) +
                                           "\nPictures: `" + grid_png.filename().string() + "`, `" + sweeps_png.filename().string() + "`, `" +
                                           truth_png.filename().string() + "` (model above renderer per emotion), `" + polar_png.filename().string() +
                                           "` (judged error per direction).\n");
